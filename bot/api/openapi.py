@@ -1,0 +1,158 @@
+"""The OpenAPI 3.1 document, generated from the same pydantic models that validate requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from bot.api import schemas as s
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    response: type[BaseModel] | None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    query: tuple[str, ...] = ()
+    path_params: tuple[str, ...] = ()
+    errors: tuple[int, ...] = field(default=(401,))
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "post",
+        "/events",
+        "Ingest an event; schedules surveys",
+        s.EventAccepted,
+        202,
+        s.EventIn,
+        errors=(400, 401, 413, 415, 422),
+    ),
+    Operation(
+        "get",
+        "/deliveries/{id}",
+        "One delivery with its status history and messages",
+        s.DeliveryOut,
+        path_params=("id",),
+        errors=(401, 404),
+    ),
+    Operation(
+        "get",
+        "/responses",
+        "Responses, oldest first, paginated by cursor",
+        s.ResponsesPage,
+        query=("flow", "contact", "band", "since", "cursor"),
+        errors=(400, 401),
+    ),
+    Operation("get", "/followups", "Follow-up cases, oldest first", s.FollowUpList,
+              query=("queue", "status", "cursor"), errors=(400, 401)),
+    Operation("get", "/followups/{id}", "One case with its activity trail", s.FollowUpDetail,
+              path_params=("id",), errors=(401, 404)),
+    Operation("post", "/followups/{id}/claim", "Assign the case", s.FollowUpDetail, body=s.ClaimIn,
+              path_params=("id",), errors=(401, 404, 409, 422)),
+    Operation("post", "/followups/{id}/notes", "Add an internal note", s.FollowUpDetail, body=s.NoteIn,
+              path_params=("id",), errors=(401, 404, 422)),
+    Operation("post", "/followups/{id}/reply", "Message the customer on the channel they answered on",
+              s.FollowUpDetail, body=s.ReplyIn, path_params=("id",), errors=(401, 404, 409, 422, 502)),
+    Operation("post", "/followups/{id}/resolve", "Close the case", s.FollowUpDetail, body=s.ResolveIn,
+              path_params=("id",), errors=(401, 404, 409, 422)),
+    Operation("get", "/queues", "Follow-up queues", s.QueueList),
+    Operation("get", "/queues/{key}", "One queue", s.QueueOut, path_params=("key",), errors=(401, 404)),
+    Operation("patch", "/queues/{key}", "Rename a queue or change its SLA", s.QueueOut, body=s.QueuePatch,
+              path_params=("key",), errors=(401, 404, 422)),
+    Operation("get", "/metrics", "NPS, CSAT, CES, response rate and sentiment", s.MetricsOut,
+              query=("flow", "channel", "since", "until"), errors=(400, 401)),
+    Operation("get", "/flows", "Current version of every flow", s.FlowList),
+    Operation("get", "/flows/{key}", "One flow", s.FlowOut, path_params=("key",), errors=(401, 404)),
+    Operation(
+        "put",
+        "/flows/{key}",
+        "Create or update a flow (JSON, or YAML with Content-Type application/yaml)",
+        s.FlowOut,
+        path_params=("key",),
+        errors=(400, 401, 422),
+    ),
+    Operation(
+        "delete",
+        "/flows/{key}",
+        "Retire a flow; its deliveries keep their version",
+        None,
+        204,
+        path_params=("key",),
+        errors=(401, 404),
+    ),
+    Operation(
+        "get",
+        "/sandbox/messages",
+        "Messages the sandbox transport sent",
+        s.SandboxMessages,
+        query=("to",),
+        errors=(401, 404),
+    ),
+    Operation(
+        "post",
+        "/sandbox/inbound",
+        "Reply as a customer on a sandboxed channel",
+        s.SandboxInboundResult,
+        body=s.SandboxInbound,
+        errors=(401, 404, 422),
+    ),
+)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [s.ErrorOut]
+    for op in OPERATIONS:
+        models += [m for m in (op.body, op.response) if m is not None]
+    pairs = [(m, "validation" if m in {op.body for op in OPERATIONS} else "serialization") for m in set(models)]
+    _, defs = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Touchpoint API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    def ref(model: type[BaseModel]) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+
+    responses: dict[str, Any] = {}
+    ok = ref(op.response) if op.response else {}
+    responses[str(op.status)] = {"description": "success", **ok}
+    for code in op.errors:
+        responses[str(code)] = {"description": "error", **ref(s.ErrorOut)}
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in op.path_params]
+    params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in op.query]
+    spec: dict[str, Any] = {"summary": op.summary, "responses": responses}
+    if params:
+        spec["parameters"] = params
+    if op.body is not None:
+        spec["requestBody"] = {"required": True, **ref(op.body)}
+    return spec
+
+
+def get_openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])

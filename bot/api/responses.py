@@ -1,0 +1,52 @@
+"""GET /api/v1/responses: answers, newest last, with a cursor."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from bot.api.params import decode_cursor, encode_cursor, parse_time
+from bot.api.schemas import ContactRef, ResponseOut, ResponsesPage, Sentiment
+from bot.runtime import runtime
+from storage.models import Response as ResponseRow
+from storage.responses import list_responses
+
+PAGE = 50
+
+
+def response_out(row: ResponseRow, external_id: str) -> ResponseOut:
+    return ResponseOut(
+        id=row.id or 0,
+        delivery_id=row.delivery_id,
+        flow=row.flow_key,
+        channel=row.channel,
+        contact=ContactRef(external_id=external_id),
+        question=row.question,
+        score=row.score,
+        band=row.band,
+        comment=row.comment,
+        sentiment=Sentiment(label=row.sentiment, polarity=row.polarity),
+        themes=list(row.themes or []),
+        mismatch=row.mismatch,
+        answered_at=row.answered_at,
+    )
+
+
+def list_all() -> Response:
+    cursor = request.args.get("cursor")
+    with runtime().session() as session:
+        rows = list_responses(
+            session,
+            flow=request.args.get("flow"),
+            contact=request.args.get("contact"),
+            band=request.args.get("band"),
+            since=parse_time("since"),
+            after_id=decode_cursor(cursor) if cursor else None,
+            limit=PAGE + 1,
+        )
+    items = [response_out(row, ext) for row, ext in rows[:PAGE]]
+    next_cursor = encode_cursor(items[-1].id) if len(rows) > PAGE else None
+    return jsonify(ResponsesPage(items=items, next_cursor=next_cursor).model_dump(mode="json"))
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/responses", "list_responses", list_all, methods=["GET"])

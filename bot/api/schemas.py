@@ -1,0 +1,336 @@
+"""Pydantic models of the HTTP API: they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+
+
+def normalize_phone(value: str) -> str:
+    """E.164, or a ValueError that tells the caller how to write it."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number; use international format such as +447911123456") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/London") from None
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactIn(Strict):
+    external_id: str = Field(min_length=1, max_length=255)
+    name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    slack_user_id: str | None = Field(default=None, max_length=64)
+    locale: str | None = Field(default=None, max_length=35)
+    timezone: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value.lower()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalize_phone(value) if value is not None else None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return check_timezone(value) if value is not None else None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and not _LOCALE.match(value):
+            raise ValueError("not a locale; use a language tag such as en or pt-BR")
+        return value
+
+
+class EventIn(Strict):
+    type: str = Field(min_length=1, max_length=128)
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    occurred_at: datetime | None = None
+    contact: ContactIn
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class DeliverySummary(BaseModel):
+    id: int
+    flow: str
+    channel: str
+    status: str
+    due_at: datetime
+
+
+class Skipped(BaseModel):
+    flow: str
+    reason: str
+
+
+class EventAccepted(BaseModel):
+    event_id: int
+    duplicate: bool
+    deliveries: list[DeliverySummary]
+    skipped: list[Skipped]
+
+
+class ContactRef(BaseModel):
+    external_id: str
+
+
+class Sentiment(BaseModel):
+    label: str | None
+    polarity: float | None
+
+
+class ResponseOut(BaseModel):
+    id: int
+    delivery_id: int
+    flow: str
+    channel: str
+    contact: ContactRef
+    question: str
+    score: int | None
+    band: str | None
+    comment: str | None
+    sentiment: Sentiment
+    themes: list[str]
+    mismatch: bool
+    answered_at: datetime
+
+
+class ResponsesPage(BaseModel):
+    items: list[ResponseOut]
+    next_cursor: str | None
+
+
+class StatusChangeOut(BaseModel):
+    status: str
+    channel: str | None
+    at: datetime
+    detail: str | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: str
+    channel: str
+    kind: str
+    text: str
+    status: str | None
+    created_at: datetime
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    flow: str
+    flow_version: int
+    contact: ContactRef
+    channel: str
+    channel_plan: list[str]
+    status: str
+    conversation: str
+    due_at: datetime
+    attempts: int
+    sent_at: datetime | None
+    answered_at: datetime | None
+    expires_at: datetime | None
+    last_error: str | None
+    history: list[StatusChangeOut]
+    messages: list[MessageOut]
+    response: ResponseOut | None
+
+
+class FlowOut(BaseModel):
+    key: str
+    version: int
+    name: str
+    enabled: bool
+    definition: dict[str, Any]
+    yaml: str
+
+
+class FlowList(BaseModel):
+    items: list[FlowOut]
+
+
+class SandboxMessage(BaseModel):
+    id: int
+    channel: str
+    to: str
+    text: str
+    delivery_id: int | None
+    created_at: datetime
+
+
+class SandboxMessages(BaseModel):
+    items: list[SandboxMessage]
+
+
+class SandboxInbound(Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    channel: str = Field(min_length=1, max_length=32)
+    from_: str = Field(alias="from", min_length=1, max_length=320)
+    text: str = Field(max_length=5000)
+
+
+class ReplyOut(BaseModel):
+    kind: str
+    text: str
+
+
+class SandboxInboundResult(BaseModel):
+    message_id: int
+    duplicate: bool
+    delivery_id: int | None
+    intent: str | None
+    replies: list[ReplyOut]
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class FollowUpOut(BaseModel):
+    id: int
+    response_id: int
+    delivery_id: int
+    queue: str
+    status: str
+    priority: str
+    due_at: datetime
+    assignee: str | None
+    channel: str
+    contact: ContactRef
+    reason: str | None
+    overdue: bool
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class FollowUpList(BaseModel):
+    items: list[FollowUpOut]
+    next_cursor: str | None
+
+
+class ActivityOut(BaseModel):
+    kind: str
+    actor: str | None
+    text: str | None
+    at: datetime
+
+
+class FollowUpDetail(FollowUpOut):
+    response: ResponseOut
+    activity: list[ActivityOut]
+
+
+def _required_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+class ClaimIn(Strict):
+    assignee: str | None = Field(default=None, min_length=1, max_length=320)
+
+
+class NoteIn(Strict):
+    text: str = Field(max_length=10_000)
+    author: str | None = Field(default=None, max_length=320)
+
+    _text = field_validator("text")(_required_text)
+
+
+class ReplyIn(Strict):
+    text: str = Field(max_length=1600)
+    author: str | None = Field(default=None, max_length=320)
+
+    _text = field_validator("text")(_required_text)
+
+
+class ResolveIn(Strict):
+    note: str | None = Field(default=None, max_length=10_000)
+    author: str | None = Field(default=None, max_length=320)
+
+
+class QueueOut(BaseModel):
+    key: str
+    name: str
+    sla: str
+    slack_channel: str | None
+    open: int
+
+
+class QueueList(BaseModel):
+    items: list[QueueOut]
+
+
+class QueuePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    sla: str | None = None
+    slack_channel: str | None = Field(default=None, max_length=64)
+
+
+class SentimentSplit(BaseModel):
+    positive: int
+    neutral: int
+    negative: int
+
+
+class MetricsOut(BaseModel):
+    sent: int
+    responses: int
+    response_rate: float | None
+    nps: float | None
+    csat: float | None
+    ces: float | None
+    sentiment: SentimentSplit

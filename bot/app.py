@@ -1,0 +1,51 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+
+from bot.api import api_blueprint
+from bot.api.errors import register_error_handlers
+from bot.inbound import receive
+from bot.pages.sandbox import sandbox_blueprint
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from channels.base import Inbound, Outbound
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key_value, MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    rt = build_runtime(settings)
+    app.extensions["touchpoint"] = rt
+
+    register_error_handlers(app)
+    app.register_blueprint(api_blueprint())
+
+    def handle_inbound(inbound: Inbound) -> list[Outbound]:
+        return receive(rt, inbound, send=False).replies
+
+    for channel in rt.channels.values():
+        blueprint = channel.blueprint(handle_inbound)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+    if rt.sandbox_channels:
+        app.register_blueprint(sandbox_blueprint())
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            with rt.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            database = "ok"
+        except Exception:
+            database = "unreachable"
+        body = {
+            "status": "ok" if database == "ok" else "degraded",
+            "database": {"backend": rt.engine.dialect.name, "state": database},
+            "channels": {name: ch.transport.name for name, ch in rt.channels.items()},
+        }
+        return jsonify(body), 200 if database == "ok" else 503
+
+    return app

@@ -1,0 +1,200 @@
+"""The `touchpoint` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+
+
+def _runtime() -> Runtime:
+    return build_runtime(Settings())
+
+
+@click.group()
+def main() -> None:
+    """Touchpoint: one-question customer surveys with closed-loop follow-up."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (TOUCHPOINT_HOST).")
+@click.option("--port", default=None, type=int, help="Port to listen on (TOUCHPOINT_PORT).")
+@click.option("--demo", is_flag=True, help="Load the demo flows, contacts and events first.")
+def run(host: str | None, port: int | None, demo: bool) -> None:
+    """Web and worker in one process: the embedded default."""
+    from werkzeug.serving import make_server
+
+    from bot.app import create_app
+    from bot.worker import start_background_worker
+    from storage.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    rt: Runtime = app.extensions["touchpoint"]
+    if demo:
+        from bot.demo import load_demo
+
+        click.echo(load_demo(rt))
+    scheduler = start_background_worker(rt)
+    server = make_server(host or settings.host, port or settings.port, app, threaded=True)
+    click.echo(f"Touchpoint is running on {settings.public_url} (sandbox: {settings.public_url}/sandbox)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@main.command()
+@click.option("--bind", default=None, help="host:port for gunicorn (default TOUCHPOINT_HOST:TOUCHPOINT_PORT).")
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def web(bind: str | None, workers: int) -> None:
+    """The web server alone, under gunicorn."""
+    from bot.gunicorn import serve
+
+    settings = Settings()
+    serve(bind or f"{settings.host}:{settings.port}", workers)
+
+
+@main.command()
+def worker() -> None:
+    """The worker alone: dispatch, reminders, expiry. Run as many as you like on PostgreSQL."""
+    from bot.worker import run_worker_forever
+
+    rt = _runtime()
+    if rt.engine.dialect.name == "sqlite":
+        click.echo("note: on SQLite run a single worker; use PostgreSQL to scale out", err=True)
+    run_worker_forever(rt)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (works on an empty database and on earlier releases)."""
+    from storage.migrate import upgrade
+
+    upgrade(Settings().database_url, revision)
+    click.echo("database is up to date")
+
+
+@main.group()
+def flows() -> None:
+    """Flow files: validate, import, export."""
+
+
+def _read_flow_files(files: tuple[str, ...]) -> list:
+    from flows.loader import FlowError, load_flows
+
+    texts = {}
+    for name in files:
+        try:
+            texts[name] = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{name}: cannot read: {exc}") from None
+    try:
+        return load_flows(texts)
+    except FlowError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+@flows.command("validate")
+@click.argument("files", nargs=-1, required=True)
+def flows_validate(files: tuple[str, ...]) -> None:
+    """Check flow files; errors name the file, line, field and reason."""
+    definitions = _read_flow_files(files)
+    for definition in definitions:
+        click.echo(f"ok  {definition.key}")
+
+
+@flows.command("import")
+@click.argument("files", nargs=-1, required=True)
+def flows_import(files: tuple[str, ...]) -> None:
+    """Validate then import flow files, all or nothing."""
+    from bot.flow_admin import store_definitions
+
+    definitions = _read_flow_files(files)
+    with _runtime().session() as session:
+        imported = store_definitions(session, definitions)
+    for item in imported:
+        state = f"version {item.version}" if item.changed else f"unchanged (version {item.version})"
+        click.echo(f"{item.key}: {state}")
+
+
+@flows.command("export")
+@click.option("--out", "out_dir", default=None, help="Write one file per flow into this folder.")
+def flows_export(out_dir: str | None) -> None:
+    """Print every current flow as YAML, or write them to a folder."""
+    from bot.flow_admin import export_yaml
+
+    with _runtime().session() as session:
+        files = export_yaml(session)
+    if out_dir is None:
+        click.echo("\n---\n".join(files.values()), nl=False)
+        return
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (target / name).write_text(text, encoding="utf-8")
+        click.echo(str(target / name))
+
+
+@main.group()
+def apikey() -> None:
+    """API keys."""
+
+
+@apikey.command("create")
+@click.argument("name")
+def apikey_create(name: str) -> None:
+    """Create an API key and print it (only the key, once; it is stored hashed)."""
+    from storage.apikeys import create_api_key
+
+    with _runtime().session() as session:
+        key = create_api_key(session, name)
+    click.echo(key)
+
+
+@main.group()
+def users() -> None:
+    """People who use the web app."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "agent"]), required=True)
+def users_create(email: str, role: str) -> None:
+    """Create a user and print a one-time password."""
+    import secrets
+
+    import sqlalchemy as sa
+    from werkzeug.security import generate_password_hash
+
+    from storage.models import User
+
+    password = secrets.token_urlsafe(12)
+    try:
+        with _runtime().session() as session:
+            session.add(User(email=email.lower(), role=role, password_hash=generate_password_hash(password)))
+    except sa.exc.IntegrityError:
+        raise click.ClickException(f"a user with email {email} already exists") from None
+    click.echo(f"created {role} {email}; password: {password}")
+
+
+@main.command()
+def demo() -> None:
+    """Load the example flows, a few contacts and events, and say where to look."""
+    from bot.demo import load_demo
+
+    click.echo(load_demo(_runtime()))

@@ -1,0 +1,76 @@
+"""`touchpoint demo`: example flows, a few contacts and their events, ready to answer in /sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.api.schemas import EventIn
+from bot.flow_admin import store_definitions
+from bot.ingest import ingest_event
+from bot.runtime import Runtime
+from flows.loader import load_flows
+
+DEMO_FLOWS = Path(__file__).parent / "demo_flows"
+
+DEMO_CONTACTS = [
+    {
+        "external_id": "demo-ada",
+        "name": "Ada Lovelace",
+        "phone": "+447911000001",
+        "email": "ada@example.com",
+        "timezone": "Europe/London",
+        "locale": "en-GB",
+    },
+    {
+        "external_id": "demo-grace",
+        "name": "Grace Hopper",
+        "phone": "+12025550142",
+        "email": "grace@example.com",
+        "slack_user_id": "U0GRACE",
+        "timezone": "America/New_York",
+    },
+    {
+        "external_id": "demo-alan",
+        "name": "Alan Turing",
+        "email": "alan@example.com",
+        "slack_user_id": "U0ALAN",
+    },
+]
+
+DEMO_EVENTS = [
+    ("order.delivered", "demo-ada", {"country": "GB", "order_id": "A-1001"}),
+    ("ticket.solved", "demo-grace", {"ticket_id": "T-42"}),
+    ("feature.used", "demo-alan", {"feature": "exports", "first_use": True}),
+    ("onboarding.completed", "demo-katherine", {"plan": "team"}),
+]
+
+
+def load_demo(rt: Runtime) -> str:
+    """Idempotent: running it twice adds nothing (same flows, same event keys)."""
+    files = {str(path): path.read_text(encoding="utf-8") for path in sorted(DEMO_FLOWS.glob("*.yaml"))}
+    definitions = load_flows(files)
+    with rt.session() as session:
+        imported = store_definitions(session, definitions)
+    lines = [f"flows: {', '.join(item.key for item in imported)}"]
+    contacts = {c["external_id"]: c for c in DEMO_CONTACTS}
+    for event_type, external_id, properties in DEMO_EVENTS:
+        payload = EventIn.model_validate(
+            {
+                "type": event_type,
+                "idempotency_key": f"demo-{event_type}-{external_id}",
+                "contact": contacts[external_id],
+                "properties": properties,
+            }
+        )
+        result = ingest_event(rt, payload)
+        for delivery in result.deliveries:
+            when = delivery.due_at.strftime("%H:%M:%S UTC")
+            lines.append(
+                f"{event_type} -> {delivery.flow_key} survey for {external_id} by {delivery.channel} at {when}"
+            )
+        for flow, reason in result.skipped:
+            lines.append(f"{event_type} -> {flow}: skipped ({reason})")
+        if result.duplicate:
+            lines.append(f"{event_type} for {external_id}: already loaded")
+    lines.append(f"Answer as the customer at {rt.settings.public_url}/sandbox")
+    return "\n".join(lines)

@@ -1,0 +1,305 @@
+"""The worker: claim due deliveries, send them, and keep reminders, expiry and retries moving.
+
+A delivery is committed as `sending` before the provider is called. If the process dies during the
+call, the lease runs out and the delivery becomes `unknown`: shown to people, never re-sent blindly.
+Deliveries move in batches: one transaction claims them, one prepares them, the provider calls run in
+a thread pool, and one transaction records the outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.inbound import process_inbound
+from bot.ingest import contact_timezone
+from bot.outbox import outbound_row, send_reply
+from bot.recipients import recipient_of, survey_context
+from bot.runtime import Runtime
+from channels.base import ChannelError, Outbound, Question, SendResult
+from flows.questions import QuestionKind
+from flows.schedule import next_allowed_send
+from flows.templates import TemplateProblem
+from storage.contacts import opted_out_by_contact, opted_out_channels
+from storage.deliveries import (
+    claim_due_deliveries,
+    claim_reminder,
+    complete_lapsed_comments,
+    deliveries_to_send,
+    due_reminders,
+    expire_unanswered,
+    last_sent_by_contact,
+    mark_stale_sending_unknown,
+    record_status,
+)
+from storage.followups import mark_breached
+from storage.messages import unprocessed_inbound
+from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
+from storage.types import utcnow
+
+log = logging.getLogger("touchpoint.worker")
+
+
+@dataclass(frozen=True)
+class TickReport:
+    sent: int = 0
+    unknown: int = 0
+    reminders: int = 0
+    expired: int = 0
+    completed: int = 0
+    retried_inbound: int = 0
+    sla_breached: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: Outbound
+    result: SendResult | None = None
+    error: ChannelError | None = None
+    crashed: bool = False
+    millis: float = 0.0
+
+
+def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickReport:
+    """One pass of every periodic duty; safe to run in any number of processes at once."""
+    now = utcnow()
+    with rt.session() as session:
+        unknown = mark_stale_sending_unknown(session, now)
+    sent = dispatch_due(rt, now, executor)
+    reminders = send_reminders(rt, now)
+    with rt.session() as session:
+        expired = expire_unanswered(session, now, rt.settings.worker_batch)
+        completed = complete_lapsed_comments(session, now, rt.settings.worker_batch)
+        breached = mark_breached(session, now, rt.settings.worker_batch)
+    retried = retry_inbound(rt, now)
+    return TickReport(sent, unknown, reminders, expired, completed, retried, breached)
+
+
+def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:
+    """Claim and send batches until nothing is due."""
+    total = 0
+    lease = timedelta(seconds=rt.settings.send_lease_seconds)
+    while True:
+        with rt.session() as session:
+            ids = claim_due_deliveries(session, now, rt.settings.worker_batch, lease)
+        if not ids:
+            return total
+        with rt.session() as session:
+            messages = prepare_batch(rt, session, ids)
+        mapper = executor.map if executor is not None else map
+        outcomes = list(mapper(lambda m: call_provider(rt, m), messages))
+        with rt.session() as session:
+            total += record_outcomes(rt, session, outcomes)
+        if len(ids) < rt.settings.worker_batch:
+            return total
+
+
+def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outbound]:
+    """Re-check opt-out, throttle and quiet hours at the last moment, then render each question."""
+    rows = deliveries_to_send(session, ids)
+    contact_ids = [contact.id for _, contact, _ in rows if contact.id is not None]
+    opted_out = opted_out_by_contact(session, contact_ids)
+    last_sent = last_sent_by_contact(session, contact_ids)
+    now = utcnow()
+    messages = []
+    for delivery, contact, event in rows:
+        assert contact.id is not None
+        flow = session.get(Flow, delivery.flow_id)
+        assert flow is not None
+        definition = rt.definition(flow)
+        blocked = opted_out.get(contact.id, set())
+        if delivery.channel in blocked or delivery.channel not in rt.channels:
+            reason = "opted out" if delivery.channel in blocked else "channel unavailable"
+            _fall_back(rt, session, delivery, contact, reason, blocked)
+            continue
+        throttle = definition.throttle_td
+        if throttle is not None and contact.id in last_sent and last_sent[contact.id] > now - throttle:
+            delivery.last_error = "throttled"
+            record_status(session, delivery, DeliveryStatus.SUPPRESSED, "throttled: surveyed recently")
+            continue
+        allowed = next_allowed_send(now, definition.quiet_hours, contact_timezone(rt, contact))
+        if allowed > now:
+            delivery.due_at = allowed
+            delivery.attempts -= 1
+            record_status(session, delivery, DeliveryStatus.SCHEDULED, "quiet hours")
+            continue
+        try:
+            message = question_message(rt, delivery, contact, event, flow, "question")
+        except TemplateProblem as problem:
+            delivery.last_error = f"template: {problem}"[:500]
+            record_status(session, delivery, DeliveryStatus.FAILED, delivery.last_error)
+            continue
+        if message is None:
+            _fall_back(rt, session, delivery, contact, "no address", blocked)
+            continue
+        messages.append(message)
+    return messages
+
+
+def question_message(
+    rt: Runtime, delivery: Delivery, contact: Contact, event: Event, flow: Flow, kind: str
+) -> Outbound | None:
+    """The survey question rendered for this contact on the delivery's channel, or None if unreachable."""
+    address = rt.channels[delivery.channel].address(recipient_of(contact))
+    if address is None:
+        return None
+    definition = rt.definition(flow)
+    locale = contact.locale or rt.settings.default_locale
+    return Outbound(
+        channel=delivery.channel,
+        to=address,
+        text=definition.text_for(locale, survey_context(contact, event, definition)),
+        kind=kind,
+        delivery_id=delivery.id,
+        question=Question(QuestionKind(definition.question.kind), delivery.token),
+        attempt=delivery.attempts,
+    )
+
+
+def call_provider(rt: Runtime, message: Outbound) -> Outcome:
+    started = time.perf_counter()
+    try:
+        result = rt.channels[message.channel].send(message)
+    except ChannelError as error:
+        return Outcome(message, error=error, millis=_since(started))
+    except Exception:
+        log.exception("delivery %s: unexpected error while sending", message.delivery_id)
+        return Outcome(message, crashed=True, millis=_since(started))
+    return Outcome(message, result=result, millis=_since(started))
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def record_outcomes(rt: Runtime, session: Session, outcomes: list[Outcome]) -> int:
+    """Store what each provider call did; returns how many were accepted."""
+    sent = 0
+    for outcome in outcomes:
+        delivery = session.get(Delivery, outcome.message.delivery_id)
+        assert delivery is not None
+        delivery.lease_until = None
+        if outcome.result is not None:
+            _mark_sent(rt, session, delivery, outcome)
+            sent += 1
+        elif outcome.error is not None:
+            _handle_failure(rt, session, delivery, outcome.error)
+        else:
+            # An unexpected error may have come after the provider accepted the message.
+            delivery.last_error = "unexpected error during send"
+            record_status(session, delivery, DeliveryStatus.UNKNOWN, delivery.last_error)
+    return sent
+
+
+def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, outcome: Outcome) -> None:
+    assert outcome.result is not None
+    flow = session.get(Flow, delivery.flow_id)
+    assert flow is not None
+    definition = rt.definition(flow)
+    now = utcnow()
+    delivery.sent_at = now
+    delivery.last_error = None
+    delivery.expires_at = now + definition.expire_td
+    if definition.reminder_td is not None:
+        delivery.reminder_at = now + definition.reminder_td
+    record_status(session, delivery, DeliveryStatus.SENT, f"via {outcome.result.transport}")
+    session.add(
+        outbound_row(outcome.message, delivery.contact_id, outcome.result.provider_message_id, outcome.result.transport)
+    )
+    log.info(
+        "sent delivery=%s channel=%s transport=%s in %.1f ms",
+        delivery.id,
+        delivery.channel,
+        outcome.result.transport,
+        outcome.millis,
+    )
+
+
+def _handle_failure(rt: Runtime, session: Session, delivery: Delivery, error: ChannelError) -> None:
+    delivery.last_error = str(error)[:500]
+    if error.permanent or delivery.attempts >= rt.settings.max_attempts:
+        contact = session.get(Contact, delivery.contact_id)
+        assert contact is not None and contact.id is not None
+        _fall_back(rt, session, delivery, contact, str(error), opted_out_channels(session, contact.id))
+        return
+    delay = backoff_seconds(delivery.attempts, rt.settings.retry_base_seconds, rt.settings.retry_max_seconds)
+    delivery.due_at = utcnow() + timedelta(seconds=delay)
+    record_status(session, delivery, DeliveryStatus.SCHEDULED, f"retry in {delay:.0f}s: {error}")
+
+
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter in its upper half, so a burst of retries spreads out."""
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _fall_back(
+    rt: Runtime, session: Session, delivery: Delivery, contact: Contact, reason: str, opted_out: set[str]
+) -> None:
+    """Move to the next reachable channel of the plan, or give up as failed / suppressed."""
+    recipient = recipient_of(contact)
+    plan = list(delivery.channel_plan)
+    while plan:
+        candidate = plan.pop(0)
+        channel = rt.channels.get(candidate)
+        if candidate in opted_out or channel is None or channel.address(recipient) is None:
+            continue
+        previous = delivery.channel
+        delivery.channel = candidate
+        delivery.channel_plan = plan
+        delivery.attempts = 0
+        delivery.due_at = utcnow()
+        record_status(session, delivery, DeliveryStatus.SCHEDULED, f"fallback from {previous}: {reason}")
+        return
+    delivery.channel_plan = []
+    final = DeliveryStatus.SUPPRESSED if reason == "opted out" else DeliveryStatus.FAILED
+    record_status(session, delivery, final, reason[:500])
+
+
+def send_reminders(rt: Runtime, now: datetime) -> int:
+    with rt.session() as session:
+        ids = due_reminders(session, now, rt.settings.worker_batch)
+    count = 0
+    for delivery_id in ids:
+        with rt.session() as session:
+            if not claim_reminder(session, delivery_id, now):
+                continue
+            reminder = _reminder(rt, session, delivery_id)
+        if reminder is not None:
+            count += int(send_reply(rt, *reminder))
+    return count
+
+
+def _reminder(rt: Runtime, session: Session, delivery_id: int) -> tuple[Outbound, int] | None:
+    delivery = session.get(Delivery, delivery_id)
+    assert delivery is not None
+    contact = session.get(Contact, delivery.contact_id)
+    flow = session.get(Flow, delivery.flow_id)
+    event = session.get(Event, delivery.event_id)
+    assert contact is not None and flow is not None and event is not None and contact.id is not None
+    if delivery.channel not in rt.channels or delivery.channel in opted_out_channels(session, contact.id):
+        return None
+    try:
+        message = question_message(rt, delivery, contact, event, flow, "reminder")
+    except TemplateProblem:
+        log.warning("delivery %s: reminder template failed; no reminder sent", delivery_id)
+        return None
+    return (message, contact.id) if message is not None else None
+
+
+def retry_inbound(rt: Runtime, now: datetime) -> int:
+    """Inbound messages whose first processing failed are tried again (no answer is lost)."""
+    with rt.session() as session:
+        ids = unprocessed_inbound(session, now - timedelta(seconds=30), rt.settings.worker_batch)
+    for message_id in ids:
+        try:
+            process_inbound(rt, message_id)
+        except Exception:
+            log.exception("inbound message %s failed again; kept for the next tick", message_id)
+    return len(ids)

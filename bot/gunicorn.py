@@ -1,0 +1,26 @@
+"""`touchpoint web`: the app under gunicorn, configured from our settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from bot.app import create_app
+
+        return create_app()
+
+
+def serve(bind: str, workers: int) -> None:
+    _Server({"bind": bind, "workers": workers, "threads": 4, "accesslog": "-"}).run()

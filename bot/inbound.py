@@ -1,0 +1,235 @@
+"""Customer replies: stored raw first, then matched to their delivery and run through the conversation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from bot.followups import route_response, tag_response, thread_customer_reply
+from bot.outbox import send_reply
+from bot.recipients import survey_context
+from bot.runtime import Runtime
+from channels.base import Inbound, Outbound
+from flows.conversation import Conversation, Phase, Step, advance
+from flows.questions import QuestionKind
+from flows.replies import Intent, parse_reply
+from flows.schema import FlowDefinition
+from flows.templates import TemplateProblem
+from flows.texts import builtin_text, range_hint
+from storage.contacts import contacts_at_address, opted_out_channels, set_opt_out
+from storage.deliveries import latest_expired_for, open_delivery_for, pending_deliveries, record_status
+from storage.followups import open_case_for
+from storage.messages import store_inbound
+from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow, Message, Response
+from storage.responses import response_for_delivery
+from storage.types import utcnow
+
+log = logging.getLogger("touchpoint.inbound")
+
+
+@dataclass
+class InboundResult:
+    message_id: int
+    duplicate: bool
+    delivery_id: int | None = None
+    intent: str | None = None
+    replies: list[Outbound] = field(default_factory=list)
+    case_id: int | None = None
+
+
+def receive(rt: Runtime, inbound: Inbound, send: bool = True) -> InboundResult:
+    """Store the raw message (deduplicated on the provider's id), then process it.
+
+    If processing fails the stored message stays unprocessed and the worker retries it.
+    With `send=False` the replies are recorded but left for the caller to deliver (e.g. as TwiML).
+    """
+    with rt.session() as session:
+        message, is_new = store_inbound(
+            session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw
+        )
+    assert message.id is not None
+    if not is_new:
+        return InboundResult(message.id, True, message.delivery_id, message.kind or None)
+    return process_inbound(rt, message.id, send=send)
+
+
+def process_inbound(rt: Runtime, message_id: int, send: bool = True) -> InboundResult:
+    with rt.session() as session:
+        message = session.get(Message, message_id, with_for_update=True)
+        assert message is not None
+        if message.processed_at is not None:
+            return InboundResult(message_id, True, message.delivery_id, message.kind or None)
+        result, contact_id = _process(rt, session, message)
+        message.processed_at = utcnow()
+        message.kind = result.intent or "unmatched"
+        message.delivery_id = result.delivery_id
+        message.contact_id = contact_id
+        session.add(message)
+    if send:
+        for reply in result.replies:
+            send_reply(rt, reply, contact_id)
+    return result
+
+
+def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundResult, int | None]:
+    assert message.id is not None
+    result = InboundResult(message.id, False)
+    contacts = contacts_at_address(session, message.channel, message.address)
+    if not contacts:
+        result.intent = "unmatched"
+        return result, None
+    contact_ids = [c.id for c in contacts if c.id is not None]
+    contact = contacts[0]
+    locale = contact.locale or rt.settings.default_locale
+    opted_out = any(message.channel in opted_out_channels(session, cid) for cid in contact_ids)
+    delivery = open_delivery_for(session, contact_ids, message.channel)
+    if delivery is None:
+        _no_open_delivery(session, message, contacts, locale, opted_out, result)
+        return result, contact.id
+
+    flow = session.get(Flow, delivery.flow_id)
+    event = session.get(Event, delivery.event_id)
+    owner = session.get(Contact, delivery.contact_id)
+    assert flow is not None and event is not None and owner is not None
+    definition = rt.definition(flow)
+    response = response_for_delivery(session, delivery.id or 0)
+    conversation = Conversation(
+        kind=QuestionKind(definition.question.kind),
+        phase=Phase(delivery.conversation),
+        reprompts=delivery.reprompts,
+        score=response.score if response else None,
+        comment=response.comment if response else None,
+    )
+    try:
+        step = advance(
+            conversation, message.text, definition, locale, opted_out, survey_context(owner, event, definition)
+        )
+    except TemplateProblem:
+        log.warning("delivery %s: a reply template failed to render; sent unrendered", delivery.id)
+        step = advance(conversation, message.text, definition, locale, opted_out)
+    result.delivery_id = delivery.id
+    result.intent = str(step.intent)
+    _apply(rt, session, delivery, definition, step, contacts, message.channel)
+    result.replies = [_reply(message, delivery.id, r.kind, r.text) for r in step.replies]
+    return result, delivery.contact_id
+
+
+def _no_open_delivery(
+    session: Session,
+    message: Message,
+    contacts: list[Contact],
+    locale: str,
+    opted_out: bool,
+    result: InboundResult,
+) -> None:
+    """Keywords work without a survey open; anything else is stored, and marked late if it answers one."""
+    parsed = parse_reply(message.text, QuestionKind.NPS, "awaiting_score", opted_out)
+    if parsed.intent is Intent.OPT_OUT:
+        _opt_out(session, contacts, message.channel)
+        result.intent = str(Intent.OPT_OUT)
+        result.replies = [_reply(message, None, "opt_out", builtin_text("opt_out", locale))]
+    elif parsed.intent is Intent.OPT_IN and opted_out:
+        _opt_in(session, contacts, message.channel)
+        result.intent = str(Intent.OPT_IN)
+        result.replies = [_reply(message, None, "opt_in", builtin_text("opt_in", locale))]
+    elif parsed.intent is Intent.HELP:
+        result.intent = str(Intent.HELP)
+        text = builtin_text("help", locale, range=range_hint(QuestionKind.NPS))
+        result.replies = [_reply(message, None, "help", text)]
+    else:
+        contact_ids = [c.id for c in contacts if c.id is not None]
+        case = open_case_for(session, contact_ids, message.channel)
+        expired = latest_expired_for(session, contact_ids, message.channel)
+        if case is not None:
+            thread_customer_reply(session, case, message)
+            result.intent = "case_reply"
+            result.delivery_id = case.delivery_id
+            result.case_id = case.id
+        elif expired is not None:
+            result.intent = "late"
+            result.delivery_id = expired.id
+        else:
+            result.intent = "unmatched"
+
+
+def _apply(
+    rt: Runtime,
+    session: Session,
+    delivery: Delivery,
+    definition: FlowDefinition,
+    step: Step,
+    contacts: list[Contact],
+    channel: str,
+) -> None:
+    now = utcnow()
+    conversation = step.conversation
+    if step.opt_out:
+        _opt_out(session, contacts, channel, keep=delivery)
+    elif step.opt_in:
+        _opt_in(session, contacts, channel)
+    delivery.conversation = str(conversation.phase)
+    delivery.reprompts = conversation.reprompts
+    if step.recorded:
+        response = _save_response(session, delivery, definition, conversation)
+        tag_response(rt, response)
+        route_response(session, response, definition)
+        if delivery.answered_at is None:
+            delivery.answered_at = now
+            record_status(session, delivery, DeliveryStatus.ANSWERED)
+        if conversation.phase is Phase.AWAITING_COMMENT and delivery.comment_until is None:
+            delivery.comment_until = now + definition.comment_window_td
+    if conversation.phase is Phase.CLOSED and delivery.status == DeliveryStatus.ANSWERED:
+        detail = "no usable score" if conversation.score is None else None
+        record_status(session, delivery, DeliveryStatus.COMPLETED, detail)
+    session.add(delivery)
+
+
+def _save_response(
+    session: Session, delivery: Delivery, definition: FlowDefinition, conversation: Conversation
+) -> Response:
+    assert delivery.id is not None
+    response = response_for_delivery(session, delivery.id)
+    if response is None:
+        response = Response(
+            delivery_id=delivery.id,
+            flow_key=delivery.flow_key,
+            channel=delivery.channel,
+            contact_id=delivery.contact_id,
+            question=str(definition.question.kind),
+        )
+    band = conversation.band
+    response.score = conversation.score
+    response.band = str(band) if band else None
+    response.comment = conversation.comment
+    response.updated_at = utcnow()
+    session.add(response)
+    session.flush()
+    return response
+
+
+def _opt_out(session: Session, contacts: list[Contact], channel: str, keep: Delivery | None = None) -> None:
+    """Opt every contact at this address out of the channel and cancel what was waiting for them."""
+    now = utcnow()
+    for contact in contacts:
+        assert contact.id is not None
+        set_opt_out(session, contact.id, channel, now, "reply")
+        for delivery in pending_deliveries(session, contact.id, channel):
+            if keep is not None and delivery.id == keep.id:
+                continue
+            delivery.conversation = "closed"
+            record_status(session, delivery, DeliveryStatus.CANCELLED, "contact opted out")
+    if keep is not None and keep.answered_at is None:
+        keep.conversation = "closed"
+        record_status(session, keep, DeliveryStatus.CANCELLED, "contact opted out")
+
+
+def _opt_in(session: Session, contacts: list[Contact], channel: str) -> None:
+    for contact in contacts:
+        assert contact.id is not None
+        set_opt_out(session, contact.id, channel, None, "reply")
+
+
+def _reply(message: Message, delivery_id: int | None, kind: str, text: str) -> Outbound:
+    return Outbound(channel=message.channel, to=message.address, text=text, kind=kind, delivery_id=delivery_id)

@@ -1,0 +1,145 @@
+"""Events in, deliveries out: trigger match, eligibility, and the due time."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.api.schemas import EventIn
+from bot.recipients import recipient_of
+from bot.runtime import Runtime
+from flows.schedule import next_allowed_send
+from flows.schema import FlowDefinition
+from flows.triggers import in_sample, matches
+from storage.contacts import opted_out_channels, upsert_contact
+from storage.deliveries import create_delivery, last_contacted_at
+from storage.events import deliveries_of_event, event_by_key
+from storage.flow_versions import flows_for_event
+from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
+from storage.types import utcnow
+
+
+@dataclass
+class IngestResult:
+    event_id: int
+    duplicate: bool
+    deliveries: list[Delivery] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Ineligible(Exception):
+    """Why a matching flow does not survey this contact for this event."""
+
+
+def ingest_event(rt: Runtime, payload: EventIn) -> IngestResult:
+    """Store the event once and schedule one delivery per matching, eligible flow."""
+    try:
+        with rt.session() as session:
+            existing = event_by_key(session, payload.idempotency_key)
+            if existing is not None:
+                return _duplicate(session, existing)
+            return _ingest_new(rt, session, payload)
+    except sa.exc.IntegrityError:
+        # A concurrent request with the same key won the insert; report it as the duplicate it is.
+        with rt.session() as session:
+            existing = event_by_key(session, payload.idempotency_key)
+            if existing is None:
+                raise
+            return _duplicate(session, existing)
+
+
+def _duplicate(session: Session, event: Event) -> IngestResult:
+    assert event.id is not None
+    return IngestResult(event.id, True, deliveries_of_event(session, event.id))
+
+
+def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult:
+    now = utcnow()
+    fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
+    contact = upsert_contact(session, payload.contact.external_id, fields)
+    assert contact.id is not None
+    event = Event(
+        type=payload.type,
+        contact_id=contact.id,
+        properties=payload.properties,
+        idempotency_key=payload.idempotency_key,
+        occurred_at=payload.occurred_at or now,
+        received_at=now,
+    )
+    session.add(event)
+    session.flush()
+    assert event.id is not None
+    result = IngestResult(event.id, False)
+    for flow in flows_for_event(session, payload.type):
+        definition = FlowDefinition.model_validate(flow.definition)
+        if not matches(definition, payload.type, payload.properties):
+            continue
+        try:
+            delivery = _schedule(rt, session, flow, definition, event, contact, now)
+        except Ineligible as why:
+            result.skipped.append((flow.key, str(why)))
+            continue
+        result.deliveries.append(delivery)
+    return result
+
+
+def _schedule(
+    rt: Runtime,
+    session: Session,
+    flow: Flow,
+    definition: FlowDefinition,
+    event: Event,
+    contact: Contact,
+    now: datetime,
+) -> Delivery:
+    assert contact.id is not None and event.id is not None and flow.id is not None
+    if not in_sample(definition, event.idempotency_key):
+        raise Ineligible("sampled_out")
+    plan = channel_plan(rt, session, definition.channels, contact)
+    if definition.throttle_td is not None:
+        last = last_contacted_at(session, contact.id)
+        if last is not None and last > now - definition.throttle_td:
+            raise Ineligible("throttled")
+    due = event.occurred_at + definition.delay_td
+    if due + definition.expire_td <= now:
+        raise Ineligible("expired")
+    due = next_allowed_send(max(due, now), definition.quiet_hours, contact_timezone(rt, contact))
+    delivery = Delivery(
+        event_id=event.id,
+        flow_id=flow.id,
+        flow_key=flow.key,
+        contact_id=contact.id,
+        channel=plan[0],
+        channel_plan=plan[1:],
+        status=DeliveryStatus.SCHEDULED,
+        due_at=due,
+        token=secrets.token_urlsafe(18),
+    )
+    return create_delivery(session, delivery, f"event {event.type}")
+
+
+def channel_plan(rt: Runtime, session: Session, wanted: list[str], contact: Contact) -> list[str]:
+    """The flow's channels this contact can be reached on, in preference order; the rest are fallbacks."""
+    assert contact.id is not None
+    opted_out = opted_out_channels(session, contact.id)
+    recipient = recipient_of(contact)
+    plan, saw_opt_out = [], False
+    for name in wanted:
+        channel = rt.channels.get(name)
+        if channel is None or channel.address(recipient) is None:
+            continue
+        if name in opted_out:
+            saw_opt_out = True
+            continue
+        plan.append(name)
+    if not plan:
+        raise Ineligible("opted_out" if saw_opt_out else "unreachable")
+    return plan
+
+
+def contact_timezone(rt: Runtime, contact: Contact) -> str:
+    return contact.timezone or rt.settings.default_timezone

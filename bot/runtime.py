@@ -1,0 +1,74 @@
+"""What the app holds for its lifetime: settings, the database engine and the channels."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import yaml
+from flask import current_app
+from sqlmodel import Session
+
+from bot.settings import Settings
+from channels.base import Channel
+from channels.registry import build_channels
+from flows.schema import FlowDefinition
+from flows.themes import DEFAULT_THEMES, ThemeTagger
+from storage.db import make_engine, session_scope
+from storage.models import Flow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: sa.Engine
+    channels: dict[str, Channel]
+    themes: Callable[[str | None], list[str]]
+    _definitions: dict[int, FlowDefinition] = field(default_factory=dict, repr=False)
+
+    def definition(self, flow: Flow) -> FlowDefinition:
+        """The parsed definition of a flow version; versions never change, so it is parsed once."""
+        assert flow.id is not None
+        cached = self._definitions.get(flow.id)
+        if cached is None:
+            cached = self._definitions[flow.id] = FlowDefinition.model_validate(flow.definition)
+        return cached
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+    @property
+    def sandbox_channels(self) -> list[str]:
+        return [name for name, channel in self.channels.items() if channel.sandboxed]
+
+
+def runtime() -> Runtime:
+    """The runtime of the app serving the current request."""
+    return current_app.extensions["touchpoint"]
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per tick is noise; our own worker logs what a tick did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    channels = build_channels(os.environ, settings.sandbox)
+    taxonomy = load_taxonomy(settings.themes_file) if settings.themes_file else DEFAULT_THEMES
+    return Runtime(settings=settings, engine=engine, channels=channels, themes=ThemeTagger(taxonomy))
+
+
+def load_taxonomy(path: str) -> dict[str, list[str]]:
+    """A YAML mapping of theme -> keywords or phrases, replacing the built-in taxonomy."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(w, str) for w in v) for k, v in data.items()
+    ):
+        raise ValueError(f"{path}: expected a mapping of theme name to a list of keywords")
+    return data

@@ -1,0 +1,53 @@
+"""One typed settings object, built from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SandboxMode(StrEnum):
+    AUTO = "auto"  # sandbox every channel while no channel has credentials
+    ON = "on"  # channels without credentials run on the sandbox
+    OFF = "off"  # channels without credentials are unavailable
+
+
+class Settings(BaseSettings):
+    """Every knob the service has; the README lists each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="TOUCHPOINT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///touchpoint.db"
+    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sandbox: SandboxMode = SandboxMode.AUTO
+    default_timezone: str = "UTC"
+    default_locale: str = "en"
+
+    worker_interval: float = 1.0
+    worker_batch: int = 100
+    worker_concurrency: int = 8
+    send_lease_seconds: int = 120
+    max_attempts: int = 6
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 900.0
+
+    themes_file: str | None = None
+
+    max_body_bytes: int = 256 * 1024
+    db_pool_size: int = 5
+    log_level: str = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def secret_key_value(self) -> str:
+        return self.secret_key.get_secret_value()

@@ -1,0 +1,61 @@
+"""APScheduler drives the worker's ticks; the truth stays in our tables, so any number may run.
+
+Jobs live in APScheduler's in-memory store on purpose: a shared job store cannot be used by several
+processes, and we need none, because each tick asks the database what is due.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot.dispatch import run_tick
+from bot.runtime import Runtime
+
+log = logging.getLogger("touchpoint.worker")
+
+
+def _tick(rt: Runtime, executor: ThreadPoolExecutor) -> None:
+    try:
+        report = run_tick(rt, executor)
+    except Exception:
+        log.exception("worker tick failed; the next tick tries again")
+        return
+    if any(vars(report).values()):
+        log.info("tick %s", report)
+
+
+def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
+    executor = ThreadPoolExecutor(max_workers=rt.settings.worker_concurrency, thread_name_prefix="send")
+    scheduler.add_job(
+        _tick,
+        "interval",
+        args=[rt, executor],
+        seconds=rt.settings.worker_interval,
+        id="tick",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+
+
+def start_background_worker(rt: Runtime) -> BackgroundScheduler:
+    """For `touchpoint run`: the worker as a thread beside the web server."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    schedule_ticks(scheduler, rt)
+    scheduler.start()
+    return scheduler
+
+
+def run_worker_forever(rt: Runtime) -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    schedule_ticks(scheduler, rt)
+    log.info("worker started; tick every %ss", rt.settings.worker_interval)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,1 @@
+"""One module per channel; each renders a question its own way and owns its inbound webhooks."""

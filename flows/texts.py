@@ -1,0 +1,72 @@
+"""Built-in message texts that flows do not configure: re-prompts, help and opt-out confirmations."""
+
+from __future__ import annotations
+
+from flows.questions import QuestionKind, scale_for
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "reprompt_scale": "Sorry, we didn't catch that. Please reply with a number from {low} to {high}.",
+        "reprompt_thumbs": "Sorry, we didn't catch that. Please reply YES (thumbs up) or NO (thumbs down).",
+        "closed_unusable": "Thanks for your reply. We've passed it on to the team.",
+        "help": "This is a one-question survey. Reply with your answer ({range}). Reply STOP to opt out.",
+        "opt_out": "You're unsubscribed and won't get more surveys here. Reply START to opt back in.",
+        "opt_in": "You're subscribed again. Reply STOP to opt out at any time.",
+        "score_updated": "Got it, we've changed your score to {score}.",
+        "thanks": "Thank you!",
+    },
+    "es": {
+        "reprompt_scale": "Perdona, no lo entendimos. Responde con un número del {low} al {high}.",
+        "reprompt_thumbs": "Perdona, no lo entendimos. Responde SÍ o NO.",
+        "closed_unusable": "Gracias por tu respuesta. Se la hemos pasado al equipo.",
+        "help": "Es una encuesta de una pregunta. Responde ({range}). Responde STOP para darte de baja.",
+        "opt_out": "Te has dado de baja y no recibirás más encuestas aquí. Responde START para volver.",
+        "opt_in": "Vuelves a estar suscrito. Responde STOP para darte de baja.",
+        "score_updated": "Entendido, hemos cambiado tu puntuación a {score}.",
+        "thanks": "¡Gracias!",
+    },
+    "fr": {
+        "reprompt_scale": "Désolé, nous n'avons pas compris. Répondez par un nombre de {low} à {high}.",
+        "reprompt_thumbs": "Désolé, nous n'avons pas compris. Répondez OUI ou NON.",
+        "closed_unusable": "Merci pour votre réponse. Nous l'avons transmise à l'équipe.",
+        "help": "Ceci est une enquête d'une question. Répondez ({range}). Répondez STOP pour vous désabonner.",
+        "opt_out": "Vous êtes désabonné et ne recevrez plus d'enquêtes ici. Répondez START pour revenir.",
+        "opt_in": "Vous êtes de nouveau abonné. Répondez STOP pour vous désabonner.",
+        "score_updated": "C'est noté, votre note est maintenant {score}.",
+        "thanks": "Merci !",
+    },
+    "de": {
+        "reprompt_scale": "Entschuldigung, das haben wir nicht verstanden. Bitte antworten Sie mit {low} bis {high}.",
+        "reprompt_thumbs": "Entschuldigung, das haben wir nicht verstanden. Bitte antworten Sie JA oder NEIN.",
+        "closed_unusable": "Danke für Ihre Antwort. Wir haben sie an das Team weitergegeben.",
+        "help": "Dies ist eine Umfrage mit einer Frage. Antworten Sie ({range}). STOP zum Abmelden.",
+        "opt_out": "Sie sind abgemeldet und erhalten hier keine Umfragen mehr. START zum erneuten Anmelden.",
+        "opt_in": "Sie sind wieder angemeldet. STOP zum Abmelden.",
+        "score_updated": "Verstanden, Ihre Bewertung ist jetzt {score}.",
+        "thanks": "Danke!",
+    },
+}
+
+
+def language_of(locale: str | None) -> str:
+    """The built-in language for a locale such as "es-MX", falling back to English."""
+    lang = (locale or "en").replace("_", "-").split("-")[0].lower()
+    return lang if lang in _TEXTS else "en"
+
+
+def builtin_text(name: str, locale: str | None, **values: object) -> str:
+    return _TEXTS[language_of(locale)][name].format(**values)
+
+
+def range_hint(kind: QuestionKind | str) -> str:
+    if QuestionKind(kind) is QuestionKind.THUMBS:
+        return "YES or NO"
+    scale = scale_for(kind)
+    return f"{scale.low}-{scale.high}"
+
+
+def reprompt_text(kind: QuestionKind | str, locale: str | None) -> str:
+    if QuestionKind(kind) is QuestionKind.THUMBS:
+        return builtin_text("reprompt_thumbs", locale)
+    scale = scale_for(kind)
+    return builtin_text("reprompt_scale", locale, low=scale.low, high=scale.high)

@@ -1,0 +1,1 @@
+"""Touchpoint's tables, engine and the queries that need care."""

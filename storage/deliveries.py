@@ -1,0 +1,217 @@
+"""Deliveries: creation, the status trail, and the claims that keep many workers from double-sending."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    CONTACTED_STATUSES,
+    OPEN_STATUSES,
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    StatusChange,
+)
+from storage.types import utcnow
+
+
+def record_status(
+    session: Session, delivery: Delivery, status: DeliveryStatus | str, detail: str | None = None
+) -> None:
+    """Move a delivery to a status and keep the transition in its trail."""
+    now = utcnow()
+    delivery.status = str(status)
+    delivery.updated_at = now
+    session.add(delivery)
+    session.add(
+        StatusChange(delivery_id=delivery.id, status=str(status), channel=delivery.channel, detail=detail, at=now)
+    )
+    session.flush()
+
+
+def create_delivery(session: Session, delivery: Delivery, detail: str | None = None) -> Delivery:
+    session.add(delivery)
+    session.flush()
+    record_status(session, delivery, delivery.status, detail)
+    session.flush()
+    return delivery
+
+
+def last_contacted_at(session: Session, contact_id: int) -> datetime | None:
+    """When this contact was last surveyed or planned to be, across all flows, for the throttle.
+
+    Just before sending, only surveys that went out count (see `last_sent_by_contact`), so two
+    deliveries waiting side by side cannot block each other.
+    """
+    return session.exec(
+        select(sa.func.max(Delivery.created_at)).where(
+            Delivery.contact_id == contact_id, col(Delivery.status).in_([str(s) for s in CONTACTED_STATUSES])
+        )
+    ).one()
+
+
+def claim_due_deliveries(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Mark due deliveries `sending` under a lease and commit, before any provider is called.
+
+    On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED so concurrent workers claim disjoint sets.
+    SQLite drops that clause; there the whole claim runs under the write lock (BEGIN IMMEDIATE).
+    """
+    rows = session.exec(
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now)
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for delivery in rows:
+        delivery.attempts += 1
+        delivery.lease_until = now + lease
+        record_status(session, delivery, DeliveryStatus.SENDING, f"attempt {delivery.attempts}")
+    ids = [d.id for d in rows if d.id is not None]
+    session.commit()
+    return ids
+
+
+def mark_stale_sending_unknown(session: Session, now: datetime) -> int:
+    """A worker that died mid-send leaves `sending`; we cannot know if it went out, so never re-send."""
+    rows = session.exec(
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for delivery in rows:
+        record_status(session, delivery, DeliveryStatus.UNKNOWN, "send lease expired; not re-sent")
+    session.commit()
+    return len(rows)
+
+
+def due_reminders(session: Session, now: datetime, limit: int) -> list[int]:
+    rows = session.exec(
+        select(Delivery.id)
+        .where(
+            col(Delivery.status).in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
+            Delivery.conversation == "awaiting_score",
+            Delivery.reminder_at <= now,
+            Delivery.reminded_at.is_(None),
+        )
+        .limit(limit)
+    ).all()
+    return [r for r in rows if r is not None]
+
+
+def claim_reminder(session: Session, delivery_id: int, now: datetime) -> bool:
+    """A conditional update: exactly one worker wins the right to send a given reminder."""
+    result = session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.reminded_at.is_(None))
+        .values(reminded_at=now, updated_at=now)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def expire_unanswered(session: Session, now: datetime, limit: int) -> int:
+    rows = session.exec(
+        select(Delivery)
+        .where(
+            col(Delivery.status).in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
+            Delivery.expires_at <= now,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for delivery in rows:
+        delivery.conversation = "closed"
+        record_status(session, delivery, DeliveryStatus.EXPIRED)
+    session.commit()
+    return len(rows)
+
+
+def complete_lapsed_comments(session: Session, now: datetime, limit: int) -> int:
+    """Answered deliveries whose comment window has passed are complete without a comment."""
+    rows = session.exec(
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.ANSWERED, Delivery.comment_until <= now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for delivery in rows:
+        delivery.conversation = "closed"
+        record_status(session, delivery, DeliveryStatus.COMPLETED, "comment window closed")
+    session.commit()
+    return len(rows)
+
+
+def open_delivery_for(session: Session, contact_ids: list[int], channel: str) -> Delivery | None:
+    """The newest delivery on this channel still waiting for a reply from one of these contacts."""
+    return session.exec(
+        select(Delivery)
+        .where(
+            col(Delivery.contact_id).in_(contact_ids),
+            Delivery.channel == channel,
+            col(Delivery.status).in_([str(s) for s in OPEN_STATUSES]),
+            Delivery.conversation != "closed",
+        )
+        .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
+        .with_for_update()
+    ).first()
+
+
+def latest_expired_for(session: Session, contact_ids: list[int], channel: str) -> Delivery | None:
+    return session.exec(
+        select(Delivery)
+        .where(
+            col(Delivery.contact_id).in_(contact_ids),
+            Delivery.channel == channel,
+            Delivery.status == DeliveryStatus.EXPIRED,
+        )
+        .order_by(col(Delivery.id).desc())
+    ).first()
+
+
+def pending_deliveries(session: Session, contact_id: int, channel: str) -> list[Delivery]:
+    """Deliveries not yet answered on a channel, which an opt-out must cancel."""
+    statuses = [DeliveryStatus.SCHEDULED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
+    return list(
+        session.exec(
+            select(Delivery).where(
+                Delivery.contact_id == contact_id,
+                Delivery.channel == channel,
+                col(Delivery.status).in_([str(s) for s in statuses]),
+            )
+        ).all()
+    )
+
+
+def status_history(session: Session, delivery_id: int) -> list[StatusChange]:
+    return list(
+        session.exec(
+            select(StatusChange).where(StatusChange.delivery_id == delivery_id).order_by(StatusChange.id)
+        ).all()
+    )
+
+
+def deliveries_to_send(session: Session, ids: list[int]) -> list[tuple[Delivery, Contact, Event]]:
+    """Claimed deliveries with their contact and event, in one query for the whole batch."""
+    rows = session.exec(
+        select(Delivery, Contact, Event)
+        .join(Contact, col(Contact.id) == Delivery.contact_id)
+        .join(Event, col(Event.id) == Delivery.event_id)
+        .where(col(Delivery.id).in_(ids), Delivery.status == DeliveryStatus.SENDING)
+        .order_by(Delivery.id)
+    ).all()
+    return [(d, c, e) for d, c, e in rows]
+
+
+def last_sent_by_contact(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
+    """When each contact was last sent a survey, for the throttle check just before sending."""
+    rows = session.exec(
+        select(Delivery.contact_id, sa.func.max(Delivery.sent_at))
+        .where(col(Delivery.contact_id).in_(contact_ids), Delivery.sent_at.is_not(None))
+        .group_by(Delivery.contact_id)
+    ).all()
+    return {contact_id: at for contact_id, at in rows if at is not None}

@@ -1,0 +1,51 @@
+"""Stored flow versions: a change makes a new version, and deliveries keep the one they were made from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from storage.models import Flow
+
+
+def current_flows(session: Session) -> list[Flow]:
+    return list(session.exec(select(Flow).where(Flow.current == True).order_by(Flow.key)).all())  # noqa: E712
+
+
+def current_flow(session: Session, key: str) -> Flow | None:
+    return session.exec(select(Flow).where(Flow.key == key, Flow.current == True)).first()  # noqa: E712
+
+
+def flows_for_event(session: Session, event_type: str) -> list[Flow]:
+    rows = current_flows(session)
+    return [row for row in rows if row.enabled and row.definition.get("trigger", {}).get("event") == event_type]
+
+
+def save_flow(session: Session, key: str, name: str, definition: dict[str, Any], enabled: bool) -> tuple[Flow, bool]:
+    """Store a definition as the current version; returns (flow, changed). Unchanged input is a no-op."""
+    existing = current_flow(session, key)
+    if existing is not None and existing.definition == definition and existing.enabled == enabled:
+        return existing, False
+    version = 1
+    latest = session.exec(select(Flow).where(Flow.key == key).order_by(Flow.version.desc())).first()
+    if latest is not None:
+        version = latest.version + 1
+    if existing is not None:
+        existing.current = False
+        session.add(existing)
+        session.flush()
+    flow = Flow(key=key, version=version, name=name, definition=definition, enabled=enabled, current=True)
+    session.add(flow)
+    session.flush()
+    return flow, True
+
+
+def retire_flow(session: Session, key: str) -> bool:
+    existing = current_flow(session, key)
+    if existing is None:
+        return False
+    existing.current = False
+    session.add(existing)
+    session.flush()
+    return True

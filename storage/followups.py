@@ -1,0 +1,137 @@
+"""Follow-up queues, cases and their activity trail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import Activity, FollowUp, FollowUpStatus, Queue
+from storage.types import utcnow
+
+DEFAULT_SLA_MINUTES = 24 * 60
+
+
+def queue_by_key(session: Session, key: str) -> Queue | None:
+    return session.exec(select(Queue).where(Queue.key == key)).first()
+
+
+def ensure_queue(session: Session, key: str) -> Queue:
+    """The queue named by a routing rule, created with defaults on first use."""
+    queue = queue_by_key(session, key)
+    if queue is not None:
+        return queue
+    try:
+        with session.begin_nested():
+            queue = Queue(key=key, name=key.replace("-", " ").capitalize(), sla_minutes=DEFAULT_SLA_MINUTES)
+            session.add(queue)
+    except sa.exc.IntegrityError:
+        queue = queue_by_key(session, key)
+        assert queue is not None
+    return queue
+
+
+def list_queues(session: Session) -> list[Queue]:
+    return list(session.exec(select(Queue).order_by(Queue.key)).all())
+
+
+def followup_for_response(session: Session, response_id: int) -> FollowUp | None:
+    return session.exec(select(FollowUp).where(FollowUp.response_id == response_id)).first()
+
+
+def open_followup(
+    session: Session,
+    *,
+    response_id: int,
+    delivery_id: int,
+    contact_id: int,
+    channel: str,
+    queue: Queue,
+    priority: str,
+    sla: timedelta | None,
+    reason: str,
+) -> FollowUp:
+    now = utcnow()
+    assert queue.id is not None
+    followup = FollowUp(
+        response_id=response_id,
+        delivery_id=delivery_id,
+        queue_id=queue.id,
+        contact_id=contact_id,
+        channel=channel,
+        priority=priority,
+        due_at=now + (sla if sla is not None else timedelta(minutes=queue.sla_minutes)),
+        reason=reason[:255],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(followup)
+    session.flush()
+    add_activity(session, followup, "opened", None, reason)
+    return followup
+
+
+def add_activity(
+    session: Session,
+    followup: FollowUp,
+    kind: str,
+    actor: str | None,
+    text: str | None = None,
+    message_id: int | None = None,
+) -> Activity:
+    assert followup.id is not None
+    now = utcnow()
+    activity = Activity(followup_id=followup.id, kind=kind, actor=actor, text=text, message_id=message_id, at=now)
+    followup.updated_at = now
+    session.add(followup)
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def activities(session: Session, followup_id: int) -> list[Activity]:
+    return list(session.exec(select(Activity).where(Activity.followup_id == followup_id).order_by(Activity.id)).all())
+
+
+def list_followups(
+    session: Session, *, queue: str | None, status: str | None, after_id: int | None, limit: int
+) -> list[tuple[FollowUp, str]]:
+    """Cases with their queue's key, oldest first."""
+    query = select(FollowUp, Queue.key).join(Queue, col(Queue.id) == FollowUp.queue_id)
+    if queue:
+        query = query.where(Queue.key == queue)
+    if status:
+        query = query.where(FollowUp.status == status)
+    if after_id:
+        query = query.where(FollowUp.id > after_id)
+    rows = session.exec(query.order_by(FollowUp.id).limit(limit)).all()
+    return [(f, key) for f, key in rows]
+
+
+def open_case_for(session: Session, contact_ids: list[int], channel: str) -> FollowUp | None:
+    """The newest unresolved case with this contact on this channel: where their replies are threaded."""
+    return session.exec(
+        select(FollowUp)
+        .where(
+            col(FollowUp.contact_id).in_(contact_ids),
+            FollowUp.channel == channel,
+            FollowUp.status != FollowUpStatus.RESOLVED,
+        )
+        .order_by(col(FollowUp.id).desc())
+    ).first()
+
+
+def mark_breached(session: Session, now: datetime, limit: int) -> int:
+    """Cases past their SLA get one `sla_breached` entry in their trail, so the breach is visible and counted."""
+    rows = session.exec(
+        select(FollowUp)
+        .where(FollowUp.status != FollowUpStatus.RESOLVED, FollowUp.due_at < now, FollowUp.breached_at.is_(None))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for followup in rows:
+        followup.breached_at = now
+        add_activity(session, followup, "sla_breached", None, f"due {followup.due_at.isoformat()}")
+    session.commit()
+    return len(rows)

@@ -1,0 +1,83 @@
+"""Messages in and out. Inbound messages are stored raw before anything else touches them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import Message
+
+
+def store_inbound(
+    session: Session, channel: str, address: str, text: str, provider_message_id: str, raw: dict[str, Any]
+) -> tuple[Message, bool]:
+    """Insert a received message once per provider id; returns (message, is_new).
+
+    Providers retry webhooks, so the same id arriving twice must not be answered twice.
+    """
+    existing = session.exec(
+        select(Message).where(
+            Message.channel == channel,
+            Message.direction == "in",
+            Message.provider_message_id == provider_message_id,
+        )
+    ).first()
+    if existing is not None:
+        return existing, False
+    message = Message(
+        direction="in",
+        channel=channel,
+        address=address,
+        text=text,
+        provider_message_id=provider_message_id,
+        raw=raw,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except sa.exc.IntegrityError:
+        winner = session.exec(
+            select(Message).where(
+                Message.channel == channel,
+                Message.direction == "in",
+                Message.provider_message_id == provider_message_id,
+            )
+        ).one()
+        return winner, False
+    return message, True
+
+
+def unprocessed_inbound(session: Session, older_than: datetime, limit: int) -> list[int]:
+    """Inbound messages whose processing failed earlier: retried so that no answer is lost."""
+    rows = session.exec(
+        select(Message.id)
+        .where(Message.direction == "in", Message.processed_at.is_(None), Message.created_at < older_than)
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    return [r for r in rows if r is not None]
+
+
+def sandbox_messages(session: Session, address: str | None, limit: int = 500) -> list[Message]:
+    query = select(Message).where(Message.direction == "out", Message.transport == "sandbox")
+    if address is not None:
+        query = query.where(Message.address == address)
+    return list(session.exec(query.order_by(Message.id).limit(limit)).all())
+
+
+def thread(session: Session, channel: str, address: str, limit: int = 200) -> list[Message]:
+    """The whole exchange with one address on one channel, oldest first."""
+    rows = session.exec(
+        select(Message)
+        .where(Message.channel == channel, Message.address == address)
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def messages_of_delivery(session: Session, delivery_id: int) -> list[Message]:
+    return list(session.exec(select(Message).where(Message.delivery_id == delivery_id).order_by(Message.id)).all())

@@ -1,0 +1,258 @@
+"""SQLModel tables: the domain of DESIGN.md, one class per table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+
+def _time(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_type=JSONType, nullable=False)
+
+
+class DeliveryStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    ANSWERED = "answered"
+    COMPLETED = "completed"
+    SUPPRESSED = "suppressed"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+# Deliveries a reply can still land on.
+OPEN_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED)
+# Deliveries that reached (or may have reached) the customer, for the throttle.
+CONTACTED_STATUSES = (
+    DeliveryStatus.SCHEDULED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.ANSWERED,
+    DeliveryStatus.COMPLETED,
+    DeliveryStatus.EXPIRED,
+    DeliveryStatus.UNKNOWN,
+)
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=255, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    phone: str | None = Field(default=None, max_length=32, index=True)
+    slack_user_id: str | None = Field(default=None, max_length=64, index=True)
+    locale: str | None = Field(default=None, max_length=35)
+    timezone: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = _json(dict)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ChannelConsent(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("contact_id", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=32)
+    opted_out_at: datetime | None = _time()
+    source: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = _created()
+
+
+class Event(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=128, index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    properties: dict[str, Any] = _json(dict)
+    idempotency_key: str = Field(max_length=255, unique=True)
+    occurred_at: datetime = _created()
+    received_at: datetime = _created()
+
+
+class Flow(SQLModel, table=True):
+    """One version of a flow; deliveries point at the version they were made from."""
+
+    __table_args__ = (sa.UniqueConstraint("key", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, index=True)
+    version: int = 1
+    name: str = Field(default="", max_length=255)
+    definition: dict[str, Any] = _json(dict)
+    enabled: bool = True
+    current: bool = Field(default=True, index=True)
+    created_at: datetime = _created()
+
+
+class Delivery(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "flow_key"),
+        sa.Index("ix_delivery_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id")
+    flow_id: int = Field(foreign_key="flow.id")
+    flow_key: str = Field(max_length=64, index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=32)
+    channel_plan: list[str] = _json(list)
+    status: str = Field(default=DeliveryStatus.SCHEDULED, max_length=16)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    attempts: int = 0
+    lease_until: datetime | None = _time()
+    token: str = Field(max_length=64, unique=True)
+    expires_at: datetime | None = _time()
+    reminder_at: datetime | None = _time()
+    reminded_at: datetime | None = _time()
+    conversation: str = Field(default="awaiting_score", max_length=24)
+    reprompts: int = 0
+    comment_until: datetime | None = _time()
+    sent_at: datetime | None = _time()
+    answered_at: datetime | None = _time()
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class StatusChange(SQLModel, table=True):
+    """The audit trail of a delivery: every status it took and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    status: str = Field(max_length=16)
+    channel: str | None = Field(default=None, max_length=32)
+    detail: str | None = Field(default=None, max_length=500)
+    at: datetime = _created()
+
+
+class Message(SQLModel, table=True):
+    """Every message in or out; inbound ones keep their raw payload so nothing is lost."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "direction", "provider_message_id"),
+        sa.Index("ix_message_address", "channel", "address"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=3)  # "in" or "out"
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=320)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id", index=True)
+    kind: str = Field(default="", max_length=32)
+    text: str = ""
+    transport: str = Field(default="", max_length=32)
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    status: str | None = Field(default=None, max_length=32)
+    raw: dict[str, Any] | None = Field(default=None, sa_type=JSONType, nullable=True)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+    processed_at: datetime | None = _time()
+
+
+class Response(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", unique=True)
+    flow_key: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=32)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    question: str = Field(max_length=16)
+    score: int | None = None
+    band: str | None = Field(default=None, max_length=16)
+    comment: str | None = None
+    sentiment: str | None = Field(default=None, max_length=16)
+    polarity: float | None = None
+    themes: list[str] = _json(list)
+    mismatch: bool = False
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    updated_at: datetime = _created()
+
+
+class Queue(SQLModel, table=True):
+    """A follow-up queue; created with defaults the first time a routing rule names it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=255)
+    sla_minutes: int = 24 * 60
+    slack_channel: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _created()
+
+
+class FollowUpStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class FollowUp(SQLModel, table=True):
+    """A case: an unhappy answer that a person must close the loop on before `due_at`."""
+
+    __table_args__ = (sa.Index("ix_followup_queue_status", "queue_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+    delivery_id: int = Field(foreign_key="delivery.id")
+    queue_id: int = Field(foreign_key="queue.id")
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=32)
+    status: str = Field(default=FollowUpStatus.OPEN, max_length=16)
+    priority: str = Field(default="normal", max_length=16)
+    assignee: str | None = Field(default=None, max_length=320)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    reason: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    resolved_at: datetime | None = _time()
+    breached_at: datetime | None = _time()
+
+
+class Activity(SQLModel, table=True):
+    """The audit trail of a case: who did what, and every message in its thread."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: int = Field(foreign_key="followup.id", index=True)
+    kind: str = Field(max_length=32)  # opened, claimed, note, reply, customer_reply, resolved
+    actor: str | None = Field(default=None, max_length=320)
+    text: str | None = None
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    role: str = Field(max_length=16)
+    password_hash: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+
+
+class ApiKey(SQLModel, table=True):
+    """Only a SHA-256 of the key is kept; the key itself is shown once at creation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _time()
+    revoked_at: datetime | None = _time()
