@@ -1,13 +1,15 @@
 """Themes of a comment from a keyword taxonomy: what the customer is talking about, for routing and reports.
 
 A keyword matches whole words, case-insensitively; a trailing `*` matches any ending ("deliver*" finds
-"delivery" and "delivered"); a keyword of several words matches them with any spacing between.
+"delivery" and "delivered"); a keyword of several words matches them in order, whatever the spacing or
+punctuation between them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 DEFAULT_THEMES: dict[str, list[str]] = {
     "delivery": ["deliver*", "shipping", "shipped", "courier", "parcel*", "package*", "arriv*", "dispatch*",
@@ -31,29 +33,45 @@ DEFAULT_THEMES: dict[str, list[str]] = {
 }
 
 
-def _pattern(keyword: str) -> str:
-    words = [re.escape(word) for word in keyword.lower().split()]
-    tail = r"\w*" if words and words[-1].endswith(r"\*") else r"\b"
-    if tail != r"\b":
-        words[-1] = words[-1][:-2]
-    return r"\b" + r"\s+".join(words) + tail
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class _Keywords:
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    phrases: tuple[str, ...]
+
+    @classmethod
+    def of(cls, keywords: Sequence[str]) -> _Keywords:
+        split = [(_WORD.findall(k.lower()), k.strip().endswith("*")) for k in keywords]
+        return cls(
+            words=frozenset(w[0] for w, star in split if len(w) == 1 and not star),
+            prefixes=tuple(w[0] for w, star in split if len(w) == 1 and star),
+            phrases=tuple(" " + " ".join(w) + ("" if star else " ") for w, star in split if len(w) > 1),
+        )
+
+    def found_in(self, words: set[str], text: str) -> bool:
+        return (
+            not self.words.isdisjoint(words)
+            or (bool(self.prefixes) and any(word.startswith(self.prefixes) for word in words))
+            or any(phrase in text for phrase in self.phrases)
+        )
 
 
 class ThemeTagger:
-    """A compiled taxonomy: one regular expression per theme, built once."""
+    """A compiled taxonomy: keyword sets per theme, so a comment is split into words once."""
 
     def __init__(self, taxonomy: Mapping[str, Sequence[str]] = DEFAULT_THEMES) -> None:
-        self.patterns = [
-            (theme, re.compile("|".join(_pattern(k) for k in keywords if k.strip()), re.IGNORECASE))
-            for theme, keywords in taxonomy.items()
-            if any(k.strip() for k in keywords)
-        ]
+        self.themes = [(theme, _Keywords.of(keywords)) for theme, keywords in taxonomy.items()]
 
     def __call__(self, text: str | None) -> list[str]:
         """Themes in taxonomy order; none for an empty comment."""
         if not text:
             return []
-        return [theme for theme, pattern in self.patterns if pattern.search(text)]
+        words = _WORD.findall(text.lower())
+        joined, unique = " " + " ".join(words) + " ", set(words)
+        return [theme for theme, keywords in self.themes if keywords.found_in(unique, joined)]
 
 
 _DEFAULT = ThemeTagger()

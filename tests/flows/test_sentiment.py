@@ -49,7 +49,10 @@ def test_negation_turns_praise_into_complaint() -> None:
 
 @pytest.mark.parametrize(
     "comment",
-    ["😀" * 2000, "\ufffd broken \ufffd", "x" * 5000, "très bien, merci 🙏", "不错", "a\x00b", "word " * 1000, "!!!???"],
+    [
+        "😀" * 2000, "\ufffd broken \ufffd", "x" * 5000, "très bien, merci 🙏", "不错", "a\x00b", "word " * 1000,
+        "!!!???",
+    ],
 )
 def test_any_text_is_tagged_without_error(comment: str) -> None:
     result = tag_sentiment(comment)

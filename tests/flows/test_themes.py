@@ -27,6 +27,9 @@ def test_words_match_whole_and_prefixes_only_with_a_star() -> None:
     assert tagger("a small FEE") == ["price"]
     assert tagger("coffee was cold") == []
     assert tagger("Delivered fast; kept on\n hold though") == ["delivery", "support"]
+    setup = ThemeTagger({"setup": ["set up*"]})
+    assert setup("hard to set-up") == setup("the set upgrade") == ["setup"]
+    assert setup("it sets up itself") == []
 
 
 def test_empty_comments_and_empty_keyword_lists_have_no_themes() -> None:
