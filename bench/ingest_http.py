@@ -1,0 +1,484 @@
+"""HTTP ingestion under gunicorn on PostgreSQL: `POST /api/v1/events` beside a bare baseline, same server.
+
+    .venv/bin/python -m bench.ingest_http [--database-url URL] [--seconds 10] [--rate 200] [--workers 2]
+                                          [--clients 16]
+
+What runs: `touchpoint web` (gunicorn, the project's own config: N sync-thread workers x 4 threads, access log
+on) against a PostgreSQL database this script creates, migrates and drops afterwards. One flow is installed
+(`order.delivered`, sms then email, no delay), so every event upserts its contact, stores the event and
+schedules one delivery. Every event has its own idempotency key and its own contact; a request counts as
+ok only if it answers 202 with exactly one delivery. No worker runs: only ingestion is measured.
+
+Baseline: `GET /healthz`, the cheapest route the app has. It is not free: no auth, but it checks a pooled
+connection out (pool pre-ping) and runs `SELECT 1`. The alternative, `/api/v1/openapi.json`, touches no
+database but serialises a ~20 kB document per call; both are measured once at the start and the cheaper
+one is used as the baseline (the choice is printed).
+
+Load comes from this process, in threads, one `requests.Session` each (keep-alive):
+- fixed rate: `--rate` requests/s for `--seconds` (open loop; latency counts from the scheduled send time,
+  so a server that falls behind shows it in p99);
+- max: `--clients` closed-loop clients for `--seconds`, each sending the next request as soon as one returns.
+
+The client shares the machine with gunicorn and PostgreSQL; the table shows the client's own CPU use.
+Peak RSS is VmHWM from /proc/<pid>/status of the gunicorn master and each worker, idle and after the load
+(forked workers share pages, so the sum over-counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.flow_admin import store_definitions
+from flows.loader import load_flow
+from storage.apikeys import create_api_key
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import Delivery, Event
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/touchpoint_bench_ingest"
+FLOW_YAML = """\
+key: bench-ingest
+name: Bench ingest
+trigger:
+  event: order.delivered
+delay: 0s
+channels: [sms, email]
+question:
+  kind: nps
+  text:
+    en: "Hi {{ contact.first_name }}! How likely are you to recommend us? Reply 0-10."
+thanks: {en: "Thank you!"}
+expire_after: 3d
+"""
+
+Send = Callable[[requests.Session, int], bool]
+
+
+# ---------------------------------------------------------------- databases and processes (shared with dispatch)
+
+
+def sqlalchemy_url(url: str) -> sa.URL:
+    """A psycopg 3 URL whatever spelling was given (`postgresql://` or `postgresql+psycopg://`)."""
+    return sa.make_url(url).set(drivername="postgresql+psycopg")
+
+
+def url_string(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_database(url: str, template: str | None = None) -> Iterator[str]:
+    """Create the database named in `url` (refusing one that exists), yield its URL, drop it afterwards."""
+    target = sqlalchemy_url(url)
+    name = target.database
+    if not name or not name.replace("_", "").isalnum():
+        raise SystemExit(f"database name {name!r}: use letters, digits and underscores only")
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first():
+                raise SystemExit(f"database {name} exists; drop it (dropdb {name}) or pass another --database-url")
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{suffix}')
+        try:
+            yield url_string(target)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+def clean_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Our environment without any Touchpoint setting or provider credential, plus the given settings."""
+    prefixes = ("TOUCHPOINT_", "TWILIO_", "SLACK_", "SMTP_", "SENDGRID_", "WHATSAPP_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(TOUCHPOINT_DATABASE_URL=database_url, TOUCHPOINT_SECRET_KEY="bench-secret", TOUCHPOINT_SANDBOX="auto")
+    env.update(extra)
+    return env
+
+
+def touchpoint_command() -> list[str]:
+    script = Path(sys.executable).parent / "touchpoint"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL to its own process group if it does not exit."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    """A `kB` field of /proc/<pid>/status (VmHWM = peak RSS, VmRSS = current), or 0 if the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def raise_on_sigterm() -> None:
+    """So `finally` blocks (dropping databases, stopping servers) also run when we are terminated."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+# ---------------------------------------------------------------- server
+
+
+@dataclass
+class Server:
+    url: str
+    api_key: str
+    process: subprocess.Popen[bytes]
+
+    def pids(self) -> list[int]:
+        return [self.process.pid, *children_of(self.process.pid)]
+
+    def rss_line(self) -> str:
+        parts = [f"{pid}:{proc_status_kib(pid, 'VmHWM') / 1024:.0f}" for pid in self.pids()]
+        total = sum(proc_status_kib(pid, "VmHWM") for pid in self.pids()) / 1024
+        return f"{total:.0f} MiB total (master first, pid:MiB {' '.join(parts)})"
+
+
+def prepare_database(database_url: str) -> str:
+    """Migrate, install the flow, and return a new API key."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            store_definitions(session, [load_flow(FLOW_YAML, "bench-ingest.yaml")])
+            key = create_api_key(session, "bench")
+            session.commit()
+    finally:
+        engine.dispose()
+    return key
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(database_url: str, api_key: str, workers: int, workdir: Path) -> Iterator[Server]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = clean_env(database_url, TOUCHPOINT_PUBLIC_URL=url)
+    command = [*touchpoint_command(), "web", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    with open(workdir / "gunicorn.log", "wb") as log:
+        process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log, start_new_session=True)
+        try:
+            wait_healthy(url, process, workers)
+            yield Server(url, api_key, process)
+        finally:
+            stop_process(process)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], workers: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {process.returncode}; see its log")
+        try:
+            up = requests.get(url + "/healthz", timeout=2).status_code == 200
+            if up and len(children_of(process.pid)) >= workers:
+                time.sleep(1.0)  # let every worker finish importing the app
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not become healthy in time")
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class Run:
+    endpoint: str
+    mode: str
+    latencies: list[float]
+    errors: int
+    elapsed: float
+    client_cpu: float
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + self.errors
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def run_threads(target: Callable[[requests.Session], None], count: int) -> None:
+    def body() -> None:
+        with requests.Session() as session:
+            target(session)
+
+    threads = [threading.Thread(target=body, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def fixed_rate(endpoint: str, send: Send, rate: float, seconds: float, clients: int) -> Run:
+    """Open loop: request i is due at start + i/rate; its latency counts from that moment."""
+    total = int(rate * seconds)
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = [0]
+    cpu = cpu_seconds()
+    start = time.perf_counter() + 0.05
+    ended = [start]
+
+    def client(session: requests.Session) -> None:
+        while (i := next(counter)) < total:
+            due = start + i / rate
+            if (pause := due - time.perf_counter()) > 0:
+                time.sleep(pause)
+            ok = send(session, i)
+            done = time.perf_counter()
+            ended[0] = max(ended[0], done)
+            if ok:
+                latencies.append(done - due)
+            else:
+                errors[0] += 1
+
+    run_threads(client, clients)
+    return Run(endpoint, f"{rate:g}/s", latencies, errors[0], ended[0] - start, cpu_seconds() - cpu)
+
+
+def max_throughput(endpoint: str, send: Send, seconds: float, clients: int) -> Run:
+    """Closed loop: `clients` threads each send back to back until the time is up."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = [0]
+    cpu = cpu_seconds()
+    start = time.perf_counter()
+    stop = start + seconds
+
+    def client(session: requests.Session) -> None:
+        while (began := time.perf_counter()) < stop:
+            ok = send(session, next(counter))
+            if ok:
+                latencies.append(time.perf_counter() - began)
+            else:
+                errors[0] += 1
+
+    run_threads(client, clients)
+    elapsed = time.perf_counter() - start
+    return Run(endpoint, f"max, {clients} clients", latencies, errors[0], elapsed, cpu_seconds() - cpu)
+
+
+def event_sender(server: Server, key_prefix: str) -> Send:
+    """POST one event per call; call i uses its own idempotency key and its own contact."""
+    url = server.url + "/api/v1/events"
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+
+    def send(session: requests.Session, i: int) -> bool:
+        body = {
+            "type": "order.delivered",
+            "idempotency_key": f"{key_prefix}-{i}",
+            "contact": {
+                "external_id": f"{key_prefix}-c{i}",
+                "name": "Ada Lovelace",
+                "phone": f"+447911{i % 1_000_000:06d}",
+                "email": f"ada{i}@example.com",
+            },
+            "properties": {"order_id": i, "country": "GB"},
+        }
+        try:
+            answer = session.post(url, json=body, headers=headers, timeout=30)
+        except requests.RequestException:
+            return False
+        return answer.status_code == 202 and len(answer.json()["deliveries"]) == 1
+
+    return send
+
+
+def get_sender(url: str) -> Send:
+    def send(session: requests.Session, _i: int) -> bool:
+        try:
+            return session.get(url, timeout=30).status_code == 200
+        except requests.RequestException:
+            return False
+
+    return send
+
+
+def cheapest_baseline(server: Server) -> tuple[str, Send]:
+    """/healthz or /api/v1/openapi.json, whichever answers faster over 300 sequential calls."""
+    candidates = {path: get_sender(server.url + path) for path in ("/healthz", "/api/v1/openapi.json")}
+    timings = {}
+    with requests.Session() as session:
+        for path, send in candidates.items():
+            for i in range(50):
+                send(session, i)
+            began = time.perf_counter()
+            assert all(send(session, i) for i in range(300)), f"{path} failed"
+            timings[path] = (time.perf_counter() - began) / 300 * 1000
+    choice = min(timings, key=timings.__getitem__)
+    print("baseline probe (sequential mean): " + ", ".join(f"{p} {ms:.2f} ms" for p, ms in timings.items()))
+    print(f"baseline: GET {choice}")
+    return "GET " + choice, candidates[choice]
+
+
+# ---------------------------------------------------------------- report
+
+
+def ratio_cell(run: Run, base: Run) -> str:
+    def x(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b else "-"
+
+    return (
+        f"p50 {x(run.percentile(0.5), base.percentile(0.5))}, p99 {x(run.percentile(0.99), base.percentile(0.99))}, "
+        f"req/s {x(run.throughput, base.throughput)}"
+    )
+
+
+def print_table(pairs: list[tuple[Run, Run]]) -> None:
+    print()
+    print(
+        "| endpoint | load | requests | errors | throughput req/s | p50 ms | p99 ms | ratio vs baseline | client CPU |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|")
+    for base, run in pairs:
+        for row in (base, run):
+            ratio = "1 (baseline)" if row is base else ratio_cell(row, base)
+            print(
+                f"| {row.endpoint} | {row.mode} | {row.requests} | {row.errors} | {row.throughput:.0f} | "
+                f"{row.percentile(0.5):.1f} | {row.percentile(0.99):.1f} | {ratio} | "
+                f"{row.client_cpu / row.elapsed:.0%} |"
+            )
+
+
+def check_database(database_url: str, accepted: int) -> None:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            events = session.exec(select(sa.func.count()).select_from(Event)).one()
+            deliveries = session.exec(select(sa.func.count()).select_from(Delivery)).one()
+    finally:
+        engine.dispose()
+    verdict = "ok" if events == deliveries == accepted else "MISMATCH"
+    print(
+        f"\ndatabase check: {accepted} events accepted over HTTP, {events} events stored, "
+        f"{deliveries} deliveries scheduled -> {verdict}"
+    )
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help="PostgreSQL database to create, use and drop (must not exist yet)",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
+    parser.add_argument("--rate", type=float, default=200.0, help="requests/s of the fixed-rate phases")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients of the max-throughput phases")
+    return parser.parse_args()
+
+
+def measure(server: Server, args: argparse.Namespace) -> list[tuple[Run, Run]]:
+    run_id = uuid.uuid4().hex[:8]
+    base_name, base_send = cheapest_baseline(server)
+    warm = event_sender(server, f"{run_id}-warm")
+    with requests.Session() as session:
+        assert all(warm(session, i) for i in range(50)), "warm-up events were not accepted"
+    rate_clients = max(32, int(args.rate / 5))
+    events = "POST /api/v1/events"
+    pairs = [
+        (
+            fixed_rate(base_name, base_send, args.rate, args.seconds, rate_clients),
+            fixed_rate(events, event_sender(server, f"{run_id}-rate"), args.rate, args.seconds, rate_clients),
+        ),
+        (
+            max_throughput(base_name, base_send, args.seconds, args.clients),
+            max_throughput(events, event_sender(server, f"{run_id}-max"), args.seconds, args.clients),
+        ),
+    ]
+    return pairs
+
+
+def main() -> None:
+    args = parse_args()
+    raise_on_sigterm()
+    print(
+        f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
+        f"threads; {args.seconds:g} s per phase"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, postgres_database(args.database_url) as url:
+        key = prepare_database(url)
+        with gunicorn_server(url, key, args.workers, Path(tmp)) as server:
+            idle = server.rss_line()
+            pairs = measure(server, args)
+            loaded = server.rss_line()
+        print_table(pairs)
+        print(f"\ngunicorn peak RSS (VmHWM) idle:       {idle}")
+        print(f"gunicorn peak RSS (VmHWM) after load: {loaded}")
+        accepted = 50 + sum(len(run.latencies) for _, run in pairs)
+        check_database(url, accepted)
+
+
+if __name__ == "__main__":
+    main()
