@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlmodel import Session
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
 
-def _runtime() -> Runtime:
-    return build_runtime(Settings())
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    rt = build_runtime(Settings())
+    try:
+        yield rt
+    finally:
+        rt.engine.dispose()
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    with _runtime() as rt, rt.session() as session:
+        yield session
 
 
 @click.group()
@@ -67,10 +81,10 @@ def worker() -> None:
     """The worker alone: dispatch, reminders, expiry. Run as many as you like on PostgreSQL."""
     from bot.worker import run_worker_forever
 
-    rt = _runtime()
-    if rt.engine.dialect.name == "sqlite":
-        click.echo("note: on SQLite run a single worker; use PostgreSQL to scale out", err=True)
-    run_worker_forever(rt)
+    with _runtime() as rt:
+        if rt.engine.dialect.name == "sqlite":
+            click.echo("note: on SQLite run a single worker; use PostgreSQL to scale out", err=True)
+        run_worker_forever(rt)
 
 
 @main.group()
@@ -125,7 +139,7 @@ def flows_import(files: tuple[str, ...]) -> None:
     from bot.flow_admin import store_definitions
 
     definitions = _read_flow_files(files)
-    with _runtime().session() as session:
+    with _session() as session:
         imported = store_definitions(session, definitions)
     for item in imported:
         state = f"version {item.version}" if item.changed else f"unchanged (version {item.version})"
@@ -138,7 +152,7 @@ def flows_export(out_dir: str | None) -> None:
     """Print every current flow as YAML, or write them to a folder."""
     from bot.flow_admin import export_yaml
 
-    with _runtime().session() as session:
+    with _session() as session:
         files = export_yaml(session)
     if out_dir is None:
         click.echo("\n---\n".join(files.values()), nl=False)
@@ -161,7 +175,7 @@ def apikey_create(name: str) -> None:
     """Create an API key and print it (only the key, once; it is stored hashed)."""
     from storage.apikeys import create_api_key
 
-    with _runtime().session() as session:
+    with _session() as session:
         key = create_api_key(session, name)
     click.echo(key)
 
@@ -185,11 +199,11 @@ def users_create(email: str, role: str) -> None:
 
     password = secrets.token_urlsafe(12)
     try:
-        with _runtime().session() as session:
+        with _session() as session:
             session.add(User(email=email.lower(), role=role, password_hash=generate_password_hash(password)))
     except sa.exc.IntegrityError:
         raise click.ClickException(f"a user with email {email} already exists") from None
-    click.echo(f"created {role} {email}; password: {password}")
+    click.echo(f"created {role} {email.lower()}; password: {password}")
 
 
 @main.command()
@@ -197,4 +211,5 @@ def demo() -> None:
     """Load the example flows, a few contacts and events, and say where to look."""
     from bot.demo import load_demo
 
-    click.echo(load_demo(_runtime()))
+    with _runtime() as rt:
+        click.echo(load_demo(rt))

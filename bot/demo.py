@@ -35,6 +35,13 @@ DEMO_CONTACTS = [
         "email": "alan@example.com",
         "slack_user_id": "U0ALAN",
     },
+    {
+        "external_id": "demo-katherine",
+        "name": "Katherine Johnson",
+        "phone": "+447911000004",
+        "email": "katherine@example.com",
+        "locale": "en",
+    },
 ]
 
 DEMO_EVENTS = [

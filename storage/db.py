@@ -9,9 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from storage import tallies
+
 
 def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
     """An engine tuned per backend: SQLite gets WAL and a busy timeout so web and worker share a file."""
+    tallies.install()
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -107,6 +107,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("event_id", "flow_key"),
         sa.Index("ix_delivery_status_due", "status", "due_at"),
+        sa.Index("ix_delivery_sent_at", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -186,6 +187,35 @@ class Response(SQLModel, table=True):
     mismatch: bool = False
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = _created()
+
+
+class ResponseTally(SQLModel, table=True):
+    """Responses per UTC day and group, kept by storage.tallies so /metrics never counts raw rows."""
+
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "question", "band", "sentiment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    question: str = Field(max_length=16)
+    band: str = Field(default="", max_length=16)
+    sentiment: str = Field(default="", max_length=16)
+    answers: int = 0
+    scored: int = 0
+    score_sum: int = 0
+
+
+class SentTally(SQLModel, table=True):
+    """Surveys sent per UTC day, flow and channel: the denominator of the response rate."""
+
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    sent: int = 0
 
 
 class Queue(SQLModel, table=True):

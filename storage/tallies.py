@@ -1,0 +1,116 @@
+"""Daily tallies of responses and sends, kept in step by the ORM in the transaction that changes them.
+
+Counting a million responses on every /metrics request costs a few hundred milliseconds; the tallies hold
+one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most.
+Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
+gets a `sent_at` moves the counters here, just before the flush writes the change and in the same
+transaction, so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Delivery, Response, ResponseTally, SentTally
+
+_TRACKED: dict[type, tuple[str, ...]] = {
+    Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score"),
+    Delivery: ("sent_at", "flow_key", "channel"),
+}
+_RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment")
+_SENT_KEYS = ("day", "flow_key", "channel")
+
+
+def _old_values(session: Session, obj: Any) -> dict[str, Any]:
+    """The tracked columns as stored: from the attribute history, or from the row when never loaded."""
+    fields = _TRACKED[type(obj)]
+    state = sa.inspect(obj)
+    histories = [state.attrs[name].history for name in fields]
+    if all(h.deleted or h.unchanged for h in histories):
+        return {name: (h.deleted or h.unchanged)[0] for name, h in zip(fields, histories, strict=True)}
+    table = type(obj).__table__
+    row = session.connection().execute(sa.select(*(table.c[f] for f in fields)).where(table.c.id == obj.id)).one()
+    return dict(zip(fields, row, strict=True))
+
+
+def _new_values(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in _TRACKED[type(obj)]}
+
+
+def _changed(obj: Any) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in _TRACKED[type(obj)])
+
+
+def _versions(session: Session) -> Iterator[tuple[int, Any, dict[str, Any]]]:
+    """(+1, object, values) for what the flush adds and (-1, object, values) for what it takes away."""
+    for obj in session.new:
+        if type(obj) in _TRACKED:
+            yield 1, obj, _new_values(obj)
+    for obj in session.dirty:
+        if type(obj) in _TRACKED and _changed(obj):
+            yield -1, obj, _old_values(session, obj)
+            yield 1, obj, _new_values(obj)
+    for obj in session.deleted:
+        if type(obj) in _TRACKED:
+            yield -1, obj, _old_values(session, obj)
+
+
+def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
+    responses: Counter[tuple] = Counter()
+    sent: Counter[tuple] = Counter()
+    for sign, obj, v in list(_versions(session)):
+        if isinstance(obj, Response):
+            key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "",
+                   v["sentiment"] or "")
+            score = v["score"]
+            responses[(*key, "answers")] += sign
+            responses[(*key, "scored")] += sign * (score is not None)
+            responses[(*key, "score_sum")] += sign * (score or 0)
+        elif v["sent_at"] is not None:
+            sent[(v["sent_at"].date(), v["flow_key"], v["channel"], "sent")] += sign
+    return responses, sent
+
+
+def _rows(deltas: Counter[tuple], keys: tuple[str, ...], counters: tuple[str, ...]) -> list[dict[str, Any]]:
+    grouped: dict[tuple, dict[str, Any]] = {}
+    for (*key, counter), value in deltas.items():
+        row = grouped.setdefault(tuple(key), {**dict(zip(keys, key, strict=True)), **dict.fromkeys(counters, 0)})
+        row[counter] += value
+    # Sorted, so two transactions touching the same tallies lock them in the same order.
+    return [grouped[key] for key in sorted(grouped, key=str) if any(grouped[key][c] for c in counters)]
+
+
+def _upsert(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    counters = [name for name in rows[0] if name not in keys]
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + insert.excluded[name] for name in counters},
+    )
+    for row in rows:
+        connection.execute(statement, row)
+
+
+def record_tallies(session: Session, _context: Any, _instances: Any) -> None:
+    responses, sent = _deltas(session)
+    if not responses and not sent:
+        return
+    connection = session.connection()
+    _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS,
+            _rows(responses, _RESPONSE_KEYS, ("answers", "scored", "score_sum")))
+    _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
+
+
+def install() -> None:
+    """Idempotent: from now on every session of the process keeps the tallies."""
+    if not sa.event.contains(Session, "before_flush", record_tallies):
+        sa.event.listen(Session, "before_flush", record_tallies)
