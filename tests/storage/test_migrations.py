@@ -7,10 +7,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401
 from storage.db import make_engine
+from storage.metrics import Filters, metric_totals
 from storage.migrate import current_head, upgrade
 
 
@@ -53,9 +54,9 @@ def test_upgrade_from_the_first_release_keeps_its_answers(tmp_path: Path) -> Non
         )
         conn.exec_driver_sql(
             "INSERT INTO delivery (event_id, flow_id, flow_key, contact_id, channel, channel_plan, status, due_at, "
-            "attempts, token, conversation, reprompts, created_at, updated_at) "
+            "attempts, token, conversation, reprompts, sent_at, created_at, updated_at) "
             "VALUES (1, 1, 'f', 1, 'sms', '[]', 'completed', '2026-01-01', 1, 't', 'closed', 0, "
-            "'2026-01-01', '2026-01-01')"
+            "'2026-01-01 10:00:00.000000', '2026-01-01', '2026-01-01')"
         )
         conn.exec_driver_sql(
             "INSERT INTO response (delivery_id, flow_key, channel, contact_id, question, score, band, themes, "
@@ -66,5 +67,8 @@ def test_upgrade_from_the_first_release_keeps_its_answers(tmp_path: Path) -> Non
     engine = make_engine(url)
     with engine.connect() as conn:
         row = conn.exec_driver_sql("SELECT score, band, mismatch FROM response").one()
+    with Session(engine) as session:
+        totals = metric_totals(session, Filters())
     engine.dispose()
     assert tuple(row) == (9, "promoter", 0)
+    assert (totals.sent, totals.responses, totals.nps_promoters) == (1, 1, 1)
