@@ -31,6 +31,7 @@ from storage.deliveries import (
     claim_due_deliveries,
     claim_reminder,
     complete_lapsed_comments,
+    deliveries_by_id,
     deliveries_to_send,
     due_reminders,
     expire_unanswered,
@@ -38,6 +39,7 @@ from storage.deliveries import (
     mark_stale_sending_unknown,
     record_status,
 )
+from storage.flow_versions import flows_by_id
 from storage.followups import mark_breached
 from storage.messages import unprocessed_inbound
 from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
@@ -106,12 +108,12 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outboun
     contact_ids = [contact.id for _, contact, _ in rows if contact.id is not None]
     opted_out = opted_out_by_contact(session, contact_ids)
     last_sent = last_sent_by_contact(session, contact_ids)
+    flows = flows_by_id(session, {delivery.flow_id for delivery, _, _ in rows})
     now = utcnow()
     messages = []
     for delivery, contact, event in rows:
         assert contact.id is not None
-        flow = session.get(Flow, delivery.flow_id)
-        assert flow is not None
+        flow = flows[delivery.flow_id]
         definition = rt.definition(flow)
         blocked = opted_out.get(contact.id, set())
         if delivery.channel in blocked or delivery.channel not in rt.channels:
@@ -181,12 +183,13 @@ def _since(started: float) -> float:
 def record_outcomes(rt: Runtime, session: Session, outcomes: list[Outcome]) -> int:
     """Store what each provider call did; returns how many were accepted."""
     sent = 0
+    deliveries = deliveries_by_id(session, [outcome.message.delivery_id for outcome in outcomes])
+    flows = flows_by_id(session, {delivery.flow_id for delivery in deliveries.values()})
     for outcome in outcomes:
-        delivery = session.get(Delivery, outcome.message.delivery_id)
-        assert delivery is not None
+        delivery = deliveries[outcome.message.delivery_id]
         delivery.lease_until = None
         if outcome.result is not None:
-            _mark_sent(rt, session, delivery, outcome)
+            _mark_sent(rt, session, delivery, flows[delivery.flow_id], outcome)
             sent += 1
         elif outcome.error is not None:
             _handle_failure(rt, session, delivery, outcome.error)
@@ -197,10 +200,8 @@ def record_outcomes(rt: Runtime, session: Session, outcomes: list[Outcome]) -> i
     return sent
 
 
-def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, outcome: Outcome) -> None:
+def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, outcome: Outcome) -> None:
     assert outcome.result is not None
-    flow = session.get(Flow, delivery.flow_id)
-    assert flow is not None
     definition = rt.definition(flow)
     now = utcnow()
     delivery.sent_at = now
@@ -212,7 +213,7 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, outcome: Outco
     session.add(
         outbound_row(outcome.message, delivery.contact_id, outcome.result.provider_message_id, outcome.result.transport)
     )
-    log.info(
+    log.debug(
         "sent delivery=%s channel=%s transport=%s in %.1f ms",
         delivery.id,
         delivery.channel,

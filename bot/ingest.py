@@ -75,7 +75,7 @@ def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult
     assert event.id is not None
     result = IngestResult(event.id, False)
     for flow in flows_for_event(session, payload.type):
-        definition = FlowDefinition.model_validate(flow.definition)
+        definition = rt.definition(flow)
         if not matches(definition, payload.type, payload.properties):
             continue
         try:

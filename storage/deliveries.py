@@ -30,7 +30,6 @@ def record_status(
     session.add(
         StatusChange(delivery_id=delivery.id, status=str(status), channel=delivery.channel, detail=detail, at=now)
     )
-    session.flush()
 
 
 def create_delivery(session: Session, delivery: Delivery, detail: str | None = None) -> Delivery:
@@ -205,6 +204,12 @@ def deliveries_to_send(session: Session, ids: list[int]) -> list[tuple[Delivery,
         .order_by(Delivery.id)
     ).all()
     return [(d, c, e) for d, c, e in rows]
+
+
+def deliveries_by_id(session: Session, ids: list[int | None]) -> dict[int | None, Delivery]:
+    """A batch of deliveries in one query, held by the caller while it works through them."""
+    rows = session.exec(select(Delivery).where(col(Delivery.id).in_([i for i in ids if i is not None]))).all()
+    return {delivery.id: delivery for delivery in rows}
 
 
 def last_sent_by_contact(session: Session, contact_ids: list[int]) -> dict[int, datetime]:

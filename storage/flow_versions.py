@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import Flow
 
@@ -49,3 +49,8 @@ def retire_flow(session: Session, key: str) -> bool:
     session.add(existing)
     session.flush()
     return True
+
+
+def flows_by_id(session: Session, ids: set[int]) -> dict[int, Flow]:
+    """Flow versions for a batch of deliveries, in one query; the caller keeps them while it works."""
+    return {flow.id: flow for flow in session.exec(select(Flow).where(col(Flow.id).in_(ids))).all() if flow.id}

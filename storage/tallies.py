@@ -3,8 +3,8 @@
 Counting a million responses on every /metrics request costs a few hundred milliseconds; the tallies hold
 one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most.
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
-gets a `sent_at` moves the counters here, just before the flush writes the change and in the same
-transaction, so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself.
+gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
+so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself.
 """
 
 from __future__ import annotations
@@ -100,9 +100,19 @@ def _upsert(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...], r
         connection.execute(statement, row)
 
 
-def record_tallies(session: Session, _context: Any, _instances: Any) -> None:
+def collect_tallies(session: Session, _context: Any, _instances: Any) -> None:
+    """Before each flush: note what it will change; the counters move once, at commit."""
     responses, sent = _deltas(session)
-    if not responses and not sent:
+    pending = session.info.setdefault("tallies", (Counter(), Counter()))
+    pending[0].update(responses)
+    pending[1].update(sent)
+
+
+def write_tallies(session: Session) -> None:
+    """Just before commit, so the tally rows stay locked for the commit alone and workers do not queue."""
+    session.flush()
+    responses, sent = session.info.pop("tallies", (Counter(), Counter()))
+    if not any(responses.values()) and not any(sent.values()):
         return
     connection = session.connection()
     _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS,
@@ -110,7 +120,13 @@ def record_tallies(session: Session, _context: Any, _instances: Any) -> None:
     _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
 
 
+def forget_tallies(session: Session, *_args: Any) -> None:
+    session.info.pop("tallies", None)
+
+
 def install() -> None:
     """Idempotent: from now on every session of the process keeps the tallies."""
-    if not sa.event.contains(Session, "before_flush", record_tallies):
-        sa.event.listen(Session, "before_flush", record_tallies)
+    for name, listener in (("before_flush", collect_tallies), ("before_commit", write_tallies),
+                           ("after_rollback", forget_tallies)):
+        if not sa.event.contains(Session, name, listener):
+            sa.event.listen(Session, name, listener)
