@@ -60,7 +60,7 @@ def _duplicate(session: Session, event: Event) -> IngestResult:
 def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult:
     now = utcnow()
     fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
-    contact = upsert_contact(session, payload.contact.external_id, fields)
+    contact, created = upsert_contact(session, payload.contact.external_id, fields)
     assert contact.id is not None
     event = Event(
         type=payload.type,
@@ -74,12 +74,13 @@ def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult
     session.flush()
     assert event.id is not None
     result = IngestResult(event.id, False)
+    opted_out = set() if created else opted_out_channels(session, contact.id)
     for flow in flows_for_event(session, payload.type):
         definition = rt.definition(flow)
         if not matches(definition, payload.type, payload.properties):
             continue
         try:
-            delivery = _schedule(rt, session, flow, definition, event, contact, now)
+            delivery = _schedule(rt, session, flow, definition, event, contact, opted_out, now)
         except Ineligible as why:
             result.skipped.append((flow.key, str(why)))
             continue
@@ -94,12 +95,13 @@ def _schedule(
     definition: FlowDefinition,
     event: Event,
     contact: Contact,
+    opted_out: set[str],
     now: datetime,
 ) -> Delivery:
     assert contact.id is not None and event.id is not None and flow.id is not None
     if not in_sample(definition, event.idempotency_key):
         raise Ineligible("sampled_out")
-    plan = channel_plan(rt, session, definition.channels, contact)
+    plan = channel_plan(rt, definition.channels, contact, opted_out)
     if definition.throttle_td is not None:
         last = last_contacted_at(session, contact.id)
         if last is not None and last > now - definition.throttle_td:
@@ -122,10 +124,8 @@ def _schedule(
     return create_delivery(session, delivery, f"event {event.type}")
 
 
-def channel_plan(rt: Runtime, session: Session, wanted: list[str], contact: Contact) -> list[str]:
+def channel_plan(rt: Runtime, wanted: list[str], contact: Contact, opted_out: set[str]) -> list[str]:
     """The flow's channels this contact can be reached on, in preference order; the rest are fallbacks."""
-    assert contact.id is not None
-    opted_out = opted_out_channels(session, contact.id)
     recipient = recipient_of(contact)
     plan, saw_opt_out = [], False
     for name in wanted:

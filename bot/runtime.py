@@ -29,6 +29,8 @@ class Runtime:
     channels: dict[str, Channel]
     themes: Callable[[str | None], list[str]]
     _definitions: dict[int, FlowDefinition] = field(default_factory=dict, repr=False)
+    # API key -> (its name, monotonic time until which it is trusted without a lookup)
+    api_keys: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
 
     def definition(self, flow: Flow) -> FlowDefinition:
         """The parsed definition of a flow version; versions never change, so it is parsed once."""

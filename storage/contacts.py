@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage.db import insert_or_merge
 from storage.models import ChannelConsent, Contact
 from storage.types import utcnow
 
@@ -19,20 +20,35 @@ _ADDRESS_COLUMNS = {
 }
 
 
-def upsert_contact(session: Session, external_id: str, fields: dict[str, Any]) -> Contact:
-    """Create the contact or update the fields the caller sent; absent fields are left as they were."""
-    contact = session.exec(select(Contact).where(Contact.external_id == external_id)).first()
-    if contact is None:
-        contact = Contact(external_id=external_id)
-    for name, value in fields.items():
+def upsert_contact(session: Session, external_id: str, fields: dict[str, Any]) -> tuple[Contact, bool]:
+    """The contact, created if new (True) or updated with the fields the caller sent; absent fields stay.
+
+    INSERT ... ON CONFLICT DO NOTHING, so two events for a new contact arriving at once cannot both create it.
+    """
+    given = {name: value for name, value in fields.items() if value is not None}
+    now = utcnow()
+    insert = insert_or_merge(session.connection(), Contact).values(
+        external_id=external_id, **{"attributes": {}, **given}, created_at=now, updated_at=now
+    )
+    inserted = session.scalars(insert.on_conflict_do_nothing(index_elements=["external_id"]).returning(Contact))
+    contact = inserted.first()
+    if contact is not None:
+        return contact, True
+    contact = session.exec(select(Contact).where(Contact.external_id == external_id)).one()
+    _merge(contact, given, now)
+    return contact, False
+
+
+def _merge(contact: Contact, given: dict[str, Any], now: datetime) -> None:
+    changed = False
+    for name, value in given.items():
         if name == "attributes":
-            contact.attributes = {**(contact.attributes or {}), **(value or {})}
-        elif value is not None:
+            value = {**(contact.attributes or {}), **value}
+        if getattr(contact, name) != value:
             setattr(contact, name, value)
-    contact.updated_at = utcnow()
-    session.add(contact)
-    session.flush()
-    return contact
+            changed = True
+    if changed:
+        contact.updated_at = now
 
 
 def contact_by_external_id(session: Session, external_id: str) -> Contact | None:

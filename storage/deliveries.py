@@ -35,7 +35,8 @@ def record_status(
 def create_delivery(session: Session, delivery: Delivery, detail: str | None = None) -> Delivery:
     session.add(delivery)
     session.flush()
-    record_status(session, delivery, delivery.status, detail)
+    session.add(StatusChange(delivery_id=delivery.id, status=delivery.status, channel=delivery.channel,
+                             detail=detail, at=delivery.created_at))
     session.flush()
     return delivery
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.db import insert_or_merge
 from storage.models import Delivery, Response, ResponseTally, SentTally
 
 _TRACKED: dict[type, tuple[str, ...]] = {
@@ -91,7 +91,7 @@ def _upsert(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...], r
     if not rows:
         return
     counters = [name for name in rows[0] if name not in keys]
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+    insert = insert_or_merge(connection, table)
     statement = insert.on_conflict_do_update(
         index_elements=list(keys),
         set_={name: table.c[name] + insert.excluded[name] for name in counters},

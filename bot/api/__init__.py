@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, g, request
 
 from bot.api.errors import ApiError
 from bot.runtime import runtime
 from storage.apikeys import verify_api_key
+
+API_KEY_CACHE_SECONDS = 60.0
 
 
 def require_api_key() -> None:
@@ -17,11 +21,25 @@ def require_api_key() -> None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "unauthorized", "missing API key; send Authorization: Bearer <key>")
-    with runtime().session() as session:
-        row = verify_api_key(session, key.strip())
+    g.api_key_name = _key_name(key.strip())
+
+
+def _key_name(key: str) -> str:
+    """The key's name, from the database at most once a minute per key and process.
+
+    The lookup (and its transaction) is a large share of a small request; the price is that a revoked key
+    keeps working for up to a minute in processes that saw it recently.
+    """
+    rt = runtime()
+    cached = rt.api_keys.get(key)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    with rt.session() as session:
+        row = verify_api_key(session, key)
         if row is None:
             raise ApiError(401, "unauthorized", "invalid or revoked API key")
-        g.api_key_name = row.name
+        rt.api_keys[key] = (row.name, time.monotonic() + API_KEY_CACHE_SECONDS)
+        return row.name
 
 
 def api_blueprint() -> Blueprint:
