@@ -43,10 +43,21 @@ def _key_name(key: str) -> str:
 
 
 def api_blueprint() -> Blueprint:
-    from bot.api import deliveries, events, flows, followups, metrics, openapi, queues, responses, sandbox
+    from bot.api import (
+        contacts,
+        deliveries,
+        events,
+        flows,
+        followups,
+        metrics,
+        openapi,
+        queues,
+        responses,
+        sandbox,
+    )
 
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(require_api_key)
-    for module in (events, deliveries, responses, followups, queues, metrics, flows, sandbox, openapi):
+    for module in (events, deliveries, responses, followups, queues, metrics, flows, contacts, sandbox, openapi):
         module.register(bp)
     return bp

@@ -90,6 +90,15 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(401, 404),
     ),
     Operation(
+        "delete",
+        "/contacts/{external_id}",
+        "Erase a contact's personal data; anonymous scores stay in the metrics",
+        None,
+        204,
+        path_params=("external_id",),
+        errors=(401, 404),
+    ),
+    Operation(
         "get",
         "/sandbox/messages",
         "Messages the sandbox transport sent",

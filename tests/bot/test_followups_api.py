@@ -108,3 +108,37 @@ def test_metrics_come_from_stored_answers(rt: Runtime, client: FlaskClient, auth
     assert metrics["csat"] is None and metrics["ces"] is None
     assert metrics["sentiment"]["negative"] == 1 and metrics["sentiment"]["positive"] == 1
     assert client.get("/api/v1/metrics?flow=other", headers=auth).get_json()["sent"] == 0
+
+
+def test_erasing_a_contact_keeps_the_numbers_and_removes_what_identifies_them(
+    rt: Runtime, client: FlaskClient, auth: dict
+) -> None:
+    case = detractor_case(rt, client, auth)
+    client.post(f"/api/v1/followups/{case['id']}/notes", json={"text": "called Ann on her mobile"}, headers=auth)
+    client.post("/api/v1/sandbox/inbound", json={"channel": "sms", "from": PHONE, "text": "the box was crushed"},
+                headers=auth)
+    before = client.get("/api/v1/metrics", headers=auth).get_json()
+
+    assert client.delete("/api/v1/contacts/cust-1", headers=auth).status_code == 204
+
+    assert client.get("/api/v1/metrics", headers=auth).get_json() == before
+    [response] = client.get("/api/v1/responses", headers=auth).get_json()["items"]
+    assert (response["score"], response["comment"]) == (1, None)
+    assert response["contact"]["external_id"].startswith("erased:")
+    shown = client.get(f"/api/v1/followups/{case['id']}", headers=auth).get_json()
+    assert all(entry["text"] is None for entry in shown["activity"])
+    messages = client.get("/api/v1/sandbox/messages", query_string={"to": PHONE}, headers=auth).get_json()["items"]
+    assert messages == []
+    assert client.delete("/api/v1/contacts/cust-1", headers=auth).status_code == 404
+
+
+def test_comments_of_any_size_and_encoding_are_stored_and_tagged(rt: Runtime, client: FlaskClient, auth: dict) -> None:
+    install_flow(rt, flow_yaml(ask="always"))
+    client.post("/api/v1/events", json=event(), headers=auth)
+    tick(rt)
+    client.post("/api/v1/sandbox/inbound", json={"channel": "sms", "from": PHONE, "text": "3"}, headers=auth)
+    comment = ("Très déçu 😡 \ufffd le colis est arrivé cassé. " * 120)[:5000]
+    client.post("/api/v1/sandbox/inbound", json={"channel": "sms", "from": PHONE, "text": comment}, headers=auth)
+    [response] = client.get("/api/v1/responses", headers=auth).get_json()["items"]
+    assert response["comment"] == comment.strip()
+    assert response["sentiment"]["label"] == "negative"

@@ -1,0 +1,58 @@
+"""Erasing a contact's personal data on request, keeping the anonymous numbers that metrics are made of."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.deliveries import record_status
+from storage.models import (
+    Activity,
+    ChannelConsent,
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    FollowUp,
+    Message,
+    Response,
+)
+
+_OPEN = [DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED,
+         DeliveryStatus.ANSWERED]
+
+
+def erase_contact(session: Session, external_id: str) -> bool:
+    """Scores, bands, sentiment labels and statuses stay; names, addresses, texts and payloads go.
+
+    Open surveys are cancelled. The contact row stays (answers point at it) under the name `erased:<id>`,
+    so the same external id can come back later as a new contact.
+    """
+    contact = session.exec(select(Contact).where(Contact.external_id == external_id)).first()
+    if contact is None:
+        return False
+    contact_id = contact.id
+    for delivery in session.exec(
+        select(Delivery).where(Delivery.contact_id == contact_id, col(Delivery.status).in_([str(s) for s in _OPEN]))
+    ):
+        record_status(session, delivery, DeliveryStatus.CANCELLED, "contact erased")
+    session.flush()
+    cases = select(FollowUp.id).where(FollowUp.contact_id == contact_id).scalar_subquery()
+    addresses = [a for a in (contact.phone, contact.email, contact.slack_user_id) if a]
+    addresses += [f"whatsapp:{contact.phone}"] if contact.phone else []
+    mine = sa.or_(Message.contact_id == contact_id, col(Message.address).in_(addresses))
+    statements = [
+        sa.update(Activity).where(col(Activity.followup_id).in_(cases)).values(text=None),
+        sa.update(Message).where(mine).values(text="", raw=None, address="erased"),
+        sa.update(Response).where(Response.contact_id == contact_id).values(comment=None, themes=[]),
+        sa.update(Event).where(Event.contact_id == contact_id).values(properties={}),
+        sa.delete(ChannelConsent).where(ChannelConsent.contact_id == contact_id),
+    ]
+    for statement in statements:
+        session.execute(statement)
+    contact.external_id = f"erased:{contact_id}"
+    contact.name = contact.email = contact.phone = contact.slack_user_id = None
+    contact.locale = contact.timezone = None
+    contact.attributes = {}
+    session.add(contact)
+    return True
