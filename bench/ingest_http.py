@@ -220,10 +220,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(database_url: str, api_key: str, workers: int, workdir: Path) -> Iterator[Server]:
+def gunicorn_server(database_url: str, api_key: str, workers: int, workdir: Path, **extra_env: str) -> Iterator[Server]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = clean_env(database_url, TOUCHPOINT_PUBLIC_URL=url)
+    env = clean_env(database_url, TOUCHPOINT_PUBLIC_URL=url, **extra_env)
     command = [*touchpoint_command(), "web", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     with open(workdir / "gunicorn.log", "wb") as log:
         process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log, start_new_session=True)

@@ -6,11 +6,10 @@ from flask import Flask, Response, jsonify
 
 from bot.api import api_blueprint
 from bot.api.errors import register_error_handlers
-from bot.inbound import receive
+from bot.inbox import AppInbox
 from bot.pages.sandbox import sandbox_blueprint
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from channels.base import Inbound, Outbound
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -23,11 +22,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(api_blueprint())
 
-    def handle_inbound(inbound: Inbound) -> list[Outbound]:
-        return receive(rt, inbound, send=False).replies
-
+    inbox = AppInbox(rt)
     for channel in rt.channels.values():
-        blueprint = channel.blueprint(handle_inbound)
+        blueprint = channel.blueprint(inbox)
         if blueprint is not None:
             app.register_blueprint(blueprint)
     if rt.sandbox_channels:

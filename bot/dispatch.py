@@ -12,23 +12,25 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.fallback import fall_back
 from bot.inbound import process_inbound
 from bot.ingest import contact_timezone
-from bot.outbox import outbound_row, send_reply
+from bot.outbox import outbound_row, send_reply, with_session_windows
 from bot.recipients import recipient_of, survey_context
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound, Question, SendResult
 from flows.questions import QuestionKind
 from flows.schedule import next_allowed_send
 from flows.templates import TemplateProblem
-from storage.contacts import opted_out_by_contact, opted_out_channels
+from storage.contacts import opted_out_by_contact, opted_out_channels, set_opt_out
 from storage.deliveries import (
     claim_due_deliveries,
+    claim_paced_deliveries,
     claim_reminder,
     complete_lapsed_comments,
     deliveries_by_id,
@@ -43,6 +45,7 @@ from storage.flow_versions import flows_by_id
 from storage.followups import mark_breached
 from storage.messages import unprocessed_inbound
 from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
+from storage.pacing import free_slots, hold_sender, take_slots
 from storage.types import utcnow
 
 log = logging.getLogger("touchpoint.worker")
@@ -85,21 +88,35 @@ def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickRep
 
 def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:
     """Claim and send batches until nothing is due."""
-    total = 0
+    total, batch = 0, rt.settings.worker_batch
     lease = timedelta(seconds=rt.settings.send_lease_seconds)
+    paced = paced_channels(rt)
     while True:
         with rt.session() as session:
-            ids = claim_due_deliveries(session, now, rt.settings.worker_batch, lease)
-        if not ids:
+            ids = claim_due_deliveries(session, now, batch, lease, exclude=paced)
+        slots: dict[int, datetime] = {}
+        for channel, pace in paced.items():
+            with rt.session() as session:
+                slots |= claim_paced_deliveries(session, channel, pace, now, batch, lease, pace_horizon(rt))
+        if not ids and not slots:
             return total
         with rt.session() as session:
-            messages = prepare_batch(rt, session, ids)
+            messages = prepare_batch(rt, session, ids + list(slots))
+        messages = [replace(m, not_before=slots.get(m.delivery_id or 0)) for m in messages]
         mapper = executor.map if executor is not None else map
         outcomes = list(mapper(lambda m: call_provider(rt, m), messages))
         with rt.session() as session:
             total += record_outcomes(rt, session, outcomes)
-        if len(ids) < rt.settings.worker_batch:
-            return total
+
+
+def paced_channels(rt: Runtime) -> dict[str, float]:
+    """Channels whose provider limits the sender's rate, with that rate in messages per second."""
+    return {name: ch.transport.pace for name, ch in rt.channels.items() if ch.transport.pace}
+
+
+def pace_horizon(rt: Runtime) -> timedelta:
+    """How far ahead send slots are handed out: a little over one tick, so the sender never idles."""
+    return timedelta(seconds=max(1.0, 2 * rt.settings.worker_interval))
 
 
 def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outbound]:
@@ -118,7 +135,7 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outboun
         blocked = opted_out.get(contact.id, set())
         if delivery.channel in blocked or delivery.channel not in rt.channels:
             reason = "opted out" if delivery.channel in blocked else "channel unavailable"
-            _fall_back(rt, session, delivery, contact, reason, blocked)
+            fall_back(rt, session, delivery, contact, reason, blocked)
             continue
         throttle = definition.throttle_td
         if throttle is not None and contact.id in last_sent and last_sent[contact.id] > now - throttle:
@@ -138,10 +155,10 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outboun
             record_status(session, delivery, DeliveryStatus.FAILED, delivery.last_error)
             continue
         if message is None:
-            _fall_back(rt, session, delivery, contact, "no address", blocked)
+            fall_back(rt, session, delivery, contact, "no address", blocked)
             continue
         messages.append(message)
-    return messages
+    return with_session_windows(session, messages)
 
 
 def question_message(
@@ -165,6 +182,7 @@ def question_message(
 
 
 def call_provider(rt: Runtime, message: Outbound) -> Outcome:
+    _wait_for_slot(message)
     started = time.perf_counter()
     try:
         result = rt.channels[message.channel].send(message)
@@ -224,10 +242,15 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
 
 def _handle_failure(rt: Runtime, session: Session, delivery: Delivery, error: ChannelError) -> None:
     delivery.last_error = str(error)[:500]
+    now = utcnow()
+    if error.retry_after and delivery.channel in paced_channels(rt):
+        hold_sender(session, delivery.channel, now + timedelta(seconds=error.retry_after))
     if error.permanent or delivery.attempts >= rt.settings.max_attempts:
         contact = session.get(Contact, delivery.contact_id)
         assert contact is not None and contact.id is not None
-        _fall_back(rt, session, delivery, contact, str(error), opted_out_channels(session, contact.id))
+        if error.opted_out:
+            set_opt_out(session, contact.id, delivery.channel, now, "provider")
+        fall_back(rt, session, delivery, contact, str(error), opted_out_channels(session, contact.id))
         return
     delay = backoff_seconds(delivery.attempts, rt.settings.retry_base_seconds, rt.settings.retry_max_seconds)
     delivery.due_at = utcnow() + timedelta(seconds=delay)
@@ -240,41 +263,32 @@ def backoff_seconds(attempt: int, base: float, cap: float) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def _fall_back(
-    rt: Runtime, session: Session, delivery: Delivery, contact: Contact, reason: str, opted_out: set[str]
-) -> None:
-    """Move to the next reachable channel of the plan, or give up as failed / suppressed."""
-    recipient = recipient_of(contact)
-    plan = list(delivery.channel_plan)
-    while plan:
-        candidate = plan.pop(0)
-        channel = rt.channels.get(candidate)
-        if candidate in opted_out or channel is None or channel.address(recipient) is None:
-            continue
-        previous = delivery.channel
-        delivery.channel = candidate
-        delivery.channel_plan = plan
-        delivery.attempts = 0
-        delivery.due_at = utcnow()
-        record_status(session, delivery, DeliveryStatus.SCHEDULED, f"fallback from {previous}: {reason}")
-        return
-    delivery.channel_plan = []
-    final = DeliveryStatus.SUPPRESSED if reason == "opted out" else DeliveryStatus.FAILED
-    record_status(session, delivery, final, reason[:500])
-
-
 def send_reminders(rt: Runtime, now: datetime) -> int:
     with rt.session() as session:
         ids = due_reminders(session, now, rt.settings.worker_batch)
-    count = 0
+    count, paced = 0, paced_channels(rt)
     for delivery_id in ids:
         with rt.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None
+            channel, pace = delivery.channel, paced.get(delivery.channel)
+            if pace and not free_slots(session, channel, pace, now, pace_horizon(rt)):
+                continue  # the sender is busy; the reminder stays due for a later tick
             if not claim_reminder(session, delivery_id, now):
                 continue
             reminder = _reminder(rt, session, delivery_id)
+            if reminder is not None and pace:
+                [slot] = take_slots(session, channel, pace, now, 1)
+                reminder = (replace(reminder[0], not_before=slot), reminder[1])
         if reminder is not None:
+            _wait_for_slot(reminder[0])
             count += int(send_reply(rt, *reminder))
     return count
+
+
+def _wait_for_slot(message: Outbound) -> None:
+    if message.not_before is not None:
+        time.sleep(max(0.0, (message.not_before - utcnow()).total_seconds()))
 
 
 def _reminder(rt: Runtime, session: Session, delivery_id: int) -> tuple[Outbound, int] | None:
@@ -291,7 +305,10 @@ def _reminder(rt: Runtime, session: Session, delivery_id: int) -> tuple[Outbound
     except TemplateProblem:
         log.warning("delivery %s: reminder template failed; no reminder sent", delivery_id)
         return None
-    return (message, contact.id) if message is not None else None
+    if message is None:
+        return None
+    [message] = with_session_windows(session, [message])
+    return message, contact.id
 
 
 def retry_inbound(rt: Runtime, now: datetime) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.api.errors import ApiError, not_found
-from bot.outbox import outbound_row
+from bot.outbox import outbound_row, with_session_windows
 from bot.recipients import recipient_of
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound
@@ -105,7 +105,8 @@ def reply_to_customer(rt: Runtime, followup_id: int, author: str, text: str) -> 
         address = channel.address(recipient_of(contact)) if channel else None
         if channel is None or address is None:
             raise ApiError(409, "unreachable", f"the customer cannot be reached on {followup.channel} now")
-        message = Outbound(followup.channel, address, text, "agent", followup.delivery_id)
+        [message] = with_session_windows(session, [Outbound(followup.channel, address, text, "agent",
+                                                            followup.delivery_id)])
     try:
         result = channel.send(message)
     except ChannelError as error:

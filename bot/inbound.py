@@ -43,7 +43,8 @@ def receive(rt: Runtime, inbound: Inbound, send: bool = True) -> InboundResult:
     """Store the raw message (deduplicated on the provider's id), then process it.
 
     If processing fails the stored message stays unprocessed and the worker retries it.
-    With `send=False` the replies are recorded but left for the caller to deliver (e.g. as TwiML).
+    With `send=False` the replies are returned unsent and unrecorded, for the caller to deliver (e.g. as
+    TwiML) and record.
     """
     with rt.session() as session:
         message, is_new = store_inbound(

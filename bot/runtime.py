@@ -60,7 +60,7 @@ def build_runtime(settings: Settings) -> Runtime:
     # One line per tick is noise; our own worker logs what a tick did.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    channels = build_channels(os.environ, settings.sandbox)
+    channels = build_channels(os.environ, settings.sandbox, settings.public_url)
     taxonomy = load_taxonomy(settings.themes_file) if settings.themes_file else DEFAULT_THEMES
     return Runtime(settings=settings, engine=engine, channels=channels, themes=ThemeTagger(taxonomy))
 

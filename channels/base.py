@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
 
 from flask import Blueprint
 
@@ -12,12 +14,26 @@ from flows.questions import QuestionKind
 
 
 class ChannelError(Exception):
-    """A send that failed; `permanent` errors go to the next channel of the plan instead of retrying."""
+    """A send that failed; `permanent` errors go to the next channel of the plan instead of retrying.
 
-    def __init__(self, message: str, *, permanent: bool = False, code: str | None = None) -> None:
+    `opted_out` means the provider says the recipient unsubscribed: the contact is opted out of the
+    channel. `retry_after` (seconds) is the provider's own request to slow down, for the whole sender.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        code: str | None = None,
+        opted_out: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or opted_out
         self.code = code
+        self.opted_out = opted_out
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,10 @@ class Outbound:
     delivery_id: int | None = None
     question: Question | None = None
     attempt: int = 1
+    # When the recipient last wrote to us on this channel (WhatsApp's 24-hour session window).
+    last_inbound_at: datetime | None = None
+    # Earliest moment to hand the message to the provider: the sender's pace (see Transport.pace).
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -68,13 +88,53 @@ class Inbound:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-InboundHandler = Callable[[Inbound], list[Outbound]]
+class DeliveryState(StrEnum):
+    """What a provider reports about a message after it accepted it, in the order it can happen."""
+
+    ACCEPTED = "accepted"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A provider's status callback, normalised: which message, what happened, and what to do about it."""
+
+    channel: str
+    provider_message_id: str
+    state: DeliveryState
+    provider_status: str
+    error_code: str | None = None
+    error: str | None = None
+    opted_out: bool = False  # the recipient unsubscribed at the provider: opt them out here too
+    our_message_id: int | None = None  # set when we told the provider our id (TwiML replies)
+
+
+class Inbox(Protocol):
+    """What a channel's webhooks may ask of the engine; the app gives every channel one."""
+
+    def receive(self, inbound: Inbound, *, reply_inline: bool = True) -> list[Outbound]:
+        """Store the raw message (once per provider id) and run the conversation.
+
+        With `reply_inline` the replies are returned for the webhook's own answer (and must be passed to
+        `record_replies`); otherwise the engine sends them itself, through the channel's transport.
+        """
+
+    def record_replies(self, replies: list[Outbound], transport: str) -> list[int]:
+        """Store replies sent in the webhook's answer; returns their message ids, for status callbacks."""
+
+    def status(self, report: StatusReport) -> None:
+        """Apply a provider's status callback to the message and its delivery."""
 
 
 class Transport:
     """Talks to a provider. The sandbox transport stands in when credentials are missing."""
 
     name: ClassVar[str] = "transport"
+    # Messages per second the provider accepts from this transport's sender; None when it needs no pacing.
+    pace: float | None = None
 
     def send(self, message: Outbound) -> SendResult:
         raise NotImplementedError
@@ -99,11 +159,11 @@ class Channel:
     def send(self, message: Outbound) -> SendResult:
         return self.transport.send(message)
 
-    def blueprint(self, handle_inbound: InboundHandler) -> Blueprint | None:
+    def blueprint(self, inbox: Inbox) -> Blueprint | None:
         """Inbound webhooks of the provider; None while the channel has none."""
         return None
 
     @classmethod
-    def configured(cls, env: dict[str, str]) -> Transport | None:
+    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
         """The real transport when its credentials are present in the environment, else None."""
         return None

@@ -22,12 +22,12 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
 CHANNEL_NAMES = tuple(cls.name for cls in CHANNEL_CLASSES)
 
 
-def build_channels(env: Mapping[str, str], sandbox: str) -> dict[str, Channel]:
+def build_channels(env: Mapping[str, str], sandbox: str, public_url: str) -> dict[str, Channel]:
     """Channels with real credentials use their provider; the others use the sandbox or are left out.
 
     `sandbox` is "auto" (sandbox everything while nothing is configured), "on" or "off".
     """
-    real = {cls.name: cls.configured(dict(env)) for cls in CHANNEL_CLASSES}
+    real = {cls.name: cls.configured(env, public_url) for cls in CHANNEL_CLASSES}
     nothing_configured = all(transport is None for transport in real.values())
     use_sandbox = sandbox == "on" or (sandbox == "auto" and nothing_configured)
     channels: dict[str, Channel] = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -16,6 +18,7 @@ from storage.models import (
     Event,
     StatusChange,
 )
+from storage.pacing import free_slots, take_slots
 from storage.types import utcnow
 
 
@@ -54,26 +57,47 @@ def last_contacted_at(session: Session, contact_id: int) -> datetime | None:
     ).one()
 
 
-def claim_due_deliveries(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+def claim_due_deliveries(
+    session: Session, now: datetime, limit: int, lease: timedelta, exclude: Collection[str] = ()
+) -> list[int]:
     """Mark due deliveries `sending` under a lease and commit, before any provider is called.
 
     On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED so concurrent workers claim disjoint sets.
     SQLite drops that clause; there the whole claim runs under the write lock (BEGIN IMMEDIATE).
+    Channels in `exclude` are paced and claimed by `claim_paced_deliveries` instead.
     """
+    query = select(Delivery).where(Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now)
+    if exclude:
+        query = query.where(col(Delivery.channel).not_in(list(exclude)))
+    ids = _claim(session, query, now, limit, lease)
+    session.commit()
+    return ids
+
+
+def claim_paced_deliveries(
+    session: Session, channel: str, pace: float, now: datetime, limit: int, lease: timedelta, horizon: timedelta
+) -> dict[int, datetime]:
+    """Claim only as many of a paced channel's due deliveries as its sender can send within the horizon;
+    each gets its own send moment. Commits."""
+    free = min(limit, free_slots(session, channel, pace, now, horizon))
+    query = select(Delivery).where(
+        Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now, Delivery.channel == channel
+    )
+    ids = _claim(session, query, now, free, lease) if free else []
+    slots = dict(zip(ids, take_slots(session, channel, pace, now, len(ids)), strict=True))
+    session.commit()
+    return slots
+
+
+def _claim(session: Session, query: Any, now: datetime, limit: int, lease: timedelta) -> list[int]:
     rows = session.exec(
-        select(Delivery)
-        .where(Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now)
-        .order_by(Delivery.due_at, Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     for delivery in rows:
         delivery.attempts += 1
         delivery.lease_until = now + lease
         record_status(session, delivery, DeliveryStatus.SENDING, f"attempt {delivery.attempts}")
-    ids = [d.id for d in rows if d.id is not None]
-    session.commit()
-    return ids
+    return [d.id for d in rows if d.id is not None]
 
 
 def mark_stale_sending_unknown(session: Session, now: datetime) -> int:

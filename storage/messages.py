@@ -81,3 +81,23 @@ def thread(session: Session, channel: str, address: str, limit: int = 200) -> li
 
 def messages_of_delivery(session: Session, delivery_id: int) -> list[Message]:
     return list(session.exec(select(Message).where(Message.delivery_id == delivery_id).order_by(Message.id)).all())
+
+
+def outbound_by_provider_id(session: Session, channel: str, provider_message_id: str) -> Message | None:
+    """The message a provider's status callback is about, locked so two callbacks apply in turn."""
+    return session.exec(
+        select(Message)
+        .where(Message.channel == channel, Message.direction == "out",
+               Message.provider_message_id == provider_message_id)
+        .with_for_update()
+    ).first()
+
+
+def last_inbound_at(session: Session, channel: str, addresses: list[str]) -> dict[str, datetime]:
+    """When each address last wrote to us on the channel (WhatsApp's session window)."""
+    rows = session.exec(
+        select(Message.address, sa.func.max(Message.created_at))
+        .where(Message.channel == channel, Message.direction == "in", col(Message.address).in_(addresses))
+        .group_by(Message.address)
+    ).all()
+    return {address: at for address, at in rows if at is not None}

@@ -218,6 +218,13 @@ class SentTally(SQLModel, table=True):
     sent: int = 0
 
 
+class SenderPace(SQLModel, table=True):
+    """The next free send slot of a provider sender, shared by every worker (see storage.pacing)."""
+
+    sender: str = Field(primary_key=True, max_length=64)
+    next_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class Queue(SQLModel, table=True):
     """A follow-up queue; created with defaults the first time a routing rule names it."""
 

@@ -1,0 +1,129 @@
+"""Inbound SMS webhook under gunicorn on PostgreSQL: signature check, store, parse, TwiML answer.
+
+    .venv/bin/python -m bench.twilio_webhook [--rate 200] [--seconds 10] [--workers 2]
+
+Every request is a customer answering an open survey ("9"), signed as Twilio signs it, with its own
+MessageSid, so each one is checked, stored raw, matched to its delivery, parsed, recorded as a response and
+answered with TwiML thanks. The surveys are created and sent beforehand (sandbox transport, in this
+process). Baseline in the same server and run: `GET /api/v1/openapi.json` (no auth, no database) at the same
+rate. The load generator shares the 2 cores; its CPU share is in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from bench.ingest_http import (
+    BASELINE,
+    Send,
+    code_version,
+    fixed_rate,
+    get_sender,
+    gunicorn_server,
+    max_throughput,
+    postgres_database,
+    prepare_database,
+    print_table,
+    raise_on_sigterm,
+)
+from bot.api.schemas import EventIn
+from bot.dispatch import dispatch_due
+from bot.ingest import ingest_event
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from storage.types import utcnow
+from tests.fakes.twilio_api import inbound_sms_params, sign
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/touchpoint_bench_twilio"
+ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER = "AC" + "7" * 32, "bench-auth-token", "+15017250604"
+
+
+def phone(i: int) -> str:
+    return f"+447911{i:06d}"
+
+
+def open_surveys(database_url: str, count: int) -> None:
+    """`count` contacts, each with a survey sent and waiting for the answer."""
+    rt = build_runtime(Settings(_env_file=None, database_url=database_url, sandbox="on", log_level="WARNING"))
+    try:
+        for i in range(count):
+            contact = {"external_id": f"bench-{i}", "name": "Ada Lovelace", "phone": phone(i)}
+            ingest_event(rt, EventIn.model_validate(
+                {"type": "order.delivered", "idempotency_key": f"bench-{i}", "contact": contact}))
+        while dispatch_due(rt, utcnow()):
+            pass
+    finally:
+        rt.engine.dispose()
+
+
+def webhook_sender(url: str, first: int, count: int) -> Send:
+    """Call i answers survey first + i; payloads and signatures are made before the clock starts."""
+    signed = []
+    for i in range(first, first + count):
+        params = inbound_sms_params(phone(i), OUR_NUMBER, "9", account_sid=ACCOUNT_SID)
+        signed.append((params, {"X-Twilio-Signature": sign(url, params, AUTH_TOKEN)}))
+
+    def send(session: requests.Session, i: int) -> bool:
+        if i >= len(signed):
+            return False  # more requests than open surveys: counted as errors
+        params, headers = signed[i]
+        try:
+            answer = session.post(url, data=params, headers=headers, timeout=30)
+        except requests.RequestException:
+            return False
+        return answer.status_code == 200 and "<Message" in answer.text
+
+    return send
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    raise_on_sigterm()
+    at_rate = int(args.rate * args.seconds)
+    at_max = int(args.seconds * 600)
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
+          f"threads; {args.seconds:g} s per phase; code {code_version()}")
+    with tempfile.TemporaryDirectory(prefix="bench-twilio-") as tmp, postgres_database(args.database_url) as url:
+        key = prepare_database(url)
+        open_surveys(url, at_rate + at_max)
+        twilio_env = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": OUR_NUMBER,
+                      "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "TOUCHPOINT_SANDBOX": "on"}
+        with gunicorn_server(url, key, args.workers, Path(tmp), **twilio_env) as server:
+            hook = server.url + "/webhooks/twilio/sms"
+            baseline = get_sender(server.url + BASELINE)
+            rate_clients = max(32, int(args.rate / 5))
+            groups = [
+                [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
+                 fixed_rate("POST /webhooks/twilio/sms", webhook_sender(hook, 0, at_rate), args.rate, args.seconds,
+                            rate_clients)],
+                [max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
+                 max_throughput("POST /webhooks/twilio/sms", webhook_sender(hook, at_rate, at_max), args.seconds,
+                                args.clients)],
+            ]
+            rss = server.rss_line()
+        print_table(groups)
+        print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
+        answered = sum(len(group[-1].latencies) for group in groups)
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*) FROM response WHERE score = 9").scalar()
+        engine.dispose()
+        print(f"database check: {answered} webhooks answered with thanks, {stored} responses stored -> "
+              f"{'ok' if stored == answered else 'MISMATCH'}")
+
+
+if __name__ == "__main__":
+    main()
