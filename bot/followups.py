@@ -33,10 +33,12 @@ def tag_response(rt: Runtime, response: Response) -> None:
         response.sentiment, response.polarity, response.themes, response.mismatch = None, None, [], False
 
 
-def route_response(session: Session, response: Response, definition: FlowDefinition) -> FollowUp | None:
+def route_response(
+    session: Session, response: Response, definition: FlowDefinition, is_new: bool = False
+) -> FollowUp | None:
     """Open a case when a routing rule matches and none is open for this answer yet."""
     assert response.id is not None
-    if followup_for_response(session, response.id) is not None:
+    if not definition.routing or (not is_new and followup_for_response(session, response.id) is not None):
         return None
     answer = Answer(response.score, response.band, response.sentiment, response.themes, response.channel)
     rule = route(definition.routing, answer)

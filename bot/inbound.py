@@ -8,21 +8,21 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from bot.followups import route_response, tag_response, thread_customer_reply
-from bot.outbox import send_reply
+from bot.outbox import outbound_row, send_reply
 from bot.recipients import survey_context
 from bot.runtime import Runtime
-from channels.base import Inbound, Outbound
+from channels.base import Inbound, InlineReply, Outbound, ReplyMode
 from flows.conversation import Conversation, Phase, Step, advance
 from flows.questions import QuestionKind
 from flows.replies import Intent, parse_reply
 from flows.schema import FlowDefinition
 from flows.templates import TemplateProblem
 from flows.texts import builtin_text, range_hint
-from storage.contacts import contacts_at_address, opted_out_channels, set_opt_out
+from storage.contacts import contacts_at_address, opted_out_of_any, set_opt_out
 from storage.deliveries import latest_expired_for, open_delivery_for, pending_deliveries, record_status
 from storage.followups import open_case_for
 from storage.messages import store_inbound
-from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow, Message, Response
+from storage.models import Contact, Delivery, DeliveryStatus, Message, Response
 from storage.responses import response_for_delivery
 from storage.types import utcnow
 
@@ -37,14 +37,14 @@ class InboundResult:
     intent: str | None = None
     replies: list[Outbound] = field(default_factory=list)
     case_id: int | None = None
+    inline: list[InlineReply] = field(default_factory=list)
 
 
-def receive(rt: Runtime, inbound: Inbound, send: bool = True) -> InboundResult:
-    """Store the raw message (deduplicated on the provider's id), then process it.
+def receive(rt: Runtime, inbound: Inbound, replies: ReplyMode = ReplyMode.SEND) -> InboundResult:
+    """Store the raw message (deduplicated on the provider's id) and commit it, then process it.
 
-    If processing fails the stored message stays unprocessed and the worker retries it.
-    With `send=False` the replies are returned unsent and unrecorded, for the caller to deliver (e.g. as
-    TwiML) and record.
+    If processing fails the stored message stays unprocessed and the worker retries it, sending the replies
+    itself. What becomes of the replies otherwise is the caller's choice (see ReplyMode).
     """
     with rt.session() as session:
         message, is_new = store_inbound(
@@ -53,10 +53,10 @@ def receive(rt: Runtime, inbound: Inbound, send: bool = True) -> InboundResult:
     assert message.id is not None
     if not is_new:
         return InboundResult(message.id, True, message.delivery_id, message.kind or None)
-    return process_inbound(rt, message.id, send=send)
+    return process_inbound(rt, message.id, replies)
 
 
-def process_inbound(rt: Runtime, message_id: int, send: bool = True) -> InboundResult:
+def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode.SEND) -> InboundResult:
     with rt.session() as session:
         message = session.get(Message, message_id, with_for_update=True)
         assert message is not None
@@ -68,10 +68,25 @@ def process_inbound(rt: Runtime, message_id: int, send: bool = True) -> InboundR
         message.delivery_id = result.delivery_id
         message.contact_id = contact_id
         session.add(message)
-    if send:
+        if replies is ReplyMode.INLINE:
+            result.inline = _record_inline(rt, session, result.replies, contact_id)
+    if replies is ReplyMode.SEND:
         for reply in result.replies:
             send_reply(rt, reply, contact_id)
     return result
+
+
+def _record_inline(
+    rt: Runtime, session: Session, replies: list[Outbound], contact_id: int | None
+) -> list[InlineReply]:
+    """Replies that go back in the webhook's own answer: stored as queued until the provider reports."""
+    rows = [
+        outbound_row(reply, contact_id, None, rt.channels[reply.channel].transport.name, "queued")
+        for reply in replies
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [InlineReply(reply, row.id) for reply, row in zip(replies, rows, strict=True) if row.id is not None]
 
 
 def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundResult, int | None]:
@@ -84,16 +99,13 @@ def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundRe
     contact_ids = [c.id for c in contacts if c.id is not None]
     contact = contacts[0]
     locale = contact.locale or rt.settings.default_locale
-    opted_out = any(message.channel in opted_out_channels(session, cid) for cid in contact_ids)
-    delivery = open_delivery_for(session, contact_ids, message.channel)
-    if delivery is None:
+    opted_out = message.channel in opted_out_of_any(session, contact_ids)
+    found = open_delivery_for(session, contact_ids, message.channel)
+    if found is None:
         _no_open_delivery(session, message, contacts, locale, opted_out, result)
         return result, contact.id
 
-    flow = session.get(Flow, delivery.flow_id)
-    event = session.get(Event, delivery.event_id)
-    owner = session.get(Contact, delivery.contact_id)
-    assert flow is not None and event is not None and owner is not None
+    delivery, flow, event, owner = found
     definition = rt.definition(flow)
     response = response_for_delivery(session, delivery.id or 0)
     conversation = Conversation(
@@ -112,7 +124,7 @@ def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundRe
         step = advance(conversation, message.text, definition, locale, opted_out)
     result.delivery_id = delivery.id
     result.intent = str(step.intent)
-    _apply(rt, session, delivery, definition, step, contacts, message.channel)
+    _apply(rt, session, delivery, definition, step, contacts, message.channel, response)
     result.replies = [_reply(message, delivery.id, r.kind, r.text) for r in step.replies]
     return result, delivery.contact_id
 
@@ -163,7 +175,9 @@ def _apply(
     step: Step,
     contacts: list[Contact],
     channel: str,
+    response: Response | None,
 ) -> None:
+    """Every change to the delivery first, then one flush with the response, then tagging and routing."""
     now = utcnow()
     conversation = step.conversation
     if step.opt_out:
@@ -173,9 +187,6 @@ def _apply(
     delivery.conversation = str(conversation.phase)
     delivery.reprompts = conversation.reprompts
     if step.recorded:
-        response = _save_response(session, delivery, definition, conversation)
-        tag_response(rt, response)
-        route_response(session, response, definition)
         if delivery.answered_at is None:
             delivery.answered_at = now
             record_status(session, delivery, DeliveryStatus.ANSWERED)
@@ -185,13 +196,21 @@ def _apply(
         detail = "no usable score" if conversation.score is None else None
         record_status(session, delivery, DeliveryStatus.COMPLETED, detail)
     session.add(delivery)
+    if step.recorded:
+        is_new = response is None
+        response = _save_response(session, delivery, definition, conversation, response)
+        tag_response(rt, response)
+        route_response(session, response, definition, is_new)
 
 
 def _save_response(
-    session: Session, delivery: Delivery, definition: FlowDefinition, conversation: Conversation
+    session: Session,
+    delivery: Delivery,
+    definition: FlowDefinition,
+    conversation: Conversation,
+    response: Response | None,
 ) -> Response:
     assert delivery.id is not None
-    response = response_for_delivery(session, delivery.id)
     if response is None:
         response = Response(
             delivery_id=delivery.id,

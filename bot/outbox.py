@@ -9,9 +9,8 @@ from sqlmodel import Session
 
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound
-from storage.contacts import contacts_at_address
 from storage.messages import last_inbound_at
-from storage.models import Delivery, Message
+from storage.models import Message
 
 log = logging.getLogger("touchpoint.outbox")
 
@@ -52,23 +51,6 @@ def send_reply(rt: Runtime, message: Outbound, contact_id: int | None) -> bool:
     if error:
         log.warning("reply kind=%s channel=%s not sent: %s", message.kind, message.channel, error)
     return error is None
-
-
-def record_inline_replies(rt: Runtime, replies: list[Outbound], transport: str) -> list[int]:
-    """Replies a webhook sends in its own answer (TwiML): stored as queued until the provider reports."""
-    with rt.session() as session:
-        rows = [outbound_row(reply, _recipient_id(session, reply), None, transport, "queued") for reply in replies]
-        session.add_all(rows)
-        session.flush()
-        return [row.id for row in rows if row.id is not None]
-
-
-def _recipient_id(session: Session, reply: Outbound) -> int | None:
-    if reply.delivery_id is not None:
-        delivery = session.get(Delivery, reply.delivery_id)
-        return delivery.contact_id if delivery else None
-    contacts = contacts_at_address(session, reply.channel, reply.to)
-    return contacts[0].id if contacts else None
 
 
 def with_session_windows(session: Session, messages: list[Outbound]) -> list[Outbound]:

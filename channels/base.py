@@ -112,18 +112,25 @@ class StatusReport:
     our_message_id: int | None = None  # set when we told the provider our id (TwiML replies)
 
 
+class ReplyMode(StrEnum):
+    """What becomes of the engine's replies to an inbound message."""
+
+    INLINE = "inline"  # returned for the webhook's own answer (TwiML), recorded as queued
+    SEND = "send"  # sent by the engine through the channel's transport
+    DROP = "drop"  # the provider has already answered (Twilio's Advanced Opt-Out)
+
+
+@dataclass(frozen=True)
+class InlineReply:
+    message: Outbound
+    message_id: int  # ours, for the provider's status callback
+
+
 class Inbox(Protocol):
     """What a channel's webhooks may ask of the engine; the app gives every channel one."""
 
-    def receive(self, inbound: Inbound, *, reply_inline: bool = True) -> list[Outbound]:
-        """Store the raw message (once per provider id) and run the conversation.
-
-        With `reply_inline` the replies are returned for the webhook's own answer (and must be passed to
-        `record_replies`); otherwise the engine sends them itself, through the channel's transport.
-        """
-
-    def record_replies(self, replies: list[Outbound], transport: str) -> list[int]:
-        """Store replies sent in the webhook's answer; returns their message ids, for status callbacks."""
+    def receive(self, inbound: Inbound, replies: ReplyMode = ReplyMode.INLINE) -> list[InlineReply]:
+        """Store the raw message (once per provider id) and run the conversation; see ReplyMode."""
 
     def status(self, report: StatusReport) -> None:
         """Apply a provider's status callback to the message and its delivery."""

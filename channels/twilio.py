@@ -30,6 +30,7 @@ from channels.base import (
     Inbound,
     Inbox,
     Outbound,
+    ReplyMode,
     SendResult,
     StatusReport,
     Transport,
@@ -194,12 +195,12 @@ def webhooks(channel: str, transport: TwilioTransport, inbox: Inbox) -> Blueprin
         if not params.get("MessageSid") or not params.get("From"):
             return _twiml(MessagingResponse())
         message = Inbound(channel, params["From"], params.get("Body", ""), params["MessageSid"], params)
-        replies = inbox.receive(message, reply_inline=True)
+        # With Advanced Opt-Out, Twilio has already answered STOP, START or HELP itself.
+        mode = ReplyMode.DROP if params.get("OptOutType") else ReplyMode.INLINE
         answer = MessagingResponse()
-        if params.get("OptOutType"):
-            return _twiml(answer)  # Twilio's Advanced Opt-Out has already answered STOP, START or HELP
-        for reply, our_id in zip(replies, inbox.record_replies(replies, transport.name), strict=True):
-            answer.message(_reply_body(transport, reply.text), status_callback=transport.status_callback(our_id))
+        for reply in inbox.receive(message, mode):
+            answer.message(_reply_body(transport, reply.message.text),
+                           status_callback=transport.status_callback(reply.message_id))
         return _twiml(answer)
 
     def status() -> tuple[str, int]:

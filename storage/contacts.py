@@ -70,6 +70,16 @@ def opted_out_channels(session: Session, contact_id: int) -> set[str]:
     return set(rows)
 
 
+def opted_out_of_any(session: Session, contact_ids: list[int]) -> set[str]:
+    """Channels that any of these contacts (people sharing an address) opted out of."""
+    rows = session.exec(
+        select(ChannelConsent.channel).where(
+            col(ChannelConsent.contact_id).in_(contact_ids), ChannelConsent.opted_out_at.is_not(None)
+        )
+    ).all()
+    return set(rows)
+
+
 def opted_out_by_contact(session: Session, contact_ids: list[int]) -> dict[int, set[str]]:
     rows = session.exec(
         select(ChannelConsent.contact_id, ChannelConsent.channel).where(

@@ -16,6 +16,7 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    Flow,
     StatusChange,
 )
 from storage.pacing import free_slots, take_slots
@@ -170,10 +171,16 @@ def complete_lapsed_comments(session: Session, now: datetime, limit: int) -> int
     return len(rows)
 
 
-def open_delivery_for(session: Session, contact_ids: list[int], channel: str) -> Delivery | None:
-    """The newest delivery on this channel still waiting for a reply from one of these contacts."""
-    return session.exec(
-        select(Delivery)
+def open_delivery_for(
+    session: Session, contact_ids: list[int], channel: str
+) -> tuple[Delivery, Flow, Event, Contact] | None:
+    """The newest delivery on this channel still waiting for a reply from one of these contacts, locked,
+    with its flow version, event and contact (one query: a reply is answered while the customer waits)."""
+    row = session.exec(
+        select(Delivery, Flow, Event, Contact)
+        .join(Flow, col(Flow.id) == Delivery.flow_id)
+        .join(Event, col(Event.id) == Delivery.event_id)
+        .join(Contact, col(Contact.id) == Delivery.contact_id)
         .where(
             col(Delivery.contact_id).in_(contact_ids),
             Delivery.channel == channel,
@@ -181,8 +188,9 @@ def open_delivery_for(session: Session, contact_ids: list[int], channel: str) ->
             Delivery.conversation != "closed",
         )
         .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
-        .with_for_update()
+        .with_for_update(of=Delivery)
     ).first()
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
 
 
 def latest_expired_for(session: Session, contact_ids: list[int], channel: str) -> Delivery | None:

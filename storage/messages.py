@@ -8,7 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.db import insert_or_merge
 from storage.models import Message
+from storage.types import utcnow
 
 
 def store_inbound(
@@ -16,38 +18,24 @@ def store_inbound(
 ) -> tuple[Message, bool]:
     """Insert a received message once per provider id; returns (message, is_new).
 
-    Providers retry webhooks, so the same id arriving twice must not be answered twice.
+    Providers retry webhooks, so the same id arriving twice must not be answered twice. One
+    INSERT ... ON CONFLICT DO NOTHING decides, even for two copies arriving at the same moment.
     """
+    now = utcnow()
+    insert = insert_or_merge(session.connection(), Message).values(
+        direction="in", channel=channel, address=address, text=text, provider_message_id=provider_message_id,
+        raw=raw, kind="", transport="", created_at=now,
+    )
+    keys = ["channel", "direction", "provider_message_id"]
+    inserted = session.scalars(insert.on_conflict_do_nothing(index_elements=keys).returning(Message)).first()
+    if inserted is not None:
+        return inserted, True
     existing = session.exec(
         select(Message).where(
-            Message.channel == channel,
-            Message.direction == "in",
-            Message.provider_message_id == provider_message_id,
+            Message.channel == channel, Message.direction == "in", Message.provider_message_id == provider_message_id
         )
-    ).first()
-    if existing is not None:
-        return existing, False
-    message = Message(
-        direction="in",
-        channel=channel,
-        address=address,
-        text=text,
-        provider_message_id=provider_message_id,
-        raw=raw,
-    )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except sa.exc.IntegrityError:
-        winner = session.exec(
-            select(Message).where(
-                Message.channel == channel,
-                Message.direction == "in",
-                Message.provider_message_id == provider_message_id,
-            )
-        ).one()
-        return winner, False
-    return message, True
+    ).one()
+    return existing, False
 
 
 def unprocessed_inbound(session: Session, older_than: datetime, limit: int) -> list[int]:
