@@ -176,8 +176,10 @@ def question_message(
         text=definition.text_for(locale, survey_context(contact, event, definition)),
         kind=kind,
         delivery_id=delivery.id,
-        question=Question(QuestionKind(definition.question.kind), delivery.token),
+        question=Question(QuestionKind(definition.question.kind)),
         attempt=delivery.attempts,
+        token=delivery.token,
+        locale=locale,
     )
 
 

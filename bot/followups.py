@@ -17,7 +17,7 @@ from flows.schema import FlowDefinition
 from flows.sentiment import mismatch, tag_sentiment
 from storage.contacts import opted_out_channels
 from storage.followups import add_activity, ensure_queue, followup_for_response, open_followup
-from storage.models import Contact, FollowUp, FollowUpStatus, Message, Response
+from storage.models import Contact, Delivery, FollowUp, FollowUpStatus, Message, Response
 from storage.types import utcnow
 
 
@@ -107,8 +107,10 @@ def reply_to_customer(rt: Runtime, followup_id: int, author: str, text: str) -> 
         address = channel.address(recipient_of(contact)) if channel else None
         if channel is None or address is None:
             raise ApiError(409, "unreachable", f"the customer cannot be reached on {followup.channel} now")
-        [message] = with_session_windows(session, [Outbound(followup.channel, address, text, "agent",
-                                                            followup.delivery_id)])
+        delivery = session.get(Delivery, followup.delivery_id)
+        token = delivery.token if delivery else None
+        outbound = Outbound(followup.channel, address, text, "agent", followup.delivery_id, token=token)
+        [message] = with_session_windows(session, [outbound])
     try:
         result = channel.send(message)
     except ChannelError as error:

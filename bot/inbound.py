@@ -19,10 +19,17 @@ from flows.schema import FlowDefinition
 from flows.templates import TemplateProblem
 from flows.texts import builtin_text, range_hint
 from storage.contacts import contacts_at_address, opted_out_of_any, set_opt_out
-from storage.deliveries import latest_expired_for, open_delivery_for, pending_deliveries, record_status
+from storage.deliveries import (
+    delivery_with_context,
+    is_answerable,
+    latest_expired_for,
+    open_delivery_for,
+    pending_deliveries,
+    record_status,
+)
 from storage.followups import open_case_for
 from storage.messages import store_inbound
-from storage.models import Contact, Delivery, DeliveryStatus, Message, Response
+from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow, Message, Response
 from storage.responses import response_for_delivery
 from storage.types import utcnow
 
@@ -40,7 +47,9 @@ class InboundResult:
     inline: list[InlineReply] = field(default_factory=list)
 
 
-def receive(rt: Runtime, inbound: Inbound, replies: ReplyMode = ReplyMode.SEND) -> InboundResult:
+def receive(
+    rt: Runtime, inbound: Inbound, replies: ReplyMode = ReplyMode.SEND, delivery_id: int | None = None
+) -> InboundResult:
     """Store the raw message (deduplicated on the provider's id) and commit it, then process it.
 
     If processing fails the stored message stays unprocessed and the worker retries it, sending the replies
@@ -48,7 +57,8 @@ def receive(rt: Runtime, inbound: Inbound, replies: ReplyMode = ReplyMode.SEND) 
     """
     with rt.session() as session:
         message, is_new = store_inbound(
-            session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw
+            session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw,
+            delivery_id,
         )
     assert message.id is not None
     if not is_new:
@@ -91,6 +101,8 @@ def _record_inline(
 
 def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundResult, int | None]:
     assert message.id is not None
+    if message.delivery_id is not None:
+        return _process_for_delivery(rt, session, message, message.delivery_id)
     result = InboundResult(message.id, False)
     contacts = contacts_at_address(session, message.channel, message.address)
     if not contacts:
@@ -105,6 +117,37 @@ def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundRe
         _no_open_delivery(session, message, contacts, locale, opted_out, result)
         return result, contact.id
 
+    return _advance(rt, session, message, found, contacts, locale, opted_out, result)
+
+
+def _process_for_delivery(
+    rt: Runtime, session: Session, message: Message, delivery_id: int
+) -> tuple[InboundResult, int | None]:
+    """A message that names its survey (a link's token): no address matching, and only while it is open."""
+    assert message.id is not None
+    result = InboundResult(message.id, False)
+    found = delivery_with_context(session, delivery_id)
+    if found is None or not is_answerable(found[0]):
+        result.intent, result.delivery_id = "late", delivery_id
+        return result, found[3].id if found else None
+    owner = found[3]
+    assert owner.id is not None
+    opted_out = message.channel in opted_out_of_any(session, [owner.id])
+    return _advance(rt, session, message, found, [owner], owner.locale or rt.settings.default_locale, opted_out,
+                    result)
+
+
+def _advance(
+    rt: Runtime,
+    session: Session,
+    message: Message,
+    found: tuple[Delivery, Flow, Event, Contact],
+    contacts: list[Contact],
+    locale: str,
+    opted_out: bool,
+    result: InboundResult,
+) -> tuple[InboundResult, int | None]:
+    """The reply rules applied to the open survey this message answers."""
     delivery, flow, event, owner = found
     definition = rt.definition(flow)
     response = response_for_delivery(session, delivery.id or 0)
@@ -125,7 +168,7 @@ def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundRe
     result.delivery_id = delivery.id
     result.intent = str(step.intent)
     _apply(rt, session, delivery, definition, step, contacts, message.channel, response)
-    result.replies = [_reply(message, delivery.id, r.kind, r.text) for r in step.replies]
+    result.replies = [_reply(message, delivery, r.kind, r.text) for r in step.replies]
     return result, delivery.contact_id
 
 
@@ -140,7 +183,7 @@ def _no_open_delivery(
     """Keywords work without a survey open; anything else is stored, and marked late if it answers one."""
     parsed = parse_reply(message.text, QuestionKind.NPS, "awaiting_score", opted_out)
     if parsed.intent is Intent.OPT_OUT:
-        _opt_out(session, contacts, message.channel)
+        opt_out(session, contacts, message.channel)
         result.intent = str(Intent.OPT_OUT)
         result.replies = [_reply(message, None, "opt_out", builtin_text("opt_out", locale))]
     elif parsed.intent is Intent.OPT_IN and opted_out:
@@ -181,7 +224,7 @@ def _apply(
     now = utcnow()
     conversation = step.conversation
     if step.opt_out:
-        _opt_out(session, contacts, channel, keep=delivery)
+        opt_out(session, contacts, channel, keep=delivery)
     elif step.opt_in:
         _opt_in(session, contacts, channel)
     delivery.conversation = str(conversation.phase)
@@ -229,12 +272,14 @@ def _save_response(
     return response
 
 
-def _opt_out(session: Session, contacts: list[Contact], channel: str, keep: Delivery | None = None) -> None:
+def opt_out(
+    session: Session, contacts: list[Contact], channel: str, keep: Delivery | None = None, source: str = "reply"
+) -> None:
     """Opt every contact at this address out of the channel and cancel what was waiting for them."""
     now = utcnow()
     for contact in contacts:
         assert contact.id is not None
-        set_opt_out(session, contact.id, channel, now, "reply")
+        set_opt_out(session, contact.id, channel, now, source)
         for delivery in pending_deliveries(session, contact.id, channel):
             if keep is not None and delivery.id == keep.id:
                 continue
@@ -251,5 +296,6 @@ def _opt_in(session: Session, contacts: list[Contact], channel: str) -> None:
         set_opt_out(session, contact.id, channel, None, "reply")
 
 
-def _reply(message: Message, delivery_id: int | None, kind: str, text: str) -> Outbound:
-    return Outbound(channel=message.channel, to=message.address, text=text, kind=kind, delivery_id=delivery_id)
+def _reply(message: Message, delivery: Delivery | None, kind: str, text: str) -> Outbound:
+    return Outbound(channel=message.channel, to=message.address, text=text, kind=kind,
+                    delivery_id=delivery.id if delivery else None, token=delivery.token if delivery else None)

@@ -53,7 +53,6 @@ class Question:
     """The survey question a message carries, so a channel can render buttons or links."""
 
     kind: QuestionKind
-    token: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,9 @@ class Outbound:
     delivery_id: int | None = None
     question: Question | None = None
     attempt: int = 1
+    # The delivery's unguessable token: survey links, reply and unsubscribe addresses are built on it.
+    token: str | None = None
+    locale: str | None = None
     # When the recipient last wrote to us on this channel (WhatsApp's 24-hour session window).
     last_inbound_at: datetime | None = None
     # Earliest moment to hand the message to the provider: the sender's pace (see Transport.pace).
@@ -126,6 +128,23 @@ class InlineReply:
     message_id: int  # ours, for the provider's status callback
 
 
+@dataclass(frozen=True)
+class SurveyView:
+    """What a survey page shows: the question, where the conversation stands, in the customer's language."""
+
+    token: str
+    channel: str
+    kind: QuestionKind
+    locale: str
+    question: str
+    score: int | None
+    comment: str | None
+    phase: str  # awaiting_score, awaiting_comment or closed
+    prompt: str | None  # the comment prompt for the band of the current score
+    thanks: str
+    open: bool  # still answerable: not expired, cancelled or closed
+
+
 class Inbox(Protocol):
     """What a channel's webhooks may ask of the engine; the app gives every channel one."""
 
@@ -134,6 +153,16 @@ class Inbox(Protocol):
 
     def status(self, report: StatusReport) -> None:
         """Apply a provider's status callback to the message and its delivery."""
+
+    def survey(self, token: str) -> SurveyView | None:
+        """The survey behind a link's token, or None for an unknown token."""
+
+    def answer(self, token: str, text: str) -> SurveyView | None:
+        """Apply the reply rules to `text` as the customer's answer to this survey (a click sends the score
+        as text, a comment form its text); replies are not sent, since the page shows the outcome."""
+
+    def unsubscribe(self, token: str, source: str) -> bool:
+        """Opt the survey's contact out of its channel; False for an unknown token."""
 
 
 class Transport:

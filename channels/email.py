@@ -1,8 +1,182 @@
-"""Email: SMTP out, reply-by-email in."""
+"""Email: the survey as a branded message with one link per score, sent over SMTP.
+
+Environment: TOUCHPOINT_SMTP_URL (smtp://user:pass@host:587 uses STARTTLS when the server offers it,
+smtps://... implicit TLS), TOUCHPOINT_EMAIL_FROM, TOUCHPOINT_EMAIL_REPLY_DOMAIN (the domain whose
+reply+TOKEN@ addresses reach our inbound-parse webhook), and the brand: TOUCHPOINT_BRAND_NAME,
+TOUCHPOINT_BRAND_COLOR, TOUCHPOINT_BRAND_LOGO_URL, TOUCHPOINT_BRAND_FOOTER (postal address).
+Without TOUCHPOINT_SMTP_URL the sandbox transport stands in; the survey pages work either way.
+"""
 
 from __future__ import annotations
 
-from channels.base import Channel, Recipient
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import Blueprint
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
+from channels.email_pages import pages
+from flows.questions import QuestionKind, scale_for
+from flows.texts import builtin_text
+
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+@dataclass(frozen=True)
+class Brand:
+    name: str = "Touchpoint"
+    color: str = "#3b5bdb"
+    logo_url: str | None = None
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+    sender: str
+    reply_domain: str | None
+    public_url: str
+    brand: Brand
+    timeout: float = 20.0
+
+    def __repr__(self) -> str:  # the password stays out of logs and tracebacks
+        return f"EmailConfig(host={self.host!r}, port={self.port}, sender={self.sender!r})"
+
+
+def brand_from_env(env: Mapping[str, str]) -> Brand:
+    color = env.get("TOUCHPOINT_BRAND_COLOR", "")
+    return Brand(
+        name=env.get("TOUCHPOINT_BRAND_NAME") or Brand.name,
+        color=color if _COLOR.fullmatch(color) else Brand.color,
+        logo_url=env.get("TOUCHPOINT_BRAND_LOGO_URL") or None,
+        footer=env.get("TOUCHPOINT_BRAND_FOOTER", ""),
+    )
+
+
+def config_from_env(env: Mapping[str, str], public_url: str) -> EmailConfig | None:
+    url = env.get("TOUCHPOINT_SMTP_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("TOUCHPOINT_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
+    brand = brand_from_env(env)
+    sender = env.get("TOUCHPOINT_EMAIL_FROM") or f"surveys@{parts.hostname}"
+    return EmailConfig(
+        host=parts.hostname,
+        port=parts.port or (465 if parts.scheme == "smtps" else 587),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        implicit_tls=parts.scheme == "smtps",
+        sender=sender if "<" in sender else formataddr((brand.name, sender)),
+        reply_domain=env.get("TOUCHPOINT_EMAIL_REPLY_DOMAIN") or None,
+        public_url=public_url.rstrip("/"),
+        brand=brand,
+    )
+
+
+@dataclass(frozen=True)
+class Choice:
+    score: int
+    label: str
+    url: str
+
+
+def choices(kind: QuestionKind, token: str, public_url: str, locale: str | None) -> list[Choice]:
+    """One link per answer; thumbs read as words, every other scale as its numbers."""
+    if kind is QuestionKind.THUMBS:
+        labels = [(1, "\N{THUMBS UP SIGN} " + builtin_text("thumbs_up", locale)),
+                  (0, "\N{THUMBS DOWN SIGN} " + builtin_text("thumbs_down", locale))]
+    else:
+        scale = scale_for(kind)
+        labels = [(score, str(score)) for score in range(scale.low, scale.high + 1)]
+    return [Choice(score, label, f"{public_url}/s/{token}/{score}") for score, label in labels]
+
+
+def compose(message: Outbound, config: EmailConfig) -> EmailMessage:
+    """Plain text and HTML that render without scripts, forms or remote images in any mail client."""
+    brand, locale = config.brand, message.locale
+    links = choices(message.question.kind, message.token, config.public_url, locale) \
+        if message.question is not None and message.token else []
+    unsubscribe = f"{config.public_url}/s/{message.token}/unsubscribe" if message.token else None
+    values = {"brand": brand, "text": message.text, "choices": links, "unsubscribe": unsubscribe,
+              "choose": builtin_text("email_choose", locale), "lang": (locale or "en").split("-")[0],
+              "unsubscribe_label": builtin_text("email_unsubscribe", locale)}
+    mail = EmailMessage()
+    mail["Subject"] = builtin_text("email_subject", locale, brand=brand.name)
+    mail["From"] = config.sender
+    mail["To"] = message.to
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(domain=parseaddr(config.sender)[1].rpartition("@")[2] or None)
+    if config.reply_domain and message.token:
+        mail["Reply-To"] = f"reply+{message.token}@{config.reply_domain}"
+    if unsubscribe:
+        targets = [f"<{unsubscribe}>"]
+        if config.reply_domain:
+            targets.insert(0, f"<mailto:unsubscribe+{message.token}@{config.reply_domain}>")
+        mail["List-Unsubscribe"] = ", ".join(targets)
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail.set_content(_TEMPLATES.get_template("email.txt").render(values))
+    mail.add_alternative(_TEMPLATES.get_template("email.html").render(values), subtype="html")
+    return mail
+
+
+class SmtpTransport(Transport):
+    name = "smtp"
+
+    def __init__(self, config: EmailConfig) -> None:
+        self.config = config
+
+    def send(self, message: Outbound) -> SendResult:
+        mail = compose(message, self.config)
+        try:
+            with self._connect() as smtp:
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()))
+            raise ChannelError(f"SMTP refused the recipient: {code} {_text(reason)}", permanent=code >= 500,
+                               code=str(code)) from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            raise ChannelError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500,
+                               code=str(exc.smtp_code)) from None
+        except (TimeoutError, ConnectionError, ssl.SSLError, smtplib.SMTPConnectError, smtplib.SMTPHeloError,
+                smtplib.SMTPAuthenticationError) as exc:
+            raise ChannelError(f"could not hand the mail to the SMTP server: {type(exc).__name__}") from None
+        return SendResult(provider_message_id=mail["Message-ID"].strip("<>"), transport=self.name)
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        if config.implicit_tls:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
+                                                  context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+        if config.username:
+            smtp.login(config.username, config.password or "")
+        return smtp
+
+
+def _text(reason: bytes | str) -> str:
+    return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
 
 
 class EmailChannel(Channel):
@@ -10,3 +184,12 @@ class EmailChannel(Channel):
 
     def address(self, recipient: Recipient) -> str | None:
         return recipient.email
+
+    def blueprint(self, inbox: Inbox) -> Blueprint | None:
+        """The survey pages behind the links, on the sandbox transport too (a newcomer can click them)."""
+        return pages(inbox)
+
+    @classmethod
+    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
+        config = config_from_env(env, public_url)
+        return SmtpTransport(config) if config else None

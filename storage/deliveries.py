@@ -171,6 +171,27 @@ def complete_lapsed_comments(session: Session, now: datetime, limit: int) -> int
     return len(rows)
 
 
+def delivery_by_token(session: Session, token: str) -> Delivery | None:
+    return session.exec(select(Delivery).where(Delivery.token == token)).first()
+
+
+def delivery_with_context(session: Session, delivery_id: int) -> tuple[Delivery, Flow, Event, Contact] | None:
+    """One delivery, locked, with its flow version, event and contact."""
+    row = session.exec(
+        select(Delivery, Flow, Event, Contact)
+        .join(Flow, col(Flow.id) == Delivery.flow_id)
+        .join(Event, col(Event.id) == Delivery.event_id)
+        .join(Contact, col(Contact.id) == Delivery.contact_id)
+        .where(Delivery.id == delivery_id)
+        .with_for_update(of=Delivery)
+    ).first()
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
+
+
+def is_answerable(delivery: Delivery) -> bool:
+    return delivery.status in OPEN_STATUSES and delivery.conversation != "closed"
+
+
 def open_delivery_for(
     session: Session, contact_ids: list[int], channel: str
 ) -> tuple[Delivery, Flow, Event, Contact] | None:

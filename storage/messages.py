@@ -14,17 +14,24 @@ from storage.types import utcnow
 
 
 def store_inbound(
-    session: Session, channel: str, address: str, text: str, provider_message_id: str, raw: dict[str, Any]
+    session: Session,
+    channel: str,
+    address: str,
+    text: str,
+    provider_message_id: str,
+    raw: dict[str, Any],
+    delivery_id: int | None = None,
 ) -> tuple[Message, bool]:
     """Insert a received message once per provider id; returns (message, is_new).
 
     Providers retry webhooks, so the same id arriving twice must not be answered twice. One
     INSERT ... ON CONFLICT DO NOTHING decides, even for two copies arriving at the same moment.
+    `delivery_id` is given when the message names its survey itself (a link's token), not by address.
     """
     now = utcnow()
     insert = insert_or_merge(session.connection(), Message).values(
         direction="in", channel=channel, address=address, text=text, provider_message_id=provider_message_id,
-        raw=raw, kind="", transport="", created_at=now,
+        raw=raw, kind="", transport="", created_at=now, delivery_id=delivery_id,
     )
     keys = ["channel", "direction", "provider_message_id"]
     inserted = session.scalars(insert.on_conflict_do_nothing(index_elements=keys).returning(Message)).first()

@@ -1,0 +1,75 @@
+"""Surveys answered through a link rather than a reply: the pages of the email (and web) channels.
+
+A link carries the delivery's unguessable token, so the answer needs no address matching. Clicks and
+comment forms go through the same reply rules as a text message (a score is sent as its number), and are
+stored as inbound messages like any other answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.inbound import opt_out, receive
+from bot.recipients import recipient_of, survey_context
+from bot.runtime import Runtime
+from channels.base import Inbound, ReplyMode, SurveyView
+from flows.questions import Band, QuestionKind
+from flows.texts import builtin_text
+from storage.deliveries import delivery_by_token, delivery_with_context, is_answerable
+from storage.responses import response_for_delivery
+
+
+def survey_view(rt: Runtime, token: str) -> SurveyView | None:
+    with rt.session() as session:
+        delivery = delivery_by_token(session, token)
+        found = delivery_with_context(session, delivery.id) if delivery and delivery.id else None
+        if found is None:
+            return None
+        delivery, flow, event, contact = found
+        definition = rt.definition(flow)
+        response = response_for_delivery(session, delivery.id or 0)
+        locale = contact.locale or rt.settings.default_locale
+        context = survey_context(contact, event, definition)
+        score = response.score if response else None
+        band = Band(response.band) if response and response.band else None
+        return SurveyView(
+            token=token,
+            channel=delivery.channel,
+            kind=QuestionKind(definition.question.kind),
+            locale=locale,
+            question=definition.text_for(locale, context),
+            score=score,
+            comment=response.comment if response else None,
+            phase=delivery.conversation,
+            prompt=definition.comment_prompt(locale, band, context) if band and definition.wants_comment(band)
+            else None,
+            thanks=definition.thanks_text(locale, context) or builtin_text("thanks", locale),
+            open=is_answerable(delivery),
+        )
+
+
+def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
+    with rt.session() as session:
+        delivery = delivery_by_token(session, token)
+        if delivery is None or delivery.id is None:
+            return None
+        found = delivery_with_context(session, delivery.id)
+        assert found is not None
+        contact = found[3]
+        channel = rt.channels.get(delivery.channel)
+        address = (channel.address(recipient_of(contact)) if channel else None) or f"link:{contact.external_id}"
+        delivery_id, channel_name = delivery.id, delivery.channel
+    inbound = Inbound(channel_name, address, text, f"link-{uuid.uuid4().hex}", {"via": "link", "text": text})
+    receive(rt, inbound, ReplyMode.DROP, delivery_id=delivery_id)
+    return survey_view(rt, token)
+
+
+def unsubscribe_by_token(rt: Runtime, token: str, source: str) -> bool:
+    with rt.session() as session:
+        delivery = delivery_by_token(session, token)
+        found = delivery_with_context(session, delivery.id) if delivery and delivery.id else None
+        if found is None:
+            return False
+        delivery, _flow, _event, contact = found
+        opt_out(session, [contact], delivery.channel, source=source)
+        return True
