@@ -73,3 +73,13 @@ def unsubscribe_by_token(rt: Runtime, token: str, source: str) -> bool:
         delivery, _flow, _event, contact = found
         opt_out(session, [contact], delivery.channel, source=source)
         return True
+
+
+def reply_by_token(rt: Runtime, token: str, inbound: Inbound) -> bool:
+    with rt.session() as session:
+        delivery = delivery_by_token(session, token)
+        delivery_id = delivery.id if delivery else None
+    if delivery_id is None:
+        return False
+    receive(rt, inbound, ReplyMode.SEND, delivery_id=delivery_id)
+    return True

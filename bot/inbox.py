@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.answers import answer_by_token, survey_view, unsubscribe_by_token
+from bot.answers import answer_by_token, reply_by_token, survey_view, unsubscribe_by_token
 from bot.inbound import receive
 from bot.provider_status import apply_status
 from bot.runtime import Runtime
@@ -29,3 +29,6 @@ class AppInbox:
 
     def unsubscribe(self, token: str, source: str) -> bool:
         return unsubscribe_by_token(self.rt, token, source)
+
+    def reply_by_token(self, token: str, inbound: Inbound) -> bool:
+        return reply_by_token(self.rt, token, inbound)

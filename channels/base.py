@@ -164,6 +164,10 @@ class Inbox(Protocol):
     def unsubscribe(self, token: str, source: str) -> bool:
         """Opt the survey's contact out of its channel; False for an unknown token."""
 
+    def reply_by_token(self, token: str, inbound: Inbound) -> bool:
+        """A reply that names its survey (reply+TOKEN@ by email): stored once per provider id, run through
+        the reply rules, and answered by the engine through the channel; False for an unknown token."""
+
 
 class Transport:
     """Talks to a provider. The sandbox transport stands in when credentials are missing."""

@@ -9,6 +9,8 @@ Without TOUCHPOINT_SMTP_URL the sandbox transport stands in; the survey pages wo
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import smtplib
 import ssl
@@ -24,6 +26,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
 from channels.email_pages import pages
+from channels.email_parse import OUR_MESSAGE_ARG
+from channels.email_webhooks import WebhookSecrets, webhooks
 from flows.questions import QuestionKind, scale_for
 from flows.texts import builtin_text
 
@@ -123,6 +127,11 @@ def compose(message: Outbound, config: EmailConfig) -> EmailMessage:
     mail["To"] = message.to
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain=parseaddr(config.sender)[1].rpartition("@")[2] or None)
+    # Relays echo these back in their bounce and complaint events, naming our message exactly.
+    ours = json.dumps({OUR_MESSAGE_ARG: mail["Message-ID"].strip("<>")})
+    mail["X-SMTPAPI"] = json.dumps({"unique_args": json.loads(ours)})
+    mail["X-Mailgun-Variables"] = ours
+    mail[f"X-PM-Metadata-{OUR_MESSAGE_ARG}"] = mail["Message-ID"].strip("<>")
     if config.reply_domain and message.token:
         mail["Reply-To"] = f"reply+{message.token}@{config.reply_domain}"
     if unsubscribe:
@@ -186,8 +195,12 @@ class EmailChannel(Channel):
         return recipient.email
 
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
-        """The survey pages behind the links, on the sandbox transport too (a newcomer can click them)."""
-        return pages(inbox)
+        """The survey pages behind the links (on the sandbox transport too, so a newcomer can click them),
+        and the providers' webhooks."""
+        bp = Blueprint("email", __name__)
+        bp.register_blueprint(pages(inbox))
+        bp.register_blueprint(webhooks(inbox, WebhookSecrets.from_env(os.environ)))
+        return bp
 
     @classmethod
     def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:

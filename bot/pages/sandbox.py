@@ -11,16 +11,18 @@ import uuid
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, request
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.api.errors import ApiError, field_errors
 from bot.api.sandbox import sandbox_reply
 from bot.api.schemas import EventIn
 from bot.ingest import ingest_event
-from bot.runtime import runtime
+from bot.runtime import Runtime, runtime
+from channels.email import choices
+from flows.questions import QuestionKind
 from storage.flow_versions import current_flows
 from storage.messages import thread
-from storage.models import Message
+from storage.models import Delivery, Flow, Message
 
 
 def page() -> str:
@@ -43,10 +45,24 @@ def conversations() -> Response:
 
 def messages() -> Response:
     channel, address = request.args.get("channel", ""), request.args.get("address", "")
-    with runtime().session() as session:
+    rt = runtime()
+    with rt.session() as session:
         rows = thread(session, channel, address)
-    items = [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text} for m in rows]
+        items = [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
+                  "links": _survey_links(rt, session, m)} for m in rows]
     return jsonify({"items": items})
+
+
+def _survey_links(rt: Runtime, session: Session, message: Message) -> list[dict[str, str]]:
+    """An email survey's score links, so the sandbox can be answered the way the mail would be."""
+    if message.channel != "email" or message.kind not in ("question", "reminder") or message.delivery_id is None:
+        return []
+    delivery = session.get(Delivery, message.delivery_id)
+    flow = session.get(Flow, delivery.flow_id) if delivery else None
+    if delivery is None or flow is None:
+        return []
+    kind = QuestionKind(rt.definition(flow).question.kind)
+    return [{"label": c.label, "url": c.url} for c in choices(kind, delivery.token, "", None)]
 
 
 def reply() -> Response:

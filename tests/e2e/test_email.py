@@ -5,10 +5,16 @@ Links are followed over HTTP against the running server; link scanners are playe
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
+import secrets
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +24,7 @@ from tests.e2e.processes import Server, cli
 from tests.fakes.smtp import FakeSmtp
 from tests.helpers import event, flow_yaml
 
+HOOK_SECRET, MAILGUN_KEY = "hook-secret", "mailgun-signing-key"
 ADA = {"external_id": "ada", "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+447911123456",
        "locale": "fr"}
 
@@ -46,6 +53,8 @@ def mail_server(start_server: StartServer, smtp: FakeSmtp) -> Server:
         TOUCHPOINT_EMAIL_REPLY_DOMAIN="in.shop.example.com",
         TOUCHPOINT_BRAND_NAME="Shop & Co",
         TOUCHPOINT_BRAND_FOOTER="1 Market Street, Springfield",
+        TOUCHPOINT_EMAIL_WEBHOOK_SECRET=HOOK_SECRET,
+        TOUCHPOINT_MAILGUN_SIGNING_KEY=MAILGUN_KEY,
         TOUCHPOINT_SANDBOX="on",
     )
     flow = server.cwd / "flow.yaml"
@@ -153,3 +162,124 @@ def test_a_refused_address_falls_back_to_the_next_channel(mail_server: Server, s
         lambda: (d := mail_server.api("GET", f"/deliveries/{planned['id']}").json())["channel"] == "sms"
         and d["status"] == "sent" and d, what="the fallback to SMS")
     assert any("550" in (change["detail"] or "") for change in shown["history"])
+
+
+def reply_payload(provider: str, token: str, text: str, message_id: str) -> dict:
+    """What each provider posts for a reply to our mail, signed or authenticated as it does."""
+    to = f"reply+{token}@in.shop.example.com"
+    if provider == "postmark":
+        body = {"FromFull": {"Email": ADA["email"], "Name": "Ada"}, "ToFull": [{"Email": to, "Name": ""}],
+                "Subject": "Re: question", "TextBody": text, "MessageID": "pm-1",
+                "Headers": [{"Name": "Message-ID", "Value": f"<{message_id}>"}]}
+        return {"json": body, "auth": ("postmark", HOOK_SECRET)}
+    if provider == "sendgrid":
+        fields = {"from": f"Ada <{ADA['email']}>", "to": to, "subject": "Re: question", "text": text,
+                  "headers": f"Message-ID: <{message_id}>\nSubject: Re: question\n",
+                  "envelope": json.dumps({"to": [to], "from": ADA["email"]})}
+        return {"files": {name: (None, value) for name, value in fields.items()}, "params": {"secret": HOOK_SECRET}}
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    signature = hmac.new(MAILGUN_KEY.encode(), (timestamp + nonce).encode(), hashlib.sha256).hexdigest()
+    return {"data": {"sender": ADA["email"], "from": f"Ada <{ADA['email']}>", "recipient": to,
+                     "subject": "Re: question", "body-plain": text, "Message-Id": f"<{message_id}>",
+                     "timestamp": timestamp, "token": nonce, "signature": signature}}
+
+
+def reply_token_of(mail: EmailMessage) -> str:
+    return re.fullmatch(r"reply\+([\w-]+)@in\.shop\.example\.com", mail["Reply-To"]).group(1)
+
+
+@pytest.mark.parametrize("provider", ["sendgrid", "mailgun", "postmark"])
+def test_a_reply_by_email_is_answered_once_whatever_the_provider(
+    mail_server: Server, smtp: FakeSmtp, provider: str
+) -> None:
+    delivery_id, mail = survey_mail(mail_server, smtp)
+    text = "9 thanks!\n\nOn Tue, 3 Mar 2026 at 10:00, Shop & Co <surveys@shop.example.com> wrote:\n> How likely"
+    payload = reply_payload(provider, reply_token_of(mail), text, "reply-1@mail.example.com")
+    url = f"{mail_server.url}/webhooks/email/inbound/{provider}"
+    assert requests.post(url, timeout=10, **payload).status_code == 200
+    assert requests.post(url, timeout=10, **payload).status_code == 200  # the provider retries
+    response = mail_server.api("GET", f"/deliveries/{delivery_id}").json()["response"]
+    assert (response["score"], response["comment"]) == (9, "thanks!")
+    mail_server.wait_for(lambda: len(smtp.to(ADA["email"])) == 2, what="the thanks by email")
+    assert "Thank you!" in parts(smtp.to(ADA["email"])[1])[0]
+
+
+@pytest.mark.parametrize("provider", ["sendgrid", "mailgun", "postmark"])
+def test_unauthenticated_email_webhooks_are_refused(mail_server: Server, smtp: FakeSmtp, provider: str) -> None:
+    delivery_id, mail = survey_mail(mail_server, smtp)
+    payload = reply_payload(provider, reply_token_of(mail), "0", "forged@mail.example.com")
+    payload.pop("auth", None)
+    payload.pop("params", None)
+    if provider == "mailgun":
+        payload["data"]["signature"] = "0" * 64
+    url = f"{mail_server.url}/webhooks/email/inbound/{provider}"
+    assert requests.post(url, timeout=10, **payload).status_code == 403
+    wrong = requests.post(url, timeout=10, auth=("x", "wrong"), params={"secret": "wrong"}, **payload)
+    assert wrong.status_code == 403
+    assert mail_server.api("GET", f"/deliveries/{delivery_id}").json()["response"] is None
+
+
+def test_a_hard_bounce_stops_email_and_moves_the_survey_on(mail_server: Server, smtp: FakeSmtp) -> None:
+    delivery_id, mail = survey_mail(mail_server, smtp)
+    ours = mail["Message-ID"].strip("<>")
+    event = [{"event": "bounce", "type": "bounce", "email": ADA["email"], "smtp-id": mail["Message-ID"],
+              "touchpoint_message": ours, "reason": "550 5.1.1 unknown user", "timestamp": int(time.time())}]
+    url = f"{mail_server.url}/webhooks/email/events/sendgrid"
+    assert requests.post(url, json=event, params={"secret": HOOK_SECRET}, timeout=10).status_code == 200
+    shown = mail_server.wait_for(
+        lambda: (d := mail_server.api("GET", f"/deliveries/{delivery_id}").json())["channel"] == "sms"
+        and d["status"] == "sent" and d, what="the survey by SMS")
+    assert [m["status"] for m in shown["messages"] if m["channel"] == "email"] == ["failed"]
+    [later] = mail_server.api("POST", "/events", json=event_body("o-2")).json()["deliveries"]
+    assert later["channel"] == "sms"
+
+
+def test_mail_to_the_unsubscribe_address_unsubscribes(mail_server: Server, smtp: FakeSmtp) -> None:
+    _, mail = survey_mail(mail_server, smtp)
+    to = re.search(r"<mailto:([^>]+)>", mail["List-Unsubscribe"]).group(1)
+    body = {"FromFull": {"Email": ADA["email"]}, "ToFull": [{"Email": to}], "Subject": "unsubscribe",
+            "TextBody": "", "MessageID": "pm-2"}
+    url = f"{mail_server.url}/webhooks/email/inbound/postmark"
+    assert requests.post(url, json=body, auth=("postmark", HOOK_SECRET), timeout=10).status_code == 200
+    [later] = mail_server.api("POST", "/events", json=event_body("o-2")).json()["deliveries"]
+    assert later["channel"] == "sms"
+
+
+def event_body(key: str) -> dict:
+    return event(key, contact=ADA)
+
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures" / "email"
+
+
+def recorded_payload(provider: str, to: str) -> dict:
+    """A provider's own recorded payload, readdressed to the survey's reply address."""
+    if provider == "sendgrid":
+        body = (FIXTURES / "sendgrid_inbound_parse_raw_data.txt").read_text(encoding="utf-8")
+        body = body.replace("inbound@inbound.inbound.com", to).replace("\r\n", "\n")  # headers and envelope
+        body = body.replace("\n", "\r\n")
+        return {"data": body.encode(), "params": {"secret": HOOK_SECRET},
+                "headers": {"Content-Type": "multipart/form-data; boundary=xYzZY"}}
+    if provider == "mailgun":
+        fields = json.loads((FIXTURES / "mailgun_inbound_route_fields.json").read_text(encoding="utf-8"))
+        fields["recipient"] = to
+        fields["timestamp"], fields["token"] = str(int(time.time())), secrets.token_hex(16)
+        fields["signature"] = hmac.new(MAILGUN_KEY.encode(), (fields["timestamp"] + fields["token"]).encode(),
+                                       hashlib.sha256).hexdigest()
+        return {"data": fields}
+    body = json.loads((FIXTURES / "postmark_inbound_docs_example.json").read_text(encoding="utf-8"))
+    body["ToFull"] = [{"Email": to, "Name": "", "MailboxHash": ""}]
+    body["OriginalRecipient"] = to
+    return {"json": body, "auth": ("postmark", HOOK_SECRET)}
+
+
+@pytest.mark.parametrize("provider", ["sendgrid", "mailgun", "postmark"])
+def test_each_providers_recorded_payload_reaches_the_survey(mail_server: Server, smtp: FakeSmtp, provider: str) -> None:
+    delivery_id, mail = survey_mail(mail_server, smtp)
+    to = f"reply+{reply_token_of(mail)}@in.shop.example.com"
+    answer = requests.post(f"{mail_server.url}/webhooks/email/inbound/{provider}", timeout=10,
+                           **recorded_payload(provider, to))
+    assert answer.status_code == 200, answer.text
+    inbound = [m for m in mail_server.api("GET", f"/deliveries/{delivery_id}").json()["messages"]
+               if m["direction"] == "in"]
+    assert len(inbound) == 1 and inbound[0]["kind"] == "reprompt" and inbound[0]["text"]

@@ -52,3 +52,25 @@ def test_the_sandbox_page_and_health_are_served(server: Server) -> None:
     assert health["status"] == "ok" and health["channels"]["sms"] == "sandbox"
     page = requests.get(server.url + "/sandbox", timeout=5)
     assert page.status_code == 200 and "Touchpoint sandbox" in page.text
+
+
+def test_an_email_survey_in_the_sandbox_is_answered_by_its_links(server: Server) -> None:
+    import requests
+
+    flow_file = server.cwd / "mail.yaml"
+    flow_file.write_text(flow_yaml("sandbox-mail", channels="[email]", ask="never"), encoding="utf-8")
+    cli(server.env, "flows", "import", str(flow_file), cwd=server.cwd)
+    contact = {"external_id": "eve", "name": "Eve", "email": "eve@example.com"}
+    [planned] = server.api("POST", "/events", json=event("mail-1", contact=contact)).json()["deliveries"]
+    query = {"channel": "email", "address": "eve@example.com"}
+
+    def question() -> dict | None:
+        items = requests.get(server.url + "/sandbox/messages", params=query, timeout=5).json()["items"]
+        return next((m for m in items if m["kind"] == "question"), None)
+
+    shown = server.wait_for(question, what="the email survey in the sandbox")
+    assert [link["label"] for link in shown["links"]] == [str(score) for score in range(11)]
+    eight = server.url + shown["links"][8]["url"]
+    assert requests.get(eight, timeout=5).status_code == 200
+    requests.post(eight.rsplit("/", 1)[0] + "/answer", data={"score": "8"}, timeout=5)
+    assert server.api("GET", f"/deliveries/{planned['id']}").json()["response"]["score"] == 8
