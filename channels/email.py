@@ -80,7 +80,7 @@ def config_from_env(env: Mapping[str, str], public_url: str) -> EmailConfig | No
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError("TOUCHPOINT_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
     brand = brand_from_env(env)
-    sender = env.get("TOUCHPOINT_EMAIL_FROM") or f"surveys@{parts.hostname}"
+    sender = env.get("TOUCHPOINT_EMAIL_FROM") or env.get("EMAIL_FROM") or f"surveys@{parts.hostname}"
     return EmailConfig(
         host=parts.hostname,
         port=parts.port or (465 if parts.scheme == "smtps" else 587),

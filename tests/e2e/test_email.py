@@ -219,13 +219,36 @@ def test_unauthenticated_email_webhooks_are_refused(mail_server: Server, smtp: F
     assert mail_server.api("GET", f"/deliveries/{delivery_id}").json()["response"] is None
 
 
-def test_a_hard_bounce_stops_email_and_moves_the_survey_on(mail_server: Server, smtp: FakeSmtp) -> None:
+OWN_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"
+
+
+def bounce_payload(provider: str, ours: str) -> dict:
+    """A hard bounce (SendGrid, Mailgun) or a spam complaint (Postmark) about our message, as each posts it."""
+    if provider == "sendgrid":
+        event = [{"event": "bounce", "type": "bounce", "email": ADA["email"], "smtp-id": f"<{ours}>",
+                  "touchpoint_message": ours, "reason": "550 5.1.1 unknown user", "timestamp": int(time.time())}]
+        return {"json": event, "params": {"secret": HOOK_SECRET}}
+    if provider == "mailgun":
+        body = json.loads((OWN_FIXTURES / "mailgun_event_permanent_failure.json").read_text(encoding="utf-8"))
+        body["event-data"]["recipient"] = ADA["email"]
+        body["event-data"]["user-variables"] = {"touchpoint_message": ours}
+        stamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        digest = hmac.new(MAILGUN_KEY.encode(), (stamp + nonce).encode(), hashlib.sha256).hexdigest()
+        body["signature"] = {"timestamp": stamp, "token": nonce, "signature": digest}
+        return {"json": body}
+    body = json.loads((OWN_FIXTURES / "postmark_spam_complaint.json").read_text(encoding="utf-8"))
+    body["Email"], body["Metadata"] = ADA["email"], {"touchpoint_message": ours}
+    return {"json": body, "auth": ("postmark", HOOK_SECRET)}
+
+
+@pytest.mark.parametrize("provider", ["sendgrid", "mailgun", "postmark"])
+def test_a_hard_bounce_or_complaint_stops_email_and_moves_the_survey_on(
+    mail_server: Server, smtp: FakeSmtp, provider: str
+) -> None:
     delivery_id, mail = survey_mail(mail_server, smtp)
-    ours = mail["Message-ID"].strip("<>")
-    event = [{"event": "bounce", "type": "bounce", "email": ADA["email"], "smtp-id": mail["Message-ID"],
-              "touchpoint_message": ours, "reason": "550 5.1.1 unknown user", "timestamp": int(time.time())}]
-    url = f"{mail_server.url}/webhooks/email/events/sendgrid"
-    assert requests.post(url, json=event, params={"secret": HOOK_SECRET}, timeout=10).status_code == 200
+    url = f"{mail_server.url}/webhooks/email/events/{provider}"
+    payload = bounce_payload(provider, mail["Message-ID"].strip("<>"))
+    assert requests.post(url, timeout=10, **payload).status_code == 200
     shown = mail_server.wait_for(
         lambda: (d := mail_server.api("GET", f"/deliveries/{delivery_id}").json())["channel"] == "sms"
         and d["status"] == "sent" and d, what="the survey by SMS")
