@@ -7,24 +7,12 @@ TWILIO_API_BASE_URL. Webhooks: /webhooks/twilio/sms (inbound) and /webhooks/twil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from flask import Blueprint
-
-from channels.base import Channel, Inbox, Recipient, Transport
-from channels.twilio import TwilioTransport, config_from_env, webhooks
+from channels.base import Recipient
+from channels.twilio import TwilioChannel
 
 
-class SmsChannel(Channel):
+class SmsChannel(TwilioChannel):
     name = "sms"
 
     def address(self, recipient: Recipient) -> str | None:
         return recipient.phone
-
-    def blueprint(self, inbox: Inbox) -> Blueprint | None:
-        return webhooks(self.name, self.transport, inbox) if isinstance(self.transport, TwilioTransport) else None
-
-    @classmethod
-    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
-        config = config_from_env(env, public_url, cls.name)
-        return TwilioTransport(config, cls.name) if config else None

@@ -25,6 +25,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import (
+    Channel,
     ChannelError,
     DeliveryState,
     Inbound,
@@ -172,6 +173,19 @@ def _channel_error(exc: TwilioRestException) -> ChannelError:
     if exc.status >= 500:
         return ChannelError(text, code=code)
     return ChannelError(text, code=code, permanent=True)
+
+
+class TwilioChannel(Channel):
+    """SMS and WhatsApp share everything but their name and address; see channels/sms.py, whatsapp.py."""
+
+    def blueprint(self, inbox: Inbox) -> Blueprint | None:
+        transport = self.transport
+        return webhooks(self.name, transport, inbox) if isinstance(transport, TwilioTransport) else None
+
+    @classmethod
+    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
+        config = config_from_env(env, public_url, cls.name)
+        return TwilioTransport(config, cls.name) if config else None
 
 
 def webhooks(channel: str, transport: TwilioTransport, inbox: Inbox) -> Blueprint:

@@ -8,24 +8,12 @@ TWILIO_WHATSAPP_CONTENT_SID (an approved template whose {{1}} receives the text,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from flask import Blueprint
-
-from channels.base import Channel, Inbox, Recipient, Transport
-from channels.twilio import TwilioTransport, config_from_env, webhooks
+from channels.base import Recipient
+from channels.twilio import TwilioChannel
 
 
-class WhatsAppChannel(Channel):
+class WhatsAppChannel(TwilioChannel):
     name = "whatsapp"
 
     def address(self, recipient: Recipient) -> str | None:
         return f"whatsapp:{recipient.phone}" if recipient.phone else None
-
-    def blueprint(self, inbox: Inbox) -> Blueprint | None:
-        return webhooks(self.name, self.transport, inbox) if isinstance(self.transport, TwilioTransport) else None
-
-    @classmethod
-    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
-        config = config_from_env(env, public_url, cls.name)
-        return TwilioTransport(config, cls.name) if config else None
