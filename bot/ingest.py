@@ -17,7 +17,7 @@ from flows.schema import FlowDefinition
 from flows.triggers import in_sample, matches
 from storage.contacts import opted_out_channels, upsert_contact
 from storage.deliveries import create_delivery, last_contacted_at
-from storage.events import deliveries_of_event, event_by_key
+from storage.events import deliveries_of_event, event_by_key, insert_event
 from storage.flow_versions import flows_for_event
 from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
 from storage.types import utcnow
@@ -31,6 +31,10 @@ class IngestResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+class Duplicate(Exception):
+    """The event's idempotency key is already stored."""
+
+
 class Ineligible(Exception):
     """Why a matching flow does not survey this contact for this event."""
 
@@ -39,12 +43,9 @@ def ingest_event(rt: Runtime, payload: EventIn) -> IngestResult:
     """Store the event once and schedule one delivery per matching, eligible flow."""
     try:
         with rt.session() as session:
-            existing = event_by_key(session, payload.idempotency_key)
-            if existing is not None:
-                return _duplicate(session, existing)
             return _ingest_new(rt, session, payload)
-    except sa.exc.IntegrityError:
-        # A concurrent request with the same key won the insert; report it as the duplicate it is.
+    except (Duplicate, sa.exc.IntegrityError):
+        # The key is stored already (perhaps by a concurrent request): nothing of this one is kept.
         with rt.session() as session:
             existing = event_by_key(session, payload.idempotency_key)
             if existing is None:
@@ -62,7 +63,8 @@ def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult
     fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
     contact, created = upsert_contact(session, payload.contact.external_id, fields)
     assert contact.id is not None
-    event = Event(
+    event = insert_event(
+        session,
         type=payload.type,
         contact_id=contact.id,
         properties=payload.properties,
@@ -70,9 +72,8 @@ def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult
         occurred_at=payload.occurred_at or now,
         received_at=now,
     )
-    session.add(event)
-    session.flush()
-    assert event.id is not None
+    if event is None or event.id is None:
+        raise Duplicate(payload.idempotency_key)  # rolls back the contact update too
     result = IngestResult(event.id, False)
     opted_out = set() if created else opted_out_channels(session, contact.id)
     for flow in flows_for_event(session, payload.type):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, select
 
+from storage.db import insert_or_merge
 from storage.models import Delivery, Event
 
 
@@ -13,3 +16,10 @@ def event_by_key(session: Session, idempotency_key: str) -> Event | None:
 
 def deliveries_of_event(session: Session, event_id: int) -> list[Delivery]:
     return list(session.exec(select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.id)).all())
+
+
+def insert_event(session: Session, **values: Any) -> Event | None:
+    """The new event, or None when its idempotency key is already stored (one statement either way)."""
+    insert = insert_or_merge(session.connection(), Event).values(**values)
+    inserted = insert.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Event)
+    return session.scalars(inserted).first()
