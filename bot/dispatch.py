@@ -21,6 +21,7 @@ from bot.fallback import fall_back
 from bot.inbound import process_inbound
 from bot.ingest import contact_timezone
 from bot.outbox import outbound_row, send_reply, with_session_windows
+from bot.provider_status import retry_held_statuses
 from bot.recipients import recipient_of, survey_context
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound, Question, SendResult
@@ -60,6 +61,7 @@ class TickReport:
     completed: int = 0
     retried_inbound: int = 0
     sla_breached: int = 0
+    held_statuses: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickRep
         completed = complete_lapsed_comments(session, now, rt.settings.worker_batch)
         breached = mark_breached(session, now, rt.settings.worker_batch)
     retried = retry_inbound(rt, now)
-    return TickReport(sent, unknown, reminders, expired, completed, retried, breached)
+    held = retry_held_statuses(rt, now)
+    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held)
 
 
 def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:

@@ -8,6 +8,8 @@ its plan, as a failure at send time would; an unsubscribed recipient is opted ou
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -16,7 +18,7 @@ from bot.runtime import Runtime
 from channels.base import DeliveryState, StatusReport
 from storage.contacts import opted_out_channels, set_opt_out
 from storage.deliveries import record_status
-from storage.messages import outbound_by_provider_id
+from storage.messages import held_statuses, hold_status, outbound_by_provider_id
 from storage.models import Contact, Delivery, DeliveryStatus, Message
 from storage.types import utcnow
 
@@ -26,26 +28,58 @@ log = logging.getLogger("touchpoint.status")
 _RANK = {"queued": 0, DeliveryState.ACCEPTED: 0, "sent": 1, DeliveryState.SENT: 1, DeliveryState.FAILED: 2,
          DeliveryState.DELIVERED: 3, DeliveryState.READ: 4}
 _AWAITING = {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
+HOLD_FOR = timedelta(days=1)
 
 
 def apply_status(rt: Runtime, report: StatusReport) -> None:
     with rt.session() as session:
-        message = _message_of(session, report)
-        if message is None:
-            log.info("%s status %s for unknown message %s", report.channel, report.provider_status,
-                     report.provider_message_id)
-            return
-        if _RANK.get(report.state, 0) <= _RANK.get(message.status or "", 0):
-            return
-        message.status = str(report.state)
-        if report.error_code or report.error:
-            message.error = f"{report.error_code or ''} {report.error or ''}".strip()[:500]
-        session.add(message)
-        contact = session.get(Contact, message.contact_id) if message.contact_id else None
-        if report.opted_out and contact is not None and contact.id is not None:
-            set_opt_out(session, contact.id, report.channel, utcnow(), "provider")
-        if message.kind == "question" and message.delivery_id is not None and contact is not None:
-            _move_delivery(rt, session, message.delivery_id, contact, report)
+        if not _apply(rt, session, report):
+            # Callbacks can beat the commit of the send that created the message: keep the report for later.
+            hold_status(session, report.channel, report.provider_message_id, _stored(report))
+
+
+def retry_held_statuses(rt: Runtime, now: datetime) -> int:
+    """Apply the held reports whose message is stored now; drop those that waited longer than a day."""
+    applied = 0
+    with rt.session() as session:
+        for held in held_statuses(session, rt.settings.worker_batch):
+            report = StatusReport(**{**held.report, "state": DeliveryState(held.report["state"])})
+            if _apply(rt, session, report):
+                applied += 1
+            elif now - held.received_at < HOLD_FOR:
+                continue
+            else:
+                log.info("%s status for unknown message %s dropped after a day", held.channel,
+                         held.provider_message_id)
+            session.delete(held)
+    return applied
+
+
+def _stored(report: StatusReport) -> dict:
+    return {**asdict(report), "state": str(report.state)}
+
+
+def _apply(rt: Runtime, session: Session, report: StatusReport) -> bool:
+    """False when the message is not (yet) stored."""
+    message = _message_of(session, report)
+    if message is None:
+        return False
+    _move_message(rt, session, message, report)
+    return True
+
+
+def _move_message(rt: Runtime, session: Session, message: Message, report: StatusReport) -> None:
+    if _RANK.get(report.state, 0) <= _RANK.get(message.status or "", 0):
+        return
+    message.status = str(report.state)
+    if report.error_code or report.error:
+        message.error = f"{report.error_code or ''} {report.error or ''}".strip()[:500]
+    session.add(message)
+    contact = session.get(Contact, message.contact_id) if message.contact_id else None
+    if report.opted_out and contact is not None and contact.id is not None:
+        set_opt_out(session, contact.id, report.channel, utcnow(), "provider")
+    if message.kind == "question" and message.delivery_id is not None and contact is not None:
+        _move_delivery(rt, session, message.delivery_id, contact, report)
 
 
 def _message_of(session: Session, report: StatusReport) -> Message | None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.db import insert_or_merge
-from storage.models import Message
+from storage.models import HeldStatus, Message
 from storage.types import utcnow
 
 
@@ -96,3 +96,13 @@ def last_inbound_at(session: Session, channel: str, addresses: list[str]) -> dic
         .group_by(Message.address)
     ).all()
     return {address: at for address, at in rows if at is not None}
+
+
+def hold_status(session: Session, channel: str, provider_message_id: str, report: dict[str, Any]) -> None:
+    session.add(HeldStatus(channel=channel, provider_message_id=provider_message_id, report=report))
+
+
+def held_statuses(session: Session, limit: int) -> list[HeldStatus]:
+    """Held reports, oldest first, locked so that one worker applies each."""
+    query = select(HeldStatus).order_by(col(HeldStatus.id)).limit(limit).with_for_update(skip_locked=True)
+    return list(session.exec(query).all())

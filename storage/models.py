@@ -171,6 +171,17 @@ class Message(SQLModel, table=True):
     processed_at: datetime | None = _time()
 
 
+class HeldStatus(SQLModel, table=True):
+    """A provider's status report that arrived before the message it names was stored (the send's
+    transaction had not committed yet); the worker applies it once the message is there."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    provider_message_id: str = Field(max_length=255, index=True)
+    report: dict[str, Any] = _json(dict)
+    received_at: datetime = _created()
+
+
 class Response(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", unique=True)

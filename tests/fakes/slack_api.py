@@ -26,13 +26,14 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
+
+from tests.fakes.json_server import JsonServer, Reply
 
 API_PREFIX = "/api/"
 DEFAULT_TOKEN = "xoxb-fake-slack-bot-token"
@@ -89,13 +90,6 @@ class Channel:
     members: tuple[str, ...] = ()
     is_member: bool = True
     is_archived: bool = False
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def new_id(prefix: str, length: int = 10) -> str:
@@ -244,9 +238,8 @@ class FakeSlack:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._requests: list[RecordedRequest] = []
         self._last_ts_us = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._methods: dict[str, Callable[[dict[str, Any]], _Reply]] = {
+        self._server: JsonServer | None = None
+        self._methods: dict[str, Callable[[dict[str, Any]], Reply]] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
             "chat.postMessage": self._chat_post_message,
@@ -260,20 +253,13 @@ class FakeSlack:
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def start(self) -> FakeSlack:
-        self._server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
-        )
-        self._thread.start()
+        self._server = JsonServer(self, "fake-slack")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> FakeSlack:
         return self.start()
@@ -286,8 +272,7 @@ class FakeSlack:
         """``http://127.0.0.1:<port>/api/``; the trailing slash matters (WebClient uses urljoin)."""
         if self._server is None:
             raise RuntimeError("FakeSlack is not running; use it as a context manager or call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{API_PREFIX}"
+        return f"http://127.0.0.1:{self._server.port}{API_PREFIX}"
 
     def client(self, token: str | None = None, **kwargs: Any) -> WebClient:
         """A real slack_sdk WebClient aimed at this fake (timeout 5 s unless given)."""
@@ -374,7 +359,7 @@ class FakeSlack:
             self._expired_triggers.clear()
 
     # request handling ------------------------------------------------------------------------------------------
-    def handle(self, http_method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+    def handle(self, http_method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Answer one request and record it. Called from the server's handler threads."""
         url = urlsplit(raw_path)
         method = url.path[len(API_PREFIX) :] if url.path.startswith(API_PREFIX) else url.path
@@ -395,20 +380,20 @@ class FakeSlack:
 
     def _route(
         self, method: str, path: str, headers: Mapping[str, str], params: dict[str, Any], body_format: str
-    ) -> _Reply:
+    ) -> Reply:
         handler = self._methods.get(method)
         if not path.startswith(API_PREFIX) or handler is None:
-            return _Reply(404, error_body("unknown_method", req_method=method))
+            return Reply(404, error_body("unknown_method", req_method=method))
         if body_format == "invalid":
             is_json = "json" in headers.get("content-type", "")
-            return _Reply(200, error_body("invalid_json" if is_json else "invalid_form_data"))
+            return Reply(200, error_body("invalid_json" if is_json else "invalid_form_data"))
         auth_error = self._auth_error(headers, params, body_format)
         if auth_error:
-            return _Reply(200, error_body(auth_error))
+            return Reply(200, error_body(auth_error))
         failure = self._pop_failure(method)
         if failure is not None:
             retry = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            return _Reply(failure.status, error_body(failure.error), retry)
+            return Reply(failure.status, error_body(failure.error), retry)
         return handler(params)
 
     def _auth_error(self, headers: Mapping[str, str], params: dict[str, Any], body_format: str) -> str | None:
@@ -487,8 +472,8 @@ class FakeSlack:
         return message
 
     # API methods (called under the lock) -----------------------------------------------------------------------
-    def _auth_test(self, params: dict[str, Any]) -> _Reply:
-        return _Reply(
+    def _auth_test(self, params: dict[str, Any]) -> Reply:
+        return Reply(
             200,
             ok_body(
                 url=f"https://{self.team_domain}.slack.com/",
@@ -501,87 +486,87 @@ class FakeSlack:
             ),
         )
 
-    def _conversations_open(self, params: dict[str, Any]) -> _Reply:
+    def _conversations_open(self, params: dict[str, Any]) -> Reply:
         if params.get("channel"):
             channel = self._channels.get(str(params["channel"]))
-            return _Reply(200, ok_body(channel={"id": channel.id}) if channel else error_body("channel_not_found"))
+            return Reply(200, ok_body(channel={"id": channel.id}) if channel else error_body("channel_not_found"))
         users = params.get("users") or ""
         user_ids = tuple(u.strip() for u in (users if isinstance(users, list) else str(users).split(",")) if u.strip())
         if not user_ids:
-            return _Reply(200, error_body("users_list_not_supplied"))
+            return Reply(200, error_body("users_list_not_supplied"))
         if len(user_ids) > 8:
-            return _Reply(200, error_body("too_many_users"))
+            return Reply(200, error_body("too_many_users"))
         if any(u not in self._users for u in user_ids):
-            return _Reply(200, error_body("user_not_found"))
+            return Reply(200, error_body("user_not_found"))
         channel, existed = self._open_conversation(user_ids)
         info: dict[str, Any] = {"id": channel.id}
         if truthy(params.get("return_im")):
             info.update(created=int(time.time()), is_im=channel.kind == "im", is_org_shared=False, user=user_ids[0])
         extra = {"no_op": True, "already_open": True} if existed else {}
-        return _Reply(200, ok_body(**extra, channel=info))
+        return Reply(200, ok_body(**extra, channel=info))
 
-    def _chat_post_message(self, params: dict[str, Any]) -> _Reply:
+    def _chat_post_message(self, params: dict[str, Any]) -> Reply:
         channel, problem = self._postable(params.get("channel"))
         problem = problem or _content_error(params)
         if channel is None or problem:
-            return _Reply(200, error_body(problem or "channel_not_found"))
+            return Reply(200, error_body(problem or "channel_not_found"))
         ts = self._next_ts()
         message = self._bot_message(params, ts)
         self._messages[channel.id].append(message)
-        return _Reply(200, ok_body(channel=channel.id, ts=ts, message=copy.deepcopy(message)))
+        return Reply(200, ok_body(channel=channel.id, ts=ts, message=copy.deepcopy(message)))
 
-    def _chat_update(self, params: dict[str, Any]) -> _Reply:
+    def _chat_update(self, params: dict[str, Any]) -> Reply:
         channel, problem = self._postable(params.get("channel"))
         if channel is None or problem:
-            return _Reply(200, error_body(problem or "channel_not_found"))
+            return Reply(200, error_body(problem or "channel_not_found"))
         ts = str(params.get("ts") or "")
         message = next((m for m in self._messages.get(channel.id, []) if m["ts"] == ts), None)
         if message is None:
-            return _Reply(200, error_body("message_not_found"))
+            return Reply(200, error_body("message_not_found"))
         if message.get("user") != self.bot_user_id:
-            return _Reply(200, error_body("cant_update_message"))
+            return Reply(200, error_body("cant_update_message"))
         merged = {**message, **{k: params[k] for k in ("text", "blocks", "attachments") if k in params}}
         problem = _content_error(merged)
         if problem:
-            return _Reply(200, error_body(problem))
+            return Reply(200, error_body(problem))
         message.update({k: merged[k] for k in ("text", "blocks", "attachments") if k in merged})
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         body = {"text": message["text"], "user": self.bot_user_id, "bot_id": self.bot_id}
         body.update({k: message[k] for k in ("blocks", "attachments") if k in message})
-        return _Reply(200, ok_body(channel=channel.id, ts=ts, text=message["text"], message=copy.deepcopy(body)))
+        return Reply(200, ok_body(channel=channel.id, ts=ts, text=message["text"], message=copy.deepcopy(body)))
 
-    def _chat_post_ephemeral(self, params: dict[str, Any]) -> _Reply:
+    def _chat_post_ephemeral(self, params: dict[str, Any]) -> Reply:
         user = str(params.get("user") or "")
         channel, problem = self._postable(params.get("channel"))
         if channel is None or problem:
-            return _Reply(200, error_body(problem or "channel_not_found"))
+            return Reply(200, error_body(problem or "channel_not_found"))
         if user not in self._users:
-            return _Reply(200, error_body("user_not_found"))
+            return Reply(200, error_body("user_not_found"))
         if channel.kind != "channel" and user not in channel.members:
-            return _Reply(200, error_body("user_not_in_channel"))
+            return Reply(200, error_body("user_not_in_channel"))
         problem = _content_error(params)
         if problem:
-            return _Reply(200, error_body(problem))
+            return Reply(200, error_body(problem))
         ts = self._next_ts()
         message = {**self._bot_message(params, ts), "channel": channel.id, "recipient": user}
         self._ephemeral.append(message)
-        return _Reply(200, ok_body(message_ts=ts))
+        return Reply(200, ok_body(message_ts=ts))
 
-    def _views_open(self, params: dict[str, Any]) -> _Reply:
+    def _views_open(self, params: dict[str, Any]) -> Reply:
         trigger_id, view = str(params.get("trigger_id") or ""), params.get("view")
         if not trigger_id or not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
-            return _Reply(200, error_body("invalid_arguments"))
+            return Reply(200, error_body("invalid_arguments"))
         if trigger_id in self._expired_triggers:
-            return _Reply(200, error_body("expired_trigger_id"))
+            return Reply(200, error_body("expired_trigger_id"))
         if trigger_id in self._used_triggers:
-            return _Reply(200, error_body("exchanged_trigger_id"))
+            return Reply(200, error_body("exchanged_trigger_id"))
         if view["type"] == "modal" and not view.get("title"):
             messages = ["[ERROR] missing required field: title [json-pointer:/view]"]
-            return _Reply(200, error_body("invalid_arguments", response_metadata={"messages": messages}))
+            return Reply(200, error_body("invalid_arguments", response_metadata={"messages": messages}))
         self._used_triggers.add(trigger_id)
         opened = self._view_object(view)
         self._views.append(opened)
-        return _Reply(200, ok_body(view=copy.deepcopy(opened)))
+        return Reply(200, ok_body(view=copy.deepcopy(opened)))
 
     def _view_object(self, view: Mapping[str, Any]) -> dict[str, Any]:
         view_id = new_id("V")
@@ -607,16 +592,16 @@ class FakeSlack:
             "bot_id": self.bot_id,
         }
 
-    def _users_lookup_by_email(self, params: dict[str, Any]) -> _Reply:
+    def _users_lookup_by_email(self, params: dict[str, Any]) -> Reply:
         email = str(params.get("email") or "").strip().lower()
         user = next((u for u in self._users.values() if (u["profile"].get("email") or "").lower() == email), None)
         if not email or user is None:
-            return _Reply(200, error_body("users_not_found"))
-        return _Reply(200, ok_body(user=copy.deepcopy(user)))
+            return Reply(200, error_body("users_not_found"))
+        return Reply(200, ok_body(user=copy.deepcopy(user)))
 
-    def _users_info(self, params: dict[str, Any]) -> _Reply:
+    def _users_info(self, params: dict[str, Any]) -> Reply:
         user = self._users.get(str(params.get("user") or ""))
-        return _Reply(200, ok_body(user=copy.deepcopy(user)) if user else error_body("user_not_found"))
+        return Reply(200, ok_body(user=copy.deepcopy(user)) if user else error_body("user_not_found"))
 
 
 # what Slack posts to our server -----------------------------------------------------------------------------------
@@ -799,39 +784,3 @@ def view_submission_payload(
         "view": view,
         "response_urls": [],
     }
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the default 5 drops bursts of concurrent connects (1 s SYN retry)
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeSlack) -> None:
-        super().__init__(address, handler)
-        self.fake = fake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that timed out and hung up is expected here, not an error worth printing
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        reply = self.server.fake.handle(self.command, self.path, dict(self.headers.items()), body)
-        payload = json.dumps(reply.body).encode()
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting
-
-    do_GET = do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean

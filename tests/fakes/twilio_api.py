@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import math
 import re
 import threading
@@ -23,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +29,8 @@ import requests
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from tests.fakes.json_server import JsonServer, Reply
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "1" * 32
@@ -93,13 +93,6 @@ class Failure:
     code: int
     message: str
     retry_after: int | None = None
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def new_sid(prefix: str = "SM") -> str:
@@ -226,30 +219,22 @@ class FakeTwilio:
         self._rules: dict[str, Failure] = {}
         self._hangs: deque[float] = deque()
         self._http_clients: list[TwilioHttpClient] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: JsonServer | None = None
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def start(self) -> FakeTwilio:
         self._closing.clear()
-        self._server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
-        )
-        self._thread.start()
+        self._server = JsonServer(self, "fake-twilio")
         return self
 
     def stop(self) -> None:
         self._closing.set()  # wakes any hung handler so shutdown is quick
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._server.stop()
         for http_client in self._http_clients:
             if http_client.session is not None:
                 http_client.session.close()
-        self._server = self._thread = None
+        self._server = None
 
     def __enter__(self) -> FakeTwilio:
         return self.start()
@@ -261,8 +246,7 @@ class FakeTwilio:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeTwilio is not running; use it as a context manager or call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.port}"
 
     @property
     def messages_url(self) -> str:
@@ -360,7 +344,7 @@ class FakeTwilio:
             return next((m.params for m in self._sent if m.sid == message_sid), {})
 
     # request handling ------------------------------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+    def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Answer one request and record it. Called from the server's handler threads."""
         self._maybe_hang()
         url = urlsplit(raw_path)
@@ -380,7 +364,7 @@ class FakeTwilio:
         if seconds:
             self._closing.wait(seconds)
 
-    def _route(self, method: str, path: str, headers: Mapping[str, str], params: dict[str, str]) -> _Reply:
+    def _route(self, method: str, path: str, headers: Mapping[str, str], params: dict[str, str]) -> Reply:
         if not path.startswith(f"/{API_VERSION}/"):
             return _error(make_failure(code=20404), path=path)
         if not self._authorized(headers):
@@ -397,7 +381,7 @@ class FakeTwilio:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return hmac.compare_digest(given.encode(), expected.encode())
 
-    def _create_message(self, params: dict[str, str]) -> _Reply:
+    def _create_message(self, params: dict[str, str]) -> Reply:
         to = params.get("To", "")
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
@@ -407,7 +391,7 @@ class FakeTwilio:
         resource = self._message_resource(params)
         with self._lock:
             self._sent.append(SentMessage(resource["sid"], params, resource))
-        return _Reply(201, resource)
+        return Reply(201, resource)
 
     def _message_resource(self, params: dict[str, str]) -> dict[str, Any]:
         sid = new_sid("SM")
@@ -450,45 +434,9 @@ def _invalid(params: dict[str, str]) -> Failure | None:
     return None
 
 
-def _error(failure: Failure, to: str = "", path: str = "", extra_headers: dict[str, str] | None = None) -> _Reply:
+def _error(failure: Failure, to: str = "", path: str = "", extra_headers: dict[str, str] | None = None) -> Reply:
     message = failure.message.replace("{to}", to).replace("{path}", path)
     headers = dict(extra_headers or {})
     if failure.retry_after is not None:
         headers["Retry-After"] = str(failure.retry_after)
-    return _Reply(failure.status, error_body(failure.status, failure.code, message), headers)
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the default 5 drops bursts of concurrent connects (1 s SYN retry)
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeTwilio) -> None:
-        super().__init__(address, handler)
-        self.fake = fake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that timed out and hung up is expected here, not an error worth printing
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        reply = self.server.fake.handle(self.command, self.path, dict(self.headers.items()), body)
-        payload = json.dumps(reply.body).encode()
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (timeout tests)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
+    return Reply(failure.status, error_body(failure.status, failure.code, message), headers)
