@@ -15,14 +15,13 @@ from bot.runtime import Runtime
 from channels.base import Inbound, ReplyMode, SurveyView
 from flows.questions import Band, QuestionKind
 from flows.texts import builtin_text
-from storage.deliveries import delivery_by_token, delivery_with_context, is_answerable
+from storage.deliveries import delivery_by_token, delivery_with_context_by_token, is_answerable
 from storage.responses import response_for_delivery
 
 
 def survey_view(rt: Runtime, token: str) -> SurveyView | None:
     with rt.session() as session:
-        delivery = delivery_by_token(session, token)
-        found = delivery_with_context(session, delivery.id) if delivery and delivery.id else None
+        found = delivery_with_context_by_token(session, token)
         if found is None:
             return None
         delivery, flow, event, contact = found
@@ -50,12 +49,10 @@ def survey_view(rt: Runtime, token: str) -> SurveyView | None:
 
 def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
     with rt.session() as session:
-        delivery = delivery_by_token(session, token)
-        if delivery is None or delivery.id is None:
+        found = delivery_with_context_by_token(session, token)
+        if found is None:
             return None
-        found = delivery_with_context(session, delivery.id)
-        assert found is not None
-        contact = found[3]
+        delivery, contact = found[0], found[3]
         channel = rt.channels.get(delivery.channel)
         address = (channel.address(recipient_of(contact)) if channel else None) or f"link:{contact.external_id}"
         delivery_id, channel_name = delivery.id, delivery.channel
@@ -66,8 +63,7 @@ def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
 
 def unsubscribe_by_token(rt: Runtime, token: str, source: str) -> bool:
     with rt.session() as session:
-        delivery = delivery_by_token(session, token)
-        found = delivery_with_context(session, delivery.id) if delivery and delivery.id else None
+        found = delivery_with_context_by_token(session, token)
         if found is None:
             return False
         delivery, _flow, _event, contact = found

@@ -179,12 +179,21 @@ def delivery_by_token(session: Session, token: str) -> Delivery | None:
 
 def delivery_with_context(session: Session, delivery_id: int) -> tuple[Delivery, Flow, Event, Contact] | None:
     """One delivery, locked, with its flow version, event and contact."""
+    return _with_context(session, Delivery.id == delivery_id)
+
+
+def delivery_with_context_by_token(session: Session, token: str) -> tuple[Delivery, Flow, Event, Contact] | None:
+    """The same, found by the token a survey link or reply address carries."""
+    return _with_context(session, Delivery.token == token)
+
+
+def _with_context(session: Session, condition: Any) -> tuple[Delivery, Flow, Event, Contact] | None:
     row = session.exec(
         select(Delivery, Flow, Event, Contact)
         .join(Flow, col(Flow.id) == Delivery.flow_id)
         .join(Event, col(Event.id) == Delivery.event_id)
         .join(Contact, col(Contact.id) == Delivery.contact_id)
-        .where(Delivery.id == delivery_id)
+        .where(condition)
         .with_for_update(of=Delivery)
     ).first()
     return (row[0], row[1], row[2], row[3]) if row is not None else None
