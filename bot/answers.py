@@ -9,45 +9,52 @@ from __future__ import annotations
 
 import uuid
 
-from bot.inbound import opt_out, receive
+from sqlmodel import Session
+
+from bot.inbound import opt_out, process_stored, receive, store_received
 from bot.recipients import recipient_of, survey_context
 from bot.runtime import Runtime
 from channels.base import Inbound, ReplyMode, SurveyView
 from flows.questions import Band, QuestionKind
 from flows.texts import builtin_text
 from storage.deliveries import delivery_by_token, delivery_with_context_by_token, is_answerable
+from storage.models import Contact, Delivery, Event, Flow
 from storage.responses import response_for_delivery
 
 
 def survey_view(rt: Runtime, token: str) -> SurveyView | None:
     with rt.session() as session:
         found = delivery_with_context_by_token(session, token)
-        if found is None:
-            return None
-        delivery, flow, event, contact = found
-        definition = rt.definition(flow)
-        response = response_for_delivery(session, delivery.id or 0)
-        locale = contact.locale or rt.settings.default_locale
-        context = survey_context(contact, event, definition)
-        score = response.score if response else None
-        band = Band(response.band) if response and response.band else None
-        return SurveyView(
-            token=token,
-            channel=delivery.channel,
-            kind=QuestionKind(definition.question.kind),
-            locale=locale,
-            question=definition.text_for(locale, context),
-            score=score,
-            comment=response.comment if response else None,
-            phase=delivery.conversation,
-            prompt=definition.comment_prompt(locale, band, context) if band and definition.wants_comment(band)
-            else None,
-            thanks=definition.thanks_text(locale, context) or builtin_text("thanks", locale),
-            open=is_answerable(delivery),
-        )
+        return _view(rt, session, found) if found is not None else None
+
+
+def _view(rt: Runtime, session: Session, found: tuple[Delivery, Flow, Event, Contact]) -> SurveyView:
+    delivery, flow, event, contact = found
+    definition = rt.definition(flow)
+    response = response_for_delivery(session, delivery.id or 0)
+    locale = contact.locale or rt.settings.default_locale
+    context = survey_context(contact, event, definition)
+    score = response.score if response else None
+    band = Band(response.band) if response and response.band else None
+    return SurveyView(
+        token=delivery.token,
+        channel=delivery.channel,
+        kind=QuestionKind(definition.question.kind),
+        locale=locale,
+        question=definition.text_for(locale, context),
+        score=score,
+        comment=response.comment if response else None,
+        phase=delivery.conversation,
+        prompt=definition.comment_prompt(locale, band, context) if band and definition.wants_comment(band)
+        else None,
+        thanks=definition.thanks_text(locale, context) or builtin_text("thanks", locale),
+        open=is_answerable(delivery),
+    )
 
 
 def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
+    """A click or a form: stored and run through the reply rules in one transaction. Unlike a provider's
+    webhook there is no retry to protect: if it fails, nothing is stored and the customer sees the error."""
     with rt.session() as session:
         found = delivery_with_context_by_token(session, token)
         if found is None:
@@ -55,10 +62,10 @@ def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
         delivery, contact = found[0], found[3]
         channel = rt.channels.get(delivery.channel)
         address = (channel.address(recipient_of(contact)) if channel else None) or f"link:{contact.external_id}"
-        delivery_id, channel_name = delivery.id, delivery.channel
-    inbound = Inbound(channel_name, address, text, f"link-{uuid.uuid4().hex}", {"via": "link", "text": text})
-    receive(rt, inbound, ReplyMode.DROP, delivery_id=delivery_id)
-    return survey_view(rt, token)
+        inbound = Inbound(delivery.channel, address, text, f"link-{uuid.uuid4().hex}", {"via": "link", "text": text})
+        message, _ = store_received(session, inbound, delivery.id)
+        process_stored(rt, session, message, ReplyMode.DROP)
+        return _view(rt, session, found)
 
 
 def unsubscribe_by_token(rt: Runtime, token: str, source: str) -> bool:

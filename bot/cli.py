@@ -213,3 +213,51 @@ def demo() -> None:
 
     with _runtime() as rt:
         click.echo(load_demo(rt))
+
+
+@main.group()
+def sites() -> None:
+    """Web widget sites: where the pop-up may run, and the secret that verifies its users."""
+
+
+@sites.command("create")
+@click.argument("key")
+@click.option("--origin", "origins", multiple=True, required=True,
+              help="An origin the widget runs on, such as https://app.example.com; repeat for more.")
+@click.option("--recontact-days", default=14, show_default=True, type=click.IntRange(0, 365),
+              help="Days after any widget survey during which the widget shows the same user no other.")
+@click.option("--name", default=None, help="A readable name (default: the key).")
+def sites_create(key: str, origins: tuple[str, ...], recontact_days: int, name: str | None) -> None:
+    """Create a site and print its public key and widget secret (the secret is shown only this once)."""
+    from pydantic import ValidationError
+
+    from bot.api.schemas import SiteIn
+    from storage.sites import SiteExists, create_site
+
+    try:
+        spec = SiteIn(key=key, allowed_origins=list(origins), recontact_days=recontact_days, name=name)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors(include_url=False)]
+        raise click.ClickException("; ".join(problems)) from None
+    try:
+        with _session() as session:
+            site = create_site(session, spec.key, spec.allowed_origins, spec.recontact_days, spec.name)
+            public_key, secret = site.public_key, site.secret
+    except SiteExists:
+        raise click.ClickException(f"a site with key {key} already exists") from None
+    click.echo(f"site: {spec.key}")
+    click.echo(f"public key: {public_key}")
+    click.echo(f"secret: {secret}")
+    click.echo("Keep the secret on your server, where it signs user ids (HMAC-SHA256); it is not shown again.")
+
+
+@sites.command("list")
+def sites_list() -> None:
+    """Every site with its public key, allowed origins and recontact period."""
+    from storage.sites import list_sites
+
+    with _session() as session:
+        rows = [(s.key, s.public_key, ", ".join(s.allowed_origins), s.recontact_days) for s in list_sites(session)]
+    for key, public_key, origins, days in rows:
+        click.echo(f"{key}  {public_key}  recontact {days}d  {origins}")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.alerts import sync_case_cards
 from bot.fallback import fall_back
 from bot.inbound import process_inbound
 from bot.ingest import contact_timezone
@@ -28,7 +29,7 @@ from channels.base import ChannelError, Outbound, Question, SendResult
 from flows.questions import QuestionKind
 from flows.schedule import next_allowed_send
 from flows.templates import TemplateProblem
-from storage.contacts import opted_out_by_contact, opted_out_channels, set_opt_out
+from storage.contacts import learn_address, opted_out_by_contact, opted_out_channels, set_opt_out
 from storage.deliveries import (
     claim_due_deliveries,
     claim_paced_deliveries,
@@ -62,6 +63,7 @@ class TickReport:
     retried_inbound: int = 0
     sla_breached: int = 0
     held_statuses: int = 0
+    case_cards: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickRep
         breached = mark_breached(session, now, rt.settings.worker_batch)
     retried = retry_inbound(rt, now)
     held = retry_held_statuses(rt, now)
-    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held)
+    cards = sync_case_cards(rt, now)
+    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held, cards)
 
 
 def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:
@@ -233,9 +236,12 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
     if definition.reminder_td is not None:
         delivery.reminder_at = now + definition.reminder_td
     record_status(session, delivery, DeliveryStatus.SENT, f"via {outcome.result.transport}")
-    session.add(
-        outbound_row(outcome.message, delivery.contact_id, outcome.result.provider_message_id, outcome.result.transport)
-    )
+    message = outcome.message
+    if outcome.result.address:
+        learn_address(session, delivery.contact_id, delivery.channel, outcome.result.address)
+        message = replace(message, to=outcome.result.address)
+    result = outcome.result
+    session.add(outbound_row(message, delivery.contact_id, result.provider_message_id, result.transport))
     log.debug(
         "sent delivery=%s channel=%s transport=%s in %.1f ms",
         delivery.id,

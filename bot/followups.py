@@ -11,12 +11,13 @@ from bot.api.errors import ApiError, not_found
 from bot.outbox import outbound_row, with_session_windows
 from bot.recipients import recipient_of
 from bot.runtime import Runtime
-from channels.base import ChannelError, Outbound
+from channels.base import CaseView, ChannelError, Outbound
+from flows.questions import QuestionKind
 from flows.routing import Answer, route
 from flows.schema import FlowDefinition
 from flows.sentiment import mismatch, tag_sentiment
 from storage.contacts import opted_out_channels
-from storage.followups import add_activity, ensure_queue, followup_for_response, open_followup
+from storage.followups import add_activity, case_with_context, ensure_queue, followup_for_response, open_followup
 from storage.models import Contact, Delivery, FollowUp, FollowUpStatus, Message, Response
 from storage.types import utcnow
 
@@ -127,3 +128,29 @@ def reply_to_customer(rt: Runtime, followup_id: int, author: str, text: str) -> 
 def thread_customer_reply(session: Session, followup: FollowUp, message: Message) -> None:
     """A customer's message while their case is open belongs in the case, where the agent sees it."""
     add_activity(session, followup, "customer_reply", None, message.text, message.id)
+
+
+def case_view(session: Session, followup_id: int) -> CaseView | None:
+    found = case_with_context(session, followup_id)
+    if found is None:
+        return None
+    followup, queue, response, contact = found
+    assert followup.id is not None
+    return CaseView(
+        id=followup.id,
+        queue=queue.key,
+        status=followup.status,
+        priority=followup.priority,
+        assignee=followup.assignee,
+        due_at=followup.due_at,
+        breached=followup.breached_at is not None,
+        customer=contact.name or contact.external_id,
+        channel=followup.channel,
+        kind=QuestionKind(response.question),
+        score=response.score,
+        band=response.band,
+        comment=response.comment,
+        sentiment=response.sentiment,
+        reason=followup.reason,
+        revision=max(followup.updated_at, response.updated_at),
+    )

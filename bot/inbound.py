@@ -56,14 +56,17 @@ def receive(
     itself. What becomes of the replies otherwise is the caller's choice (see ReplyMode).
     """
     with rt.session() as session:
-        message, is_new = store_inbound(
-            session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw,
-            delivery_id,
-        )
+        message, is_new = store_received(session, inbound, delivery_id)
     assert message.id is not None
     if not is_new:
         return InboundResult(message.id, True, message.delivery_id, message.kind or None)
     return process_inbound(rt, message.id, replies)
+
+
+def store_received(session: Session, inbound: Inbound, delivery_id: int | None = None) -> tuple[Message, bool]:
+    return store_inbound(
+        session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw, delivery_id
+    )
 
 
 def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode.SEND) -> InboundResult:
@@ -72,18 +75,27 @@ def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode
         assert message is not None
         if message.processed_at is not None:
             return InboundResult(message_id, True, message.delivery_id, message.kind or None)
-        result, contact_id = _process(rt, session, message)
-        message.processed_at = utcnow()
-        message.kind = result.intent or "unmatched"
-        message.delivery_id = result.delivery_id
-        message.contact_id = contact_id
-        session.add(message)
-        if replies is ReplyMode.INLINE:
-            result.inline = _record_inline(rt, session, result.replies, contact_id)
+        result, contact_id = process_stored(rt, session, message, replies)
     if replies is ReplyMode.SEND:
         for reply in result.replies:
             send_reply(rt, reply, contact_id)
     return result
+
+
+def process_stored(
+    rt: Runtime, session: Session, message: Message, replies: ReplyMode
+) -> tuple[InboundResult, int | None]:
+    """Run the conversation for a stored message in the caller's transaction; returns the result and the
+    contact it belongs to. Sending SEND replies is the caller's job, after its commit."""
+    result, contact_id = _process(rt, session, message)
+    message.processed_at = utcnow()
+    message.kind = result.intent or "unmatched"
+    message.delivery_id = result.delivery_id
+    message.contact_id = contact_id
+    session.add(message)
+    if replies is ReplyMode.INLINE:
+        result.inline = _record_inline(rt, session, result.replies, contact_id)
+    return result, contact_id
 
 
 def _record_inline(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.answers import answer_by_token, reply_by_token, survey_view, unsubscribe_by_token
+from bot.api.errors import ApiError
+from bot.followups import case_view, claim_case, reply_to_customer, resolve_case
 from bot.inbound import receive
 from bot.provider_status import apply_status
 from bot.runtime import Runtime
-from channels.base import Inbound, InlineReply, ReplyMode, StatusReport, SurveyView
+from bot.widget import AppWidgetDesk
+from channels.base import CaseActionError, CaseView, Inbound, InlineReply, ReplyMode, StatusReport, SurveyView
 
 
 @dataclass
@@ -32,3 +37,39 @@ class AppInbox:
 
     def reply_by_token(self, token: str, inbound: Inbound) -> bool:
         return reply_by_token(self.rt, token, inbound)
+
+    def widget_desk(self) -> AppWidgetDesk:
+        return AppWidgetDesk(self.rt)
+
+    def case(self, case_id: int) -> CaseView | None:
+        with self.rt.session() as session:
+            return case_view(session, case_id)
+
+    def claim_case(self, case_id: int, actor: str) -> CaseView:
+        with _as_case_error(), self.rt.session() as session:
+            claim_case(session, case_id, actor)
+        return self._view(case_id)
+
+    def resolve_case(self, case_id: int, actor: str) -> CaseView:
+        with _as_case_error(), self.rt.session() as session:
+            resolve_case(session, case_id, actor, None)
+        return self._view(case_id)
+
+    def reply_to_case(self, case_id: int, actor: str, text: str) -> CaseView:
+        with _as_case_error():
+            reply_to_customer(self.rt, case_id, actor, text)
+        return self._view(case_id)
+
+    def _view(self, case_id: int) -> CaseView:
+        view = self.case(case_id)
+        assert view is not None
+        return view
+
+
+@contextmanager
+def _as_case_error() -> Iterator[None]:
+    """The API's refusals (resolved, opted out, unknown case) reach the channel as a reason to show."""
+    try:
+        yield
+    except ApiError as error:
+        raise CaseActionError(error.message) from None

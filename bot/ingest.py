@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,11 +40,15 @@ class Ineligible(Exception):
     """Why a matching flow does not survey this contact for this event."""
 
 
-def ingest_event(rt: Runtime, payload: EventIn) -> IngestResult:
-    """Store the event once and schedule one delivery per matching, eligible flow."""
+def ingest_event(rt: Runtime, payload: EventIn, channels: Collection[str] | None = None) -> IngestResult:
+    """Store the event once and schedule one delivery per matching, eligible flow.
+
+    `channels` limits the event to flows that may use one of them: a browser's event (the web widget's
+    track) must not start an SMS survey.
+    """
     try:
         with rt.session() as session:
-            return _ingest_new(rt, session, payload)
+            return _ingest_new(rt, session, payload, channels)
     except (Duplicate, sa.exc.IntegrityError):
         # The key is stored already (perhaps by a concurrent request): nothing of this one is kept.
         with rt.session() as session:
@@ -58,7 +63,9 @@ def _duplicate(session: Session, event: Event) -> IngestResult:
     return IngestResult(event.id, True, deliveries_of_event(session, event.id))
 
 
-def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult:
+def _ingest_new(
+    rt: Runtime, session: Session, payload: EventIn, channels: Collection[str] | None = None
+) -> IngestResult:
     now = utcnow()
     fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
     contact, created = upsert_contact(session, payload.contact.external_id, fields)
@@ -79,6 +86,8 @@ def _ingest_new(rt: Runtime, session: Session, payload: EventIn) -> IngestResult
     for flow in flows_for_event(session, payload.type):
         definition = rt.definition(flow)
         if not matches(definition, payload.type, payload.properties):
+            continue
+        if channels is not None and not set(definition.channels) & set(channels):
             continue
         try:
             delivery = _schedule(rt, session, flow, definition, event, contact, opted_out, now)

@@ -18,6 +18,7 @@ def recipient_of(contact: Contact) -> Recipient:
         phone=contact.phone,
         slack_user_id=contact.slack_user_id,
         locale=contact.locale,
+        slack_team_id=(contact.attributes or {}).get("slack_team_id"),
     )
 
 

@@ -61,6 +61,8 @@ def build_runtime(settings: Settings) -> Runtime:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     channels = build_channels(os.environ, settings.sandbox, settings.public_url)
+    for channel in channels.values():
+        channel.use_database(engine)
     taxonomy = load_taxonomy(settings.themes_file) if settings.themes_file else DEFAULT_THEMES
     return Runtime(settings=settings, engine=engine, channels=channels, themes=ThemeTagger(taxonomy))
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
+import sqlalchemy as sa
 from flask import Blueprint
 
 from flows.questions import QuestionKind
@@ -46,6 +47,7 @@ class Recipient:
     phone: str | None = None
     slack_user_id: str | None = None
     locale: str | None = None
+    slack_team_id: str | None = None  # the contact's workspace, when several are installed
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Outbound:
 class SendResult:
     provider_message_id: str
     transport: str
+    # The recipient as the provider resolved them, when that differs from `to` (a Slack user found by email).
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,32 @@ class SurveyView:
     open: bool  # still answerable: not expired, cancelled or closed
 
 
+@dataclass(frozen=True)
+class CaseView:
+    """A follow-up case as a support team sees it where they work (a Slack card, say)."""
+
+    id: int
+    queue: str
+    status: str  # open, claimed or resolved
+    priority: str
+    assignee: str | None
+    due_at: datetime
+    breached: bool
+    customer: str  # the contact's name, else their external id
+    channel: str  # where the customer answered, and where a reply goes
+    kind: QuestionKind
+    score: int | None
+    band: str | None
+    comment: str | None
+    sentiment: str | None
+    reason: str | None
+    revision: datetime  # the latest change to the case or its answer
+
+
+class CaseActionError(Exception):
+    """A case action that cannot be done (the case is resolved, the customer opted out...): say why."""
+
+
 class Inbox(Protocol):
     """What a channel's webhooks may ask of the engine; the app gives every channel one."""
 
@@ -168,6 +198,18 @@ class Inbox(Protocol):
         """A reply that names its survey (reply+TOKEN@ by email): stored once per provider id, run through
         the reply rules, and answered by the engine through the channel; False for an unknown token."""
 
+    def case(self, case_id: int) -> CaseView | None:
+        """A follow-up case, or None for an unknown id."""
+
+    def claim_case(self, case_id: int, actor: str) -> CaseView:
+        """Assign the case to `actor`; CaseActionError when it cannot be claimed."""
+
+    def resolve_case(self, case_id: int, actor: str) -> CaseView:
+        """Close the case; CaseActionError when it is already resolved."""
+
+    def reply_to_case(self, case_id: int, actor: str, text: str) -> CaseView:
+        """Send `text` to the customer on the channel they answered on; CaseActionError when it cannot go."""
+
 
 class Transport:
     """Talks to a provider. The sandbox transport stands in when credentials are missing."""
@@ -184,6 +226,9 @@ class Channel:
     """A channel: who it can reach, how it sends, and which webhooks it serves."""
 
     name: ClassVar[str]
+    # False for a channel that works without any account (the web widget): it runs on its own transport and
+    # does not count when deciding whether anything is configured.
+    needs_credentials: ClassVar[bool] = True
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
@@ -202,6 +247,9 @@ class Channel:
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
         """Inbound webhooks of the provider; None while the channel has none."""
         return None
+
+    def use_database(self, engine: sa.Engine) -> None:
+        """For a channel that keeps provider state of its own (Slack's workspace installations)."""
 
     @classmethod
     def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:

@@ -28,8 +28,8 @@ from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, Sen
 from channels.email_pages import pages
 from channels.email_parse import OUR_MESSAGE_ARG
 from channels.email_webhooks import WebhookSecrets, webhooks
-from flows.questions import QuestionKind, scale_for
-from flows.texts import builtin_text
+from flows.questions import QuestionKind
+from flows.texts import builtin_text, choice_labels
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _TEMPLATES = Environment(
@@ -102,14 +102,7 @@ class Choice:
 
 
 def choices(kind: QuestionKind, token: str, public_url: str, locale: str | None) -> list[Choice]:
-    """One link per answer; thumbs read as words, every other scale as its numbers."""
-    if kind is QuestionKind.THUMBS:
-        labels = [(1, "\N{THUMBS UP SIGN} " + builtin_text("thumbs_up", locale)),
-                  (0, "\N{THUMBS DOWN SIGN} " + builtin_text("thumbs_down", locale))]
-    else:
-        scale = scale_for(kind)
-        labels = [(score, str(score)) for score in range(scale.low, scale.high + 1)]
-    return [Choice(score, label, f"{public_url}/s/{token}/{score}") for score, label in labels]
+    return [Choice(score, label, f"{public_url}/s/{token}/{score}") for score, label in choice_labels(kind, locale)]
 
 
 def compose(message: Outbound, config: EmailConfig) -> EmailMessage:

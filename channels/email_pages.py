@@ -13,19 +13,8 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template, request
 
 from channels.base import Inbox, SurveyView
-from flows.questions import QuestionKind, scale_for
+from flows.questions import QuestionKind, answer_text, scale_for, valid_score
 from flows.texts import builtin_text
-
-
-def answer_text(kind: QuestionKind, score: int) -> str:
-    """A click as the customer would have typed it, so the reply rules apply unchanged."""
-    if kind is QuestionKind.THUMBS:
-        return "yes" if score == 1 else "no"
-    return str(score)
-
-
-def valid_score(kind: QuestionKind, score: int) -> bool:
-    return score in (0, 1) if kind is QuestionKind.THUMBS else scale_for(kind).contains(score)
 
 
 def pages(inbox: Inbox) -> Blueprint:

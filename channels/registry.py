@@ -25,10 +25,11 @@ CHANNEL_NAMES = tuple(cls.name for cls in CHANNEL_CLASSES)
 def build_channels(env: Mapping[str, str], sandbox: str, public_url: str) -> dict[str, Channel]:
     """Channels with real credentials use their provider; the others use the sandbox or are left out.
 
-    `sandbox` is "auto" (sandbox everything while nothing is configured), "on" or "off".
+    `sandbox` is "auto" (sandbox everything while nothing is configured), "on" or "off". Channels that need
+    no credentials always run on their own transport.
     """
     real = {cls.name: cls.configured(env, public_url) for cls in CHANNEL_CLASSES}
-    nothing_configured = all(transport is None for transport in real.values())
+    nothing_configured = all(real[cls.name] is None for cls in CHANNEL_CLASSES if cls.needs_credentials)
     use_sandbox = sandbox == "on" or (sandbox == "auto" and nothing_configured)
     channels: dict[str, Channel] = {}
     for cls in CHANNEL_CLASSES:

@@ -1,12 +1,243 @@
-"""Slack direct messages."""
+"""Slack: surveys by direct message with a button per score, and the support team's alert cards.
+
+Environment: SLACK_SIGNING_SECRET (always), and SLACK_BOT_TOKEN for one workspace and/or SLACK_CLIENT_ID +
+SLACK_CLIENT_SECRET for installs through OAuth (/slack/install); SLACK_SCOPES, SLACK_MPS (messages per second
+for the whole app, default 5), SLACK_TIMEOUT_SECONDS, SLACK_API_BASE_URL (a proxy, or a local double in tests).
+Workspace tokens installed through OAuth live in our database (slack_sdk's SQLAlchemy stores, migration 0007).
+"""
 
 from __future__ import annotations
 
-from channels.base import Channel, Recipient
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+from channels.base import CaseView, Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
+from channels.slack_app import slack_blueprint
+from channels.slack_blocks import case_card, question_blocks
+
+log = logging.getLogger("touchpoint.slack")
+
+DEFAULT_SCOPES = ("chat:write", "im:write", "im:history", "users:read", "users:read.email")
+DEFAULT_API_URL = "https://slack.com/api/"
+EMAIL_PREFIX = "email:"
+# The recipient is gone or can never get a DM from us: try the flow's next channel instead of retrying.
+PERMANENT_ERRORS = {
+    "users_not_found", "user_not_found", "channel_not_found", "is_archived", "not_in_channel", "cannot_dm_bot",
+    "user_disabled", "account_inactive", "invalid_auth", "not_authed", "token_revoked", "missing_scope",
+    "no_installation",
+}
+_LOOKUP_TTL = 3600.0  # seconds an email -> user id answer (or a miss) is trusted
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    signing_secret: str
+    bot_token: str | None
+    client_id: str | None
+    client_secret: str | None
+    scopes: tuple[str, ...]
+    api_url: str
+    pace: float
+    timeout: float
+    public_url: str
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    def __repr__(self) -> str:  # tokens and secrets stay out of logs and tracebacks
+        return f"SlackConfig(api_url={self.api_url!r}, oauth={self.oauth}, single_token={self.bot_token is not None})"
+
+
+def config_from_env(env: Mapping[str, str], public_url: str) -> SlackConfig | None:
+    token, client_id, client_secret = env.get("SLACK_BOT_TOKEN"), env.get("SLACK_CLIENT_ID"), env.get(
+        "SLACK_CLIENT_SECRET")
+    if not (token or client_id or client_secret):
+        return None
+    if not env.get("SLACK_SIGNING_SECRET"):
+        raise ValueError("SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN or SLACK_CLIENT_ID")
+    if bool(client_id) != bool(client_secret):
+        raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (OAuth installs need both)")
+    scopes = tuple(s.strip() for s in env.get("SLACK_SCOPES", "").split(",") if s.strip()) or DEFAULT_SCOPES
+    api_url = env.get("SLACK_API_BASE_URL") or DEFAULT_API_URL
+    return SlackConfig(
+        signing_secret=env["SLACK_SIGNING_SECRET"],
+        bot_token=token or None,
+        client_id=client_id or None,
+        client_secret=client_secret or None,
+        scopes=scopes,
+        api_url=api_url if api_url.endswith("/") else api_url + "/",
+        pace=float(env.get("SLACK_MPS", "5")),
+        timeout=float(env.get("SLACK_TIMEOUT_SECONDS", "10")),
+        public_url=public_url.rstrip("/"),
+    )
+
+
+class Installations(SQLAlchemyInstallationStore):
+    """Workspace tokens from OAuth installs, with SLACK_BOT_TOKEN standing in for a workspace never installed."""
+
+    def __init__(self, config: SlackConfig, engine: sa.Engine) -> None:
+        super().__init__(client_id=config.client_id or "touchpoint", engine=engine)
+        self.env_token = config.bot_token
+
+    def find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        bot = super().find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        if bot is None and self.env_token:
+            installed = datetime.now(UTC).timestamp()
+            return Bot(enterprise_id=enterprise_id, team_id=team_id, bot_token=self.env_token, bot_id="",
+                       bot_user_id="", installed_at=installed)
+        return bot
+
+    def token_for(self, team_id: str | None) -> str | None:
+        """The bot token for a workspace; without a team, SLACK_BOT_TOKEN or the only installed workspace."""
+        if team_id:
+            bot = self.find_bot(enterprise_id=None, team_id=team_id)
+            return bot.bot_token if bot else None
+        if self.env_token:
+            return self.env_token
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.bots.c.team_id, self.bots.c.bot_token)
+                                .where(self.bots.c.client_id == self.client_id)
+                                .order_by(self.bots.c.installed_at.desc())).all()
+        teams = {team: token for team, token in reversed(rows)}
+        return next(iter(teams.values())) if len(teams) == 1 else None
+
+
+def split_address(address: str) -> tuple[str | None, str]:
+    """"T0123/U0456" names the workspace; a bare user id, channel id or email:... uses the default one."""
+    if address.startswith(EMAIL_PREFIX) or "/" not in address:
+        return None, address
+    team, _, who = address.partition("/")
+    return team or None, who
+
+
+class SlackTransport(Transport):
+    name = "slack"
+
+    def __init__(self, config: SlackConfig) -> None:
+        self.config = config
+        self.pace = config.pace
+        self.installations: Installations | None = None
+        self._clients: dict[str, WebClient] = {}
+        self._users: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._dms: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def client(self, team_id: str | None = None) -> WebClient:
+        token = self.installations.token_for(team_id) if self.installations else self.config.bot_token
+        if not token:
+            raise ChannelError(f"Slack: no installation for workspace {team_id or '(default)'}",
+                               permanent=True, code="no_installation")
+        with self._lock:
+            client = self._clients.get(token)
+            if client is None:
+                client = self._clients[token] = WebClient(
+                    token=token, base_url=self.config.api_url, timeout=int(self.config.timeout))
+        return client
+
+    def send(self, message: Outbound) -> SendResult:
+        team, who = split_address(message.to)
+        client = self.client(team)
+        with _as_channel_error():
+            user = self._user_id(client, team, who)
+            dm = self._dm(client, user)
+            blocks = None
+            if message.question is not None and message.token and message.kind in ("question", "reminder"):
+                blocks = question_blocks(message.text, message.question.kind, message.token, message.locale)
+            posted = client.chat_postMessage(channel=dm, text=message.text, blocks=blocks, unfurl_links=False)
+        return SendResult(f"{dm}:{posted['ts']}", self.name, address=user if user != message.to else None)
+
+    def post_card(self, channel: str, case: CaseView, ts: str | None) -> str:
+        """Post a case's card, or update it in place when it was posted before; returns the message ts."""
+        text, blocks = case_card(case)
+        team, channel = split_address(channel)
+        client = self.client(team)
+        with _as_channel_error():
+            if ts:
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                return ts
+            return str(client.chat_postMessage(channel=channel, text=text, blocks=blocks)["ts"])
+
+    def _user_id(self, client: WebClient, team: str | None, who: str) -> str:
+        """A user id as given, or the one users.lookupByEmail finds (answers and misses cached for an hour)."""
+        if not who.startswith(EMAIL_PREFIX):
+            return who
+        email = who[len(EMAIL_PREFIX):].lower()
+        key, now = (team or "", email), time.monotonic()
+        cached = self._users.get(key)
+        if cached is None or cached[1] < now:
+            try:
+                found: str | None = client.users_lookupByEmail(email=email)["user"]["id"]
+            except SlackApiError as error:
+                if error.response.get("error") != "users_not_found":
+                    raise
+                found = None
+            cached = self._users[key] = (found, now + _LOOKUP_TTL)
+        if cached[0] is None:
+            raise ChannelError("Slack: no member with this email", permanent=True, code="users_not_found")
+        return cached[0]
+
+    def _dm(self, client: WebClient, user: str) -> str:
+        key = (client.token or "", user)
+        dm = self._dms.get(key)
+        if dm is None:
+            dm = self._dms[key] = client.conversations_open(users=user)["channel"]["id"]
+        return dm
+
+
+class _as_channel_error:
+    """Slack's answers as ChannelErrors: 429 carries Retry-After, dead ends are permanent, the rest retry."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> bool:
+        if isinstance(error, SlackApiError):
+            code = str(error.response.get("error") or "error")
+            if error.response.status_code == 429:
+                retry = float(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)))
+                raise ChannelError("Slack: rate limited", code="ratelimited", retry_after=retry) from None
+            raise ChannelError(f"Slack: {code}", permanent=code in PERMANENT_ERRORS, code=code) from None
+        if isinstance(error, (SlackClientError, OSError)):
+            raise ChannelError(f"Slack: {error.__class__.__name__}: {error}", code="unavailable") from None
+        return False
 
 
 class SlackChannel(Channel):
     name = "slack"
 
     def address(self, recipient: Recipient) -> str | None:
-        return recipient.slack_user_id
+        who = recipient.slack_user_id or (f"{EMAIL_PREFIX}{recipient.email}" if recipient.email else None)
+        if who and recipient.slack_team_id:
+            return f"{recipient.slack_team_id}/{who}"
+        return who
+
+    def use_database(self, engine: sa.Engine) -> None:
+        if isinstance(self.transport, SlackTransport):
+            self.transport.installations = Installations(self.transport.config, engine)
+
+    def blueprint(self, inbox: Inbox) -> Blueprint | None:
+        if not isinstance(self.transport, SlackTransport):
+            return None
+        return slack_blueprint(self.transport, inbox)
+
+    @classmethod
+    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
+        config = config_from_env(env, public_url)
+        return SlackTransport(config) if config else None

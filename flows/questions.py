@@ -57,3 +57,14 @@ def band_for(kind: QuestionKind | str, score: int) -> Band:
     if score <= scale.passive_max:
         return Band.PASSIVE
     return Band.PROMOTER
+
+
+def answer_text(kind: QuestionKind, score: int) -> str:
+    """A click as the customer would have typed it, so the reply rules apply unchanged."""
+    if kind is QuestionKind.THUMBS:
+        return "yes" if score == 1 else "no"
+    return str(score)
+
+
+def valid_score(kind: QuestionKind, score: int) -> bool:
+    return score in (0, 1) if kind is QuestionKind.THUMBS else scale_for(kind).contains(score)

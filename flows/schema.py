@@ -13,6 +13,7 @@ import types
 import typing
 from collections.abc import Mapping
 from datetime import timedelta
+from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -22,9 +23,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_validator,
+    model_serializer,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -60,7 +63,7 @@ _INTERNAL_SEGMENT = re.compile(r"<.*>|\[key\]")
 T = TypeVar("T")
 
 
-def _slug(value: str) -> str:
+def slug(value: str) -> str:
     if not isinstance(value, str) or not _SLUG.fullmatch(value) or len(value) > 64:
         raise ValueError(
             f"{value!r} is not a slug; use lowercase letters, digits and single hyphens, such as post-delivery-nps"
@@ -107,6 +110,20 @@ def _where_value(value: Any) -> Any:
     return value
 
 
+def _url_pattern(value: str) -> str:
+    if not value.startswith("/") or len(value) > 200 or any(char.isspace() for char in value):
+        raise ValueError(
+            f"{value!r} is not a URL path pattern; start with / and use * for any characters, such as /app/*"
+        )
+    return value
+
+
+def _web_delay(value: str) -> str:
+    if parse_duration(value) > timedelta(hours=1):
+        raise ValueError("at most 1h; the pop-up waits this long after the page loads")
+    return value
+
+
 def _non_empty_texts(value: dict[str, str]) -> dict[str, str]:
     if not value:
         raise ValueError("needs a text for at least one locale, such as en")
@@ -118,13 +135,14 @@ def _prompt_shape(value: Any) -> str:
     return _PROMPT_BANDS_TAG if isinstance(value, dict | BandPrompts) else _PROMPT_TEXT_TAG
 
 
-Slug = Annotated[str, AfterValidator(_slug)]
+Slug = Annotated[str, AfterValidator(slug)]
 Locale = Annotated[str, AfterValidator(_locale)]
 TemplateText = Annotated[str, AfterValidator(_template)]
 LocalizedText = Annotated[dict[Locale, TemplateText], AfterValidator(_non_empty_texts)]
 Duration = Annotated[str, BeforeValidator(_duration)]
 QuietHours = Annotated[str, BeforeValidator(_quiet_hours)]
 WhereValue = Annotated[Scalar | list[Scalar], BeforeValidator(_where_value)]
+UrlPattern = Annotated[str, AfterValidator(_url_pattern)]
 
 
 class _Strict(BaseModel):
@@ -193,6 +211,24 @@ class RoutingRule(_Strict):
         return parse_duration(self.sla) if self.sla is not None else None
 
 
+class WebOptions(_Strict):
+    """How the web widget shows the survey: after a delay on the page, and only on matching URL paths."""
+
+    delay: Annotated[Duration, AfterValidator(_web_delay)] = "0s"
+    include: Annotated[list[UrlPattern], Field(max_length=20)] = Field(default_factory=list)
+    exclude: Annotated[list[UrlPattern], Field(max_length=20)] = Field(default_factory=list)
+
+    @property
+    def delay_seconds(self) -> int:
+        return int(parse_duration(self.delay).total_seconds())
+
+    def allows(self, path: str) -> bool:
+        """The page's path matches an include pattern (any, when there are none) and no exclude pattern;
+        `*` stands for any characters, `/` included."""
+        included = not self.include or any(fnmatchcase(path, pattern) for pattern in self.include)
+        return included and not any(fnmatchcase(path, pattern) for pattern in self.exclude)
+
+
 class FlowDefinition(_Strict):
     """One flow file. Field order is the order of the documented example, and of `dump_flow` output."""
 
@@ -211,6 +247,15 @@ class FlowDefinition(_Strict):
     throttle: Duration | None = None
     sample: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     routing: list[RoutingRule] = Field(default_factory=list)
+    web: WebOptions | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_default_web(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Flows without a `web` block keep the stored form they had before the block existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("web", False) is None:
+            del data["web"]
+        return data
 
     @field_validator("channels")
     @classmethod
@@ -262,6 +307,17 @@ class FlowDefinition(_Strict):
             if kind is not None:
                 _check_condition(kind, rule.when, index)
         return rules
+
+    @field_validator("web")
+    @classmethod
+    def _web_needs_the_channel(cls, web: WebOptions | None, info: ValidationInfo) -> WebOptions | None:
+        if web is not None and "web" not in info.data.get("channels", ["web"]):
+            raise _rule("applies to the web widget; add web to channels or remove this block")
+        return web
+
+    @property
+    def web_options(self) -> WebOptions:
+        return self.web or WebOptions()
 
     @property
     def delay_td(self) -> timedelta:

@@ -6,6 +6,12 @@ from flows.questions import QuestionKind, scale_for
 
 _TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "slack_chosen": "You chose *{score}*. Thank you!",
+        "slack_add_comment": "Add a comment",
+        "slack_comment_title": "Your comment",
+        "slack_comment_send": "Send",
+        "slack_comment_saved": "Your comment: {comment}",
+        "slack_closed": "This survey has closed. Thank you all the same.",
         "email_subject": "A quick question from {brand}",
         "email_choose": "Choose your answer:",
         "email_unsubscribe": "Unsubscribe from surveys",
@@ -27,8 +33,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "opt_in": "You're subscribed again. Reply STOP to opt out at any time.",
         "score_updated": "Got it, we've changed your score to {score}.",
         "thanks": "Thank you!",
+        "widget_score": "{score} out of {high}",
+        "widget_close": "Close",
     },
     "es": {
+        "slack_chosen": "Elegiste *{score}*. ¡Gracias!",
+        "slack_add_comment": "Añadir un comentario",
+        "slack_comment_title": "Tu comentario",
+        "slack_comment_send": "Enviar",
+        "slack_comment_saved": "Tu comentario: {comment}",
+        "slack_closed": "Esta encuesta ha cerrado. Gracias de todos modos.",
         "email_subject": "Una pregunta rápida de {brand}",
         "email_choose": "Elige tu respuesta:",
         "email_unsubscribe": "Darse de baja de las encuestas",
@@ -50,8 +64,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "opt_in": "Vuelves a estar suscrito. Responde STOP para darte de baja.",
         "score_updated": "Entendido, hemos cambiado tu puntuación a {score}.",
         "thanks": "¡Gracias!",
+        "widget_score": "{score} de {high}",
+        "widget_close": "Cerrar",
     },
     "fr": {
+        "slack_chosen": "Vous avez choisi *{score}*. Merci !",
+        "slack_add_comment": "Ajouter un commentaire",
+        "slack_comment_title": "Votre commentaire",
+        "slack_comment_send": "Envoyer",
+        "slack_comment_saved": "Votre commentaire : {comment}",
+        "slack_closed": "Cette enquête est close. Merci quand même.",
         "email_subject": "Une petite question de {brand}",
         "email_choose": "Choisissez votre réponse :",
         "email_unsubscribe": "Se désabonner des enquêtes",
@@ -73,8 +95,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "opt_in": "Vous êtes de nouveau abonné. Répondez STOP pour vous désabonner.",
         "score_updated": "C'est noté, votre note est maintenant {score}.",
         "thanks": "Merci !",
+        "widget_score": "{score} sur {high}",
+        "widget_close": "Fermer",
     },
     "de": {
+        "slack_chosen": "Sie haben *{score}* gewählt. Danke!",
+        "slack_add_comment": "Kommentar hinzufügen",
+        "slack_comment_title": "Ihr Kommentar",
+        "slack_comment_send": "Senden",
+        "slack_comment_saved": "Ihr Kommentar: {comment}",
+        "slack_closed": "Diese Umfrage ist beendet. Trotzdem vielen Dank.",
         "email_subject": "Eine kurze Frage von {brand}",
         "email_choose": "Wählen Sie Ihre Antwort:",
         "email_unsubscribe": "Von Umfragen abmelden",
@@ -96,6 +126,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "opt_in": "Sie sind wieder angemeldet. STOP zum Abmelden.",
         "score_updated": "Verstanden, Ihre Bewertung ist jetzt {score}.",
         "thanks": "Danke!",
+        "widget_score": "{score} von {high}",
+        "widget_close": "Schließen",
     },
 }
 
@@ -110,6 +142,13 @@ def builtin_text(name: str, locale: str | None, **values: object) -> str:
     return _TEXTS[language_of(locale)][name].format(**values)
 
 
+def score_label(kind: QuestionKind | str, score: int, locale: str | None) -> str:
+    """What a screen reader says for an answer button: "8 out of 10", or Yes / No for thumbs."""
+    if QuestionKind(kind) is QuestionKind.THUMBS:
+        return builtin_text("thumbs_up" if score == 1 else "thumbs_down", locale)
+    return builtin_text("widget_score", locale, score=score, high=scale_for(kind).high)
+
+
 def range_hint(kind: QuestionKind | str) -> str:
     if QuestionKind(kind) is QuestionKind.THUMBS:
         return "YES or NO"
@@ -122,3 +161,12 @@ def reprompt_text(kind: QuestionKind | str, locale: str | None) -> str:
         return builtin_text("reprompt_thumbs", locale)
     scale = scale_for(kind)
     return builtin_text("reprompt_scale", locale, low=scale.low, high=scale.high)
+
+
+def choice_labels(kind: QuestionKind, locale: str | None) -> list[tuple[int, str]]:
+    """Each answer with the label a button or link shows: thumbs as words, every other scale as its numbers."""
+    if kind is QuestionKind.THUMBS:
+        return [(1, "\N{THUMBS UP SIGN} " + builtin_text("thumbs_up", locale)),
+                (0, "\N{THUMBS DOWN SIGN} " + builtin_text("thumbs_down", locale))]
+    scale = scale_for(kind)
+    return [(score, str(score)) for score in range(scale.low, scale.high + 1)]

@@ -108,3 +108,13 @@ def set_opt_out(session: Session, contact_id: int, channel: str, at: datetime | 
     consent.updated_at = utcnow()
     session.add(consent)
     session.flush()
+
+
+def learn_address(session: Session, contact_id: int, channel: str, address: str) -> None:
+    """A provider found the contact's address on a channel (a Slack user by email): keep it, so their replies
+    are recognised and later sends skip the lookup. An address the contact already has is never replaced."""
+    column = _ADDRESS_COLUMNS.get(channel)
+    contact = session.get(Contact, contact_id)
+    if column and contact is not None and not getattr(contact, column):
+        setattr(contact, column, address)
+        session.add(contact)

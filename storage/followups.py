@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.models import Activity, FollowUp, FollowUpStatus, Queue
+from storage.models import Activity, Contact, FollowUp, FollowUpStatus, Queue, Response
 from storage.types import utcnow
 
 DEFAULT_SLA_MINUTES = 24 * 60
@@ -135,3 +135,15 @@ def mark_breached(session: Session, now: datetime, limit: int) -> int:
         add_activity(session, followup, "sla_breached", None, f"due {followup.due_at.isoformat()}")
     session.commit()
     return len(rows)
+
+
+def case_with_context(session: Session, followup_id: int) -> tuple[FollowUp, Queue, Response, Contact] | None:
+    """A case with its queue, the answer that opened it and the customer, in one query."""
+    row = session.exec(
+        select(FollowUp, Queue, Response, Contact)
+        .join(Queue, col(Queue.id) == FollowUp.queue_id)
+        .join(Response, col(Response.id) == FollowUp.response_id)
+        .join(Contact, col(Contact.id) == FollowUp.contact_id)
+        .where(FollowUp.id == followup_id)
+    ).first()
+    return tuple(row) if row is not None else None  # type: ignore[return-value]

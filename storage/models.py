@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONType, UTCDateTime, utcnow
@@ -287,6 +289,24 @@ class Activity(SQLModel, table=True):
     at: datetime = _created()
 
 
+class SlackCard(SQLModel, table=True):
+    """A case's alert card in its queue's Slack channel; re-rendered whenever the case or its answer changes."""
+
+    followup_id: int = Field(foreign_key="followup.id", primary_key=True)
+    channel: str = Field(max_length=64)
+    ts: str | None = Field(default=None, max_length=32)  # the posted message, once posted
+    synced_at: datetime | None = _time()  # the case's revision the card shows
+    lease_until: datetime | None = _time(index=True)
+    error: str | None = Field(default=None, max_length=500)
+
+
+# slack_sdk's installation and OAuth state stores keep workspace tokens in these tables (migration 0007);
+# they are declared here so the schema checks and test clean-ups know them.
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(SQLModel.metadata, "slack_installations")
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, "slack_bots")
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, "slack_oauth_states")
+
+
 class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)
@@ -304,3 +324,33 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _created()
     last_used_at: datetime | None = _time()
     revoked_at: datetime | None = _time()
+
+
+class Site(SQLModel, table=True):
+    """A web app that embeds the widget: its public key, the secret its backend signs user ids with, and the
+    origins it runs on. The secret is an HMAC key we must use, so it is stored as is and kept out of repr."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=255)
+    public_key: str = Field(max_length=64, unique=True)
+    secret: str = Field(max_length=128)
+    allowed_origins: list[str] = _json(list)
+    recontact_days: int = 14
+    created_at: datetime = _created()
+
+    def __repr_args__(self) -> Any:
+        return [(name, value) for name, value in super().__repr_args__() if name != "secret"]
+
+
+class WidgetDisplay(SQLModel, table=True):
+    """A survey the web widget showed, once per delivery; the contact's latest one starts the recontact period."""
+
+    __table_args__ = (sa.Index("ix_widgetdisplay_contact_shown", "contact_id", "shown_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", unique=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    site_id: int = Field(foreign_key="site.id", index=True)
+    shown_at: datetime = _created()
+    dismissed_at: datetime | None = _time()

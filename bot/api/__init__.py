@@ -54,10 +54,12 @@ def api_blueprint() -> Blueprint:
         queues,
         responses,
         sandbox,
+        sites,
     )
 
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(require_api_key)
-    for module in (events, deliveries, responses, followups, queues, metrics, flows, contacts, sandbox, openapi):
+    for module in (events, deliveries, responses, followups, queues, metrics, flows, contacts, sandbox, sites,
+                   openapi):
         module.register(bp)
     return bp

@@ -114,6 +114,12 @@ OPERATIONS: tuple[Operation, ...] = (
         body=s.SandboxInbound,
         errors=(401, 404, 422),
     ),
+    Operation("get", "/sites", "Web widget sites", s.SiteList),
+    Operation("post", "/sites", "Create a web widget site; the response has its secret, shown only this once",
+              s.SiteCreated, 201, s.SiteIn, errors=(400, 401, 409, 415, 422)),
+    Operation("get", "/sites/{key}", "One web widget site", s.SiteOut, path_params=("key",), errors=(401, 404)),
+    Operation("patch", "/sites/{key}", "Change a site's name, allowed origins or recontact period", s.SiteOut,
+              body=s.SitePatch, path_params=("key",), errors=(400, 401, 404, 415, 422)),
 )
 
 

@@ -13,7 +13,8 @@ from bot.api.errors import ApiError, not_found
 from bot.api.schemas import QueueList, QueueOut, QueuePatch
 from bot.runtime import runtime
 from flows.durations import format_duration, parse_duration
-from storage.followups import list_queues, queue_by_key
+from flows.schema import slug
+from storage.followups import ensure_queue, list_queues, queue_by_key
 from storage.models import FollowUp, FollowUpStatus, Queue
 
 
@@ -47,11 +48,14 @@ def get_one(key: str) -> Response:
 
 
 def patch(key: str) -> Response:
+    """Change a queue; a queue no routing rule has used yet is created, so it can be set up before its first case."""
     payload = json_body(QueuePatch)
+    try:
+        slug(key)
+    except ValueError as problem:
+        raise ApiError(422, "invalid", "the queue is not valid", [{"field": "key", "message": str(problem)}]) from None
     with runtime().session() as session:
-        queue = queue_by_key(session, key)
-        if queue is None:
-            raise not_found("queue", key)
+        queue = ensure_queue(session, key)
         if payload.sla is not None:
             try:
                 minutes = parse_duration(payload.sla).total_seconds() / 60

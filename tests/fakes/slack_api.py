@@ -13,6 +13,7 @@ shared/data/fixtures/slack (copied from slackapi/bolt-python's tests).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import hmac
@@ -185,6 +186,14 @@ def parse_params(query: str, body: bytes, content_type: str) -> tuple[dict[str, 
     return params, body_format
 
 
+def _basic_auth(header: str) -> dict[str, str]:
+    """client_id and client_secret from HTTP Basic auth, the way slack_sdk sends them to oauth.v2.access."""
+    if not header.startswith("Basic "):
+        return {}
+    user, _, password = base64.b64decode(header[len("Basic "):]).decode().partition(":")
+    return {"client_id": user, "client_secret": password}
+
+
 def truthy(value: Any) -> bool:
     """Slack's reading of a boolean argument (JSON true, or "1"/"true" in a form)."""
     return value is True or str(value).lower() in ("1", "true")
@@ -237,6 +246,9 @@ class FakeSlack:
         self._expired_triggers: set[str] = set()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._requests: list[RecordedRequest] = []
+        self._tokens: dict[str, str] = {token: team_id}  # every bot token the fake accepts -> its workspace
+        self._codes: dict[str, dict[str, Any]] = {}  # OAuth codes granted by grant_code()
+        self.client_credentials: tuple[str, str] | None = None
         self._last_ts_us = 0
         self._server: JsonServer | None = None
         self._methods: dict[str, Callable[[dict[str, Any]], Reply]] = {
@@ -248,6 +260,7 @@ class FakeSlack:
             "views.open": self._views_open,
             "users.lookupByEmail": self._users_lookup_by_email,
             "users.info": self._users_info,
+            "oauth.v2.access": self._oauth_v2_access,
         }
         self._users[bot_user_id] = user_object(bot_user_id, None, "touchpoint", team_id, is_bot=True)
 
@@ -293,6 +306,14 @@ class FakeSlack:
         with self._lock:
             self._channels[channel_id] = channel
         return channel
+
+    def grant_code(self, code: str, team_id: str, team_name: str, installer: str = "U0INSTALLER") -> str:
+        """Slack's side of an OAuth install: ``code`` (given to our redirect URL) exchanges for a new bot token
+        of ``team_id`` through oauth.v2.access, with the client id and secret set in ``client_credentials``."""
+        token = f"xoxb-{team_id.lower()}-{uuid.uuid4().hex[:12]}"
+        with self._lock:
+            self._codes[code] = {"team_id": team_id, "team_name": team_name, "installer": installer, "token": token}
+        return token
 
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger_id now answers ``expired_trigger_id`` (Slack's 3 s limit)."""
@@ -387,7 +408,9 @@ class FakeSlack:
         if body_format == "invalid":
             is_json = "json" in headers.get("content-type", "")
             return Reply(200, error_body("invalid_json" if is_json else "invalid_form_data"))
-        auth_error = self._auth_error(headers, params, body_format)
+        if method == "oauth.v2.access":
+            params.update(_basic_auth(headers.get("authorization", "")))
+        auth_error = None if method == "oauth.v2.access" else self._auth_error(headers, params, body_format)
         if auth_error:
             return Reply(200, error_body(auth_error))
         failure = self._pop_failure(method)
@@ -404,7 +427,8 @@ class FakeSlack:
             token = str(params.pop("token", ""))
         if not token:
             return "not_authed"
-        return None if hmac.compare_digest(token.encode(), self.token.encode()) else "invalid_auth"
+        known = any(hmac.compare_digest(token.encode(), accepted.encode()) for accepted in self._tokens)
+        return None if known else "invalid_auth"
 
     def _pop_failure(self, method: str) -> Failure | None:
         for key in (method, ANY_METHOD):
@@ -598,6 +622,20 @@ class FakeSlack:
         if not email or user is None:
             return Reply(200, error_body("users_not_found"))
         return Reply(200, ok_body(user=copy.deepcopy(user)))
+
+    def _oauth_v2_access(self, params: dict[str, Any]) -> Reply:
+        if self.client_credentials is None or (str(params.get("client_id")), str(params.get("client_secret"))) != \
+                self.client_credentials:
+            return Reply(200, error_body("invalid_client_id"))
+        grant = self._codes.pop(str(params.get("code") or ""), None)
+        if grant is None:
+            return Reply(200, error_body("invalid_code"))
+        self._tokens[grant["token"]] = grant["team_id"]
+        return Reply(200, ok_body(
+            app_id=self.app_id, authed_user={"id": grant["installer"]}, scope="chat:write,im:write",
+            token_type="bot", access_token=grant["token"], bot_user_id=self.bot_user_id,
+            team={"id": grant["team_id"], "name": grant["team_name"]}, enterprise=None, is_enterprise_install=False,
+        ))
 
     def _users_info(self, params: dict[str, Any]) -> Reply:
         user = self._users.get(str(params.get("user") or ""))

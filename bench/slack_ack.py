@@ -1,0 +1,158 @@
+"""Slack button clicks under gunicorn on PostgreSQL: how fast Slack gets its ack, beside a bare route.
+
+    .venv/bin/python -m bench.slack_ack [--rate 100] [--seconds 10] [--workers 2]
+
+Every request is a customer clicking "9" on their own survey DM, signed as Slack signs it: Bolt checks the
+signature, the answer is stored (reply rules, response, tallies), and only then is Slack acknowledged; the
+message update (chat.update) runs after the ack, against a local Slack Web API double in this process. The
+latency measured is the ack: the HTTP answer Slack waits for, which must come within 3 s. Surveys are created
+and sent beforehand. Baseline in the same server and run: `GET /api/v1/openapi.json` (no auth, no database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from bench.ingest_http import (
+    BASELINE,
+    Send,
+    code_version,
+    fixed_rate,
+    get_sender,
+    gunicorn_server,
+    max_throughput,
+    postgres_database,
+    prepare_database,
+    print_table,
+    raise_on_sigterm,
+)
+from bot.api.schemas import EventIn
+from bot.dispatch import dispatch_due
+from bot.flow_admin import store_definitions
+from bot.ingest import ingest_event
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from flows.loader import load_flow
+from storage.types import utcnow
+from tests.fakes.slack_api import FakeSlack, block_actions_payload, interaction_body, sign
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/touchpoint_bench_slack"
+SECRET = "bench-signing-secret"
+FLOW_YAML = """\
+key: bench-slack
+name: Bench Slack
+trigger:
+  event: slack.bench
+delay: 0s
+channels: [slack]
+question:
+  kind: nps
+  text:
+    en: "How likely are you to recommend us?"
+comment: {ask: never}
+expire_after: 3d
+"""
+
+
+def user(i: int) -> str:
+    return f"U{i:08d}"
+
+
+def open_surveys(database_url: str, slack: FakeSlack, count: int) -> list[tuple[str, str, str]]:
+    """`count` contacts with a survey DM each; returns (user, DM channel, message ts) per survey."""
+    for i in range(count):
+        slack.add_user(user(i), None, f"user{i}")
+    rt = build_runtime(Settings(_env_file=None, database_url=database_url, log_level="WARNING"))
+    try:
+        with rt.session() as session:
+            store_definitions(session, [load_flow(FLOW_YAML, "bench-slack.yaml")])
+        for i in range(count):
+            contact = {"external_id": f"bench-{i}", "slack_user_id": user(i)}
+            ingest_event(rt, EventIn.model_validate(
+                {"type": "slack.bench", "idempotency_key": f"bench-{i}", "contact": contact}))
+        while dispatch_due(rt, utcnow()):
+            pass
+    finally:
+        rt.engine.dispose()
+    surveys = []
+    for i in range(count):
+        dm = slack.dm_channel(user(i))
+        assert dm is not None, f"survey {i} was not sent"
+        surveys.append((user(i), dm, slack.messages(dm)[0]["ts"]))
+    return surveys
+
+
+def click_sender(url: str, slack: FakeSlack, surveys: list[tuple[str, str, str]]) -> Send:
+    """Call i clicks 9 on survey i; bodies and signatures are made before the clock starts."""
+    bodies = []
+    for who, dm, ts in surveys:
+        nine = next(b for block in slack.messages(dm)[0]["blocks"] if block["type"] == "actions"
+                    for b in block["elements"] if b["text"]["text"] == "9")
+        body = interaction_body(block_actions_payload(who, nine["action_id"], nine["value"], dm, ts))
+        bodies.append((body, {**sign(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}))
+
+    def send(session: requests.Session, i: int) -> bool:
+        if i >= len(bodies):
+            return False
+        body, headers = bodies[i]
+        try:
+            return session.post(url, data=body, headers=headers, timeout=30).status_code == 200
+        except requests.RequestException:
+            return False
+
+    return send
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    raise_on_sigterm()
+    at_rate, at_max = int(args.rate * args.seconds), int(args.seconds * 400)
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
+          f"threads; {args.seconds:g} s per phase; code {code_version()}")
+    with FakeSlack() as slack, tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp, \
+            postgres_database(args.database_url) as url:
+        env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_BASE_URL": slack.base_url,
+               "SLACK_MPS": "100000"}
+        os.environ.update(env)
+        key = prepare_database(url)
+        surveys = open_surveys(url, slack, at_rate + at_max)
+        with gunicorn_server(url, key, args.workers, Path(tmp), **env) as server:
+            events = server.url + "/slack/events"
+            baseline = get_sender(server.url + BASELINE)
+            rate_clients = max(32, int(args.rate / 5))
+            groups = [
+                [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
+                 fixed_rate("POST /slack/events (click)", click_sender(events, slack, surveys[:at_rate]), args.rate,
+                            args.seconds, rate_clients)],
+                [max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
+                 max_throughput("POST /slack/events (click)", click_sender(events, slack, surveys[at_rate:]),
+                                args.seconds, args.clients)],
+            ]
+            rss = server.rss_line()
+        print_table(groups)
+        print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
+        acked = sum(len(group[-1].latencies) for group in groups)
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*) FROM response WHERE score = 9").scalar()
+        engine.dispose()
+        updated = sum(1 for _, dm, _ in surveys if any("edited" in m for m in slack.messages(dm)))
+        print(f"database check: {acked} clicks acknowledged, {stored} responses stored, {updated} messages updated "
+              f"-> {'ok' if stored == acked else 'MISMATCH'}")
+
+
+if __name__ == "__main__":
+    main()
