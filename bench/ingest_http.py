@@ -449,18 +449,49 @@ def check_database(database_url: str, accepted: int) -> None:
 # ---------------------------------------------------------------- main
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(description: str = __doc__, database_url: str = DEFAULT_DATABASE_URL,
+               rate: float = 200.0) -> argparse.Namespace:
+    """The options every HTTP bench shares."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument(
         "--database-url",
-        default=DEFAULT_DATABASE_URL,
+        default=database_url,
         help="PostgreSQL database to create, use and drop (must not exist yet)",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
-    parser.add_argument("--rate", type=float, default=200.0, help="requests/s of the fixed-rate phases")
+    parser.add_argument("--rate", type=float, default=rate, help="requests/s of the fixed-rate phases")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients of the max-throughput phases")
     return parser.parse_args()
+
+
+def print_setup(args: argparse.Namespace) -> None:
+    print(
+        f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
+        f"threads; {args.seconds:g} s per phase; code {code_version()}"
+    )
+
+
+def beside_baseline(
+    server: Server, name: str, at_rate: Send, at_max: Send, args: argparse.Namespace
+) -> list[list[Run]]:
+    """An endpoint and the baseline in the same run: at the fixed rate, then as fast as the clients go."""
+    baseline = get_sender(server.url + BASELINE)
+    rate_clients = max(32, int(args.rate / 5))
+    return [
+        [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
+         fixed_rate(name, at_rate, args.rate, args.seconds, rate_clients)],
+        [max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
+         max_throughput(name, at_max, args.seconds, args.clients)],
+    ]
+
+
+def count_rows(database_url: str, sql: str) -> int:
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as conn:
+        count = conn.exec_driver_sql(sql).scalar()
+    engine.dispose()
+    return int(count or 0)
 
 
 def measure(server: Server, args: argparse.Namespace) -> list[list[Run]]:
@@ -486,10 +517,7 @@ def measure(server: Server, args: argparse.Namespace) -> list[list[Run]]:
 def main() -> None:
     args = parse_args()
     raise_on_sigterm()
-    print(
-        f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
-        f"threads; {args.seconds:g} s per phase; code {code_version()}"
-    )
+    print_setup(args)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, postgres_database(args.database_url) as url:
         key = prepare_database(url)
         with gunicorn_server(url, key, args.workers, Path(tmp)) as server:

@@ -11,25 +11,21 @@ and sent beforehand. Baseline in the same server and run: `GET /api/v1/openapi.j
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import requests
-import sqlalchemy as sa
 
 from bench.ingest_http import (
-    BASELINE,
     Send,
-    code_version,
-    fixed_rate,
-    get_sender,
+    beside_baseline,
+    count_rows,
     gunicorn_server,
-    max_throughput,
+    parse_args,
     postgres_database,
     prepare_database,
+    print_setup,
     print_table,
     raise_on_sigterm,
 )
@@ -111,45 +107,32 @@ def click_sender(url: str, slack: FakeSlack, surveys: list[tuple[str, str, str]]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=16)
-    args = parser.parse_args()
+    args = parse_args(__doc__, DEFAULT_DATABASE_URL, rate=100.0)
     raise_on_sigterm()
     at_rate, at_max = int(args.rate * args.seconds), int(args.seconds * 400)
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
-          f"threads; {args.seconds:g} s per phase; code {code_version()}")
+    warm_up = 100  # clicks before the clock starts: every gunicorn thread and pooled connection in use once
+    print_setup(args)
     with FakeSlack() as slack, tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp, \
             postgres_database(args.database_url) as url:
         env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_BASE_URL": slack.base_url,
                "SLACK_MPS": "100000"}
         os.environ.update(env)
         key = prepare_database(url)
-        surveys = open_surveys(url, slack, at_rate + at_max)
+        surveys = open_surveys(url, slack, warm_up + at_rate + at_max)
+        warm, surveys = surveys[:warm_up], surveys[warm_up:]
         with gunicorn_server(url, key, args.workers, Path(tmp), **env) as server:
             events = server.url + "/slack/events"
-            baseline = get_sender(server.url + BASELINE)
-            rate_clients = max(32, int(args.rate / 5))
-            groups = [
-                [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
-                 fixed_rate("POST /slack/events (click)", click_sender(events, slack, surveys[:at_rate]), args.rate,
-                            args.seconds, rate_clients)],
-                [max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
-                 max_throughput("POST /slack/events (click)", click_sender(events, slack, surveys[at_rate:]),
-                                args.seconds, args.clients)],
-            ]
+            warm_click, session = click_sender(events, slack, warm), requests.Session()
+            assert all(warm_click(session, i) for i in range(warm_up)), "warm-up clicks were not acknowledged"
+            at_rate_clicks = click_sender(events, slack, surveys[:at_rate])
+            groups = beside_baseline(server, "POST /slack/events (click)", at_rate_clicks,
+                                     click_sender(events, slack, surveys[at_rate:]), args)
             rss = server.rss_line()
         print_table(groups)
         print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
-        acked = sum(len(group[-1].latencies) for group in groups)
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.connect() as conn:
-            stored = conn.exec_driver_sql("SELECT count(*) FROM response WHERE score = 9").scalar()
-        engine.dispose()
-        updated = sum(1 for _, dm, _ in surveys if any("edited" in m for m in slack.messages(dm)))
+        acked = warm_up + sum(len(group[-1].latencies) for group in groups)
+        stored = count_rows(url, "SELECT count(*) FROM response WHERE score = 9")
+        updated = sum(1 for _, dm, _ in warm + surveys if any("edited" in m for m in slack.messages(dm)))
         print(f"database check: {acked} clicks acknowledged, {stored} responses stored, {updated} messages updated "
               f"-> {'ok' if stored == acked else 'MISMATCH'}")
 

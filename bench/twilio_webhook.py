@@ -11,25 +11,20 @@ rate. The load generator shares the 2 cores; its CPU share is in the table.
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 import tempfile
 from pathlib import Path
 
 import requests
-import sqlalchemy as sa
 
 from bench.ingest_http import (
-    BASELINE,
     Send,
-    code_version,
-    fixed_rate,
-    get_sender,
+    beside_baseline,
+    count_rows,
     gunicorn_server,
-    max_throughput,
+    parse_args,
     postgres_database,
     prepare_database,
+    print_setup,
     print_table,
     raise_on_sigterm,
 )
@@ -84,18 +79,10 @@ def webhook_sender(url: str, first: int, count: int) -> Send:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=16)
-    args = parser.parse_args()
+    args = parse_args(__doc__, DEFAULT_DATABASE_URL, rate=200.0)
     raise_on_sigterm()
-    at_rate = int(args.rate * args.seconds)
-    at_max = int(args.seconds * 600)
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn workers: {args.workers} x 4 "
-          f"threads; {args.seconds:g} s per phase; code {code_version()}")
+    at_rate, at_max = int(args.rate * args.seconds), int(args.seconds * 600)
+    print_setup(args)
     with tempfile.TemporaryDirectory(prefix="bench-twilio-") as tmp, postgres_database(args.database_url) as url:
         key = prepare_database(url)
         open_surveys(url, at_rate + at_max)
@@ -103,24 +90,13 @@ def main() -> None:
                       "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "TOUCHPOINT_SANDBOX": "on"}
         with gunicorn_server(url, key, args.workers, Path(tmp), **twilio_env) as server:
             hook = server.url + "/webhooks/twilio/sms"
-            baseline = get_sender(server.url + BASELINE)
-            rate_clients = max(32, int(args.rate / 5))
-            groups = [
-                [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
-                 fixed_rate("POST /webhooks/twilio/sms", webhook_sender(hook, 0, at_rate), args.rate, args.seconds,
-                            rate_clients)],
-                [max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
-                 max_throughput("POST /webhooks/twilio/sms", webhook_sender(hook, at_rate, at_max), args.seconds,
-                                args.clients)],
-            ]
+            groups = beside_baseline(server, "POST /webhooks/twilio/sms", webhook_sender(hook, 0, at_rate),
+                                     webhook_sender(hook, at_rate, at_max), args)
             rss = server.rss_line()
         print_table(groups)
         print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
         answered = sum(len(group[-1].latencies) for group in groups)
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.connect() as conn:
-            stored = conn.exec_driver_sql("SELECT count(*) FROM response WHERE score = 9").scalar()
-        engine.dispose()
+        stored = count_rows(url, "SELECT count(*) FROM response WHERE score = 9")
         print(f"database check: {answered} webhooks answered with thanks, {stored} responses stored -> "
               f"{'ok' if stored == answered else 'MISMATCH'}")
 

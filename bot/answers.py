@@ -17,8 +17,7 @@ from bot.runtime import Runtime
 from channels.base import Inbound, ReplyMode, SurveyView
 from flows.questions import Band, QuestionKind
 from flows.texts import builtin_text
-from storage.deliveries import delivery_by_token, delivery_with_context_by_token, is_answerable
-from storage.models import Contact, Delivery, Event, Flow
+from storage.deliveries import SurveyContext, delivery_by_token, delivery_with_context_by_token, is_answerable
 from storage.responses import response_for_delivery
 
 
@@ -28,7 +27,7 @@ def survey_view(rt: Runtime, token: str) -> SurveyView | None:
         return _view(rt, session, found) if found is not None else None
 
 
-def _view(rt: Runtime, session: Session, found: tuple[Delivery, Flow, Event, Contact]) -> SurveyView:
+def _view(rt: Runtime, session: Session, found: SurveyContext) -> SurveyView:
     delivery, flow, event, contact = found
     definition = rt.definition(flow)
     response = response_for_delivery(session, delivery.id or 0)
@@ -64,7 +63,7 @@ def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
         address = (channel.address(recipient_of(contact)) if channel else None) or f"link:{contact.external_id}"
         inbound = Inbound(delivery.channel, address, text, f"link-{uuid.uuid4().hex}", {"via": "link", "text": text})
         message, _ = store_received(session, inbound, delivery.id)
-        process_stored(rt, session, message, ReplyMode.DROP)
+        process_stored(rt, session, message, ReplyMode.DROP, found)
         return _view(rt, session, found)
 
 

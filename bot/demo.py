@@ -1,16 +1,21 @@
-"""`touchpoint demo`: example flows, a few contacts and their events, ready to answer in /sandbox."""
+"""`touchpoint demo`: example flows, a few contacts and their events, ready to answer in /sandbox, and a
+widget site (`demo`) on the service's own origin, so the sandbox page can play the web customer too."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.api.schemas import EventIn
+from bot.api.schemas import EventIn, normalize_origin
 from bot.flow_admin import store_definitions
 from bot.ingest import ingest_event
 from bot.runtime import Runtime
 from flows.loader import load_flows
+from storage.sites import SiteExists, create_site, site_by_key
 
 DEMO_FLOWS = Path(__file__).parent / "demo_flows"
+DEMO_SITE_KEY = "demo"
+DEMO_WEB_CUSTOMER = "demo-katherine"  # onboarding-ces asks her on the web first
 
 DEMO_CONTACTS = [
     {
@@ -79,5 +84,35 @@ def load_demo(rt: Runtime) -> str:
             lines.append(f"{event_type} -> {flow}: skipped ({reason})")
         if result.duplicate:
             lines.append(f"{event_type} for {external_id}: already loaded")
+    lines.append(_demo_site(rt))
     lines.append(f"Answer as the customer at {rt.settings.public_url}/sandbox")
     return "\n".join(lines)
+
+
+def service_origin(public_url: str) -> str:
+    """The origin (scheme://host[:port]) browsers send for pages under the service's public URL."""
+    parts = urlsplit(public_url)
+    return normalize_origin(f"{parts.scheme}://{parts.netloc}")
+
+
+def _demo_site(rt: Runtime) -> str:
+    """The `demo` widget site, created once, allowing the service's own origin (the /sandbox page)."""
+    origin = service_origin(rt.settings.public_url)
+    try:
+        with rt.session() as session:
+            site = site_by_key(session, DEMO_SITE_KEY)
+            created = site is None
+            if site is None:
+                site = create_site(session, DEMO_SITE_KEY, [origin], name="Demo (sandbox)")
+            origins = list(site.allowed_origins)
+    except SiteExists:  # another `touchpoint demo` created it at the same moment
+        with rt.session() as session:
+            site = site_by_key(session, DEMO_SITE_KEY)
+            assert site is not None
+            created, origins = False, list(site.allowed_origins)
+    where = "the sandbox's Web widget panel"
+    if origin not in origins:
+        return (f"web widget: site {DEMO_SITE_KEY} allows only {', '.join(origins)}, not {origin}; add it "
+                f"(PATCH /api/v1/sites/{DEMO_SITE_KEY}) to play the web customer in {where}")
+    state = "created" if created else "already there"
+    return f"web widget: site {DEMO_SITE_KEY} {state} for {origin}; play the web customer in {where}"

@@ -20,6 +20,7 @@ from flows.templates import TemplateProblem
 from flows.texts import builtin_text, range_hint
 from storage.contacts import contacts_at_address, opted_out_of_any, set_opt_out
 from storage.deliveries import (
+    SurveyContext,
     delivery_with_context,
     is_answerable,
     latest_expired_for,
@@ -29,7 +30,7 @@ from storage.deliveries import (
 )
 from storage.followups import open_case_for
 from storage.messages import store_inbound
-from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow, Message, Response
+from storage.models import Contact, Delivery, DeliveryStatus, Message, Response
 from storage.responses import response_for_delivery
 from storage.types import utcnow
 
@@ -83,11 +84,12 @@ def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode
 
 
 def process_stored(
-    rt: Runtime, session: Session, message: Message, replies: ReplyMode
+    rt: Runtime, session: Session, message: Message, replies: ReplyMode, survey: SurveyContext | None = None
 ) -> tuple[InboundResult, int | None]:
     """Run the conversation for a stored message in the caller's transaction; returns the result and the
-    contact it belongs to. Sending SEND replies is the caller's job, after its commit."""
-    result, contact_id = _process(rt, session, message)
+    contact it belongs to. Sending SEND replies is the caller's job, after its commit. `survey` is the
+    message's delivery with its context, when the caller has loaded it already."""
+    result, contact_id = _process(rt, session, message, survey)
     message.processed_at = utcnow()
     message.kind = result.intent or "unmatched"
     message.delivery_id = result.delivery_id
@@ -111,10 +113,12 @@ def _record_inline(
     return [InlineReply(reply, row.id) for reply, row in zip(replies, rows, strict=True) if row.id is not None]
 
 
-def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundResult, int | None]:
+def _process(
+    rt: Runtime, session: Session, message: Message, survey: SurveyContext | None = None
+) -> tuple[InboundResult, int | None]:
     assert message.id is not None
     if message.delivery_id is not None:
-        return _process_for_delivery(rt, session, message, message.delivery_id)
+        return _process_for_delivery(rt, session, message, message.delivery_id, survey)
     result = InboundResult(message.id, False)
     contacts = contacts_at_address(session, message.channel, message.address)
     if not contacts:
@@ -133,12 +137,13 @@ def _process(rt: Runtime, session: Session, message: Message) -> tuple[InboundRe
 
 
 def _process_for_delivery(
-    rt: Runtime, session: Session, message: Message, delivery_id: int
+    rt: Runtime, session: Session, message: Message, delivery_id: int, survey: SurveyContext | None = None
 ) -> tuple[InboundResult, int | None]:
     """A message that names its survey (a link's token): no address matching, and only while it is open."""
     assert message.id is not None
     result = InboundResult(message.id, False)
-    found = delivery_with_context(session, delivery_id)
+    found = survey if survey is not None and survey[0].id == delivery_id else None
+    found = found or delivery_with_context(session, delivery_id)
     if found is None or not is_answerable(found[0]):
         result.intent, result.delivery_id = "late", delivery_id
         return result, found[3].id if found else None
@@ -153,7 +158,7 @@ def _advance(
     rt: Runtime,
     session: Session,
     message: Message,
-    found: tuple[Delivery, Flow, Event, Contact],
+    found: SurveyContext,
     contacts: list[Contact],
     locale: str,
     opted_out: bool,

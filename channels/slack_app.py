@@ -49,6 +49,17 @@ if TYPE_CHECKING:
     from channels.slack import Installations, SlackTransport
 
 log = logging.getLogger("touchpoint.slack")
+
+
+class _QuietAboutOurOwnToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN by itself and warns that it goes unused beside our client; it does not: our
+    authorize hands it to every request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
+
+
+log.addFilter(_QuietAboutOurOwnToken())
 Body = dict[str, Any]
 
 
@@ -191,7 +202,7 @@ def _message_of(body: Body) -> tuple[str, str]:
 
 
 def _show_survey(client: WebClient, channel: str, ts: str, view: SurveyView | None) -> None:
-    text, blocks = answered_blocks(view) if view is not None else closed_blocks("", None)
+    text, blocks = answered_blocks(view) if view is not None else closed_blocks(None)
     client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
 

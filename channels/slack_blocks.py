@@ -66,9 +66,10 @@ def answered_blocks(view: SurveyView) -> tuple[str, list[Block]]:
     return summary.replace("*", ""), blocks
 
 
-def closed_blocks(question: str, locale: str | None) -> tuple[str, list[Block]]:
+def closed_blocks(locale: str | None) -> tuple[str, list[Block]]:
+    """For a survey that is gone (an unknown or erased token): the message keeps no stale buttons."""
     closed = builtin_text("slack_closed", locale)
-    return closed, [_section(question), _section(closed)]
+    return closed, [_section(closed)]
 
 
 def comment_modal(view: SurveyView, metadata: str) -> dict[str, Any]:

@@ -22,6 +22,9 @@ from storage.models import (
 from storage.pacing import free_slots, take_slots
 from storage.types import utcnow
 
+# A delivery with what answering it needs: its flow version, its event and its contact.
+SurveyContext = tuple[Delivery, Flow, Event, Contact]
+
 
 def record_status(
     session: Session, delivery: Delivery, status: DeliveryStatus | str, detail: str | None = None
@@ -177,17 +180,17 @@ def delivery_by_token(session: Session, token: str) -> Delivery | None:
     return session.exec(select(Delivery).where(Delivery.token == token)).first()
 
 
-def delivery_with_context(session: Session, delivery_id: int) -> tuple[Delivery, Flow, Event, Contact] | None:
+def delivery_with_context(session: Session, delivery_id: int) -> SurveyContext | None:
     """One delivery, locked, with its flow version, event and contact."""
     return _with_context(session, Delivery.id == delivery_id)
 
 
-def delivery_with_context_by_token(session: Session, token: str) -> tuple[Delivery, Flow, Event, Contact] | None:
+def delivery_with_context_by_token(session: Session, token: str) -> SurveyContext | None:
     """The same, found by the token a survey link or reply address carries."""
     return _with_context(session, Delivery.token == token)
 
 
-def _with_context(session: Session, condition: Any) -> tuple[Delivery, Flow, Event, Contact] | None:
+def _with_context(session: Session, condition: Any) -> SurveyContext | None:
     row = session.exec(
         select(Delivery, Flow, Event, Contact)
         .join(Flow, col(Flow.id) == Delivery.flow_id)
@@ -205,7 +208,7 @@ def is_answerable(delivery: Delivery) -> bool:
 
 def open_delivery_for(
     session: Session, contact_ids: list[int], channel: str
-) -> tuple[Delivery, Flow, Event, Contact] | None:
+) -> SurveyContext | None:
     """The newest delivery on this channel still waiting for a reply from one of these contacts, locked,
     with its flow version, event and contact (one query: a reply is answered while the customer waits)."""
     row = session.exec(

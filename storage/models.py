@@ -205,7 +205,7 @@ class Response(SQLModel, table=True):
 class ResponseTally(SQLModel, table=True):
     """Responses per UTC day and group, kept by storage.tallies so /metrics never counts raw rows."""
 
-    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "question", "band", "sentiment"),)
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "question", "band", "sentiment", "shard"),)
 
     id: int | None = Field(default=None, primary_key=True)
     day: date
@@ -214,6 +214,7 @@ class ResponseTally(SQLModel, table=True):
     question: str = Field(max_length=16)
     band: str = Field(default="", max_length=16)
     sentiment: str = Field(default="", max_length=16)
+    shard: int = 0  # see storage.tallies: concurrent writers spread over a few rows per group
     answers: int = 0
     scored: int = 0
     score_sum: int = 0
@@ -222,12 +223,13 @@ class ResponseTally(SQLModel, table=True):
 class SentTally(SQLModel, table=True):
     """Surveys sent per UTC day, flow and channel: the denominator of the response rate."""
 
-    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel"),)
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "shard"),)
 
     id: int | None = Field(default=None, primary_key=True)
     day: date
     flow_key: str = Field(max_length=64)
     channel: str = Field(max_length=32)
+    shard: int = 0
     sent: int = 0
 
 

@@ -5,10 +5,15 @@ one row per day, flow, channel, question, band and sentiment, so /metrics reads 
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
 gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
 so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself.
+
+Each group's counters are spread over SHARDS rows, one picked at random per transaction: answers to the same
+flow arrive together, and with a single row every transaction would wait for the previous one's commit to
+take its lock. Readers sum the shards, as they sum the days.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -23,8 +28,9 @@ _TRACKED: dict[type, tuple[str, ...]] = {
     Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score"),
     Delivery: ("sent_at", "flow_key", "channel"),
 }
-_RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment")
-_SENT_KEYS = ("day", "flow_key", "channel")
+_RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment", "shard")
+_SENT_KEYS = ("day", "flow_key", "channel", "shard")
+SHARDS = 8
 
 
 def _old_values(session: Session, obj: Any) -> dict[str, Any]:
@@ -65,16 +71,17 @@ def _versions(session: Session) -> Iterator[tuple[int, Any, dict[str, Any]]]:
 def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
     responses: Counter[tuple] = Counter()
     sent: Counter[tuple] = Counter()
+    shard = session.info.setdefault("tally_shard", random.randrange(SHARDS))
     for sign, obj, v in list(_versions(session)):
         if isinstance(obj, Response):
             key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "",
-                   v["sentiment"] or "")
+                   v["sentiment"] or "", shard)
             score = v["score"]
             responses[(*key, "answers")] += sign
             responses[(*key, "scored")] += sign * (score is not None)
             responses[(*key, "score_sum")] += sign * (score or 0)
         elif v["sent_at"] is not None:
-            sent[(v["sent_at"].date(), v["flow_key"], v["channel"], "sent")] += sign
+            sent[(v["sent_at"].date(), v["flow_key"], v["channel"], shard, "sent")] += sign
     return responses, sent
 
 
@@ -112,6 +119,7 @@ def write_tallies(session: Session) -> None:
     """Just before commit, so the tally rows stay locked for the commit alone and workers do not queue."""
     session.flush()
     responses, sent = session.info.pop("tallies", (Counter(), Counter()))
+    session.info.pop("tally_shard", None)
     if not any(responses.values()) and not any(sent.values()):
         return
     connection = session.connection()
@@ -122,6 +130,7 @@ def write_tallies(session: Session) -> None:
 
 def forget_tallies(session: Session, *_args: Any) -> None:
     session.info.pop("tallies", None)
+    session.info.pop("tally_shard", None)
 
 
 def install() -> None:

@@ -10,6 +10,14 @@ from bot.flow_admin import store_definitions
 from bot.runtime import Runtime
 from flows.loader import load_flow
 
+# A flow's `extra`: detractors open a high-priority case in the `recovery` queue.
+DETRACTORS_TO_RECOVERY = """\
+routing:
+  - when: {band: detractor}
+    queue: recovery
+    priority: high
+"""
+
 
 def flow_yaml(key: str = "nps-test", **overrides: Any) -> str:
     values: dict[str, Any] = {

@@ -2,34 +2,103 @@
 
 The page talks to small same-origin JSON endpoints here rather than to the API, so a newcomer needs
 no API key. They exist only while channels run on the sandbox transport.
+
+The web channel has no sandbox transport: its surveys wait for the customer's next page view. The page's
+"Web widget" panel plays that page view: /sandbox/widget is a stand-in for the customer's web app that embeds
+the real widget script with the demo site's public key (`touchpoint demo` creates the site, allowing the
+service's own origin). SANDBOX ONLY: it computes the identity hash, HMAC-SHA256(user id) under the demo
+site's secret, on the server for whichever customer is picked, and only ever for the `demo` site. In
+production the customer's own backend computes the hash and Touchpoint never hands one out.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from bot.api.errors import ApiError, field_errors
 from bot.api.sandbox import sandbox_reply
-from bot.api.schemas import EventIn
+from bot.api.schemas import EventIn, normalize_origin
+from bot.demo import DEMO_CONTACTS, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER
 from bot.ingest import ingest_event
 from bot.runtime import Runtime, runtime
 from channels.email import choices
 from flows.questions import QuestionKind
+from storage.contacts import contact_by_external_id
 from storage.flow_versions import current_flows
 from storage.messages import thread
-from storage.models import Delivery, Flow, Message
+from storage.models import Delivery, Flow, Message, Site
+from storage.sites import site_by_key, waiting_web_surveys
+from storage.types import utcnow
 
 
 def page() -> str:
     rt = runtime()
     with rt.session() as session:
         flows = [(f.key, f.definition.get("trigger", {}).get("event", "")) for f in current_flows(session)]
-    return render_template("sandbox.html", channels=rt.sandbox_channels, flows=flows)
+        site = site_by_key(session, DEMO_SITE_KEY)
+        widget = None
+        if site is not None:
+            widget = {"site": site.key, "public_key": site.public_key, "warning": _origin_warning(site),
+                      "contacts": DEMO_CONTACTS, "default": DEMO_WEB_CUSTOMER}
+    return render_template("sandbox.html", channels=rt.sandbox_channels, flows=flows, widget=widget)
+
+
+def _origin_warning(site: Site) -> str | None:
+    """Why the widget would be refused on this page: the browser's origin is not one the demo site allows."""
+    try:
+        origin = normalize_origin(request.host_url)
+    except ValueError:
+        return None
+    if origin in site.allowed_origins:
+        return None
+    return (f"The {site.key} site allows {', '.join(site.allowed_origins)}, not {origin}, so the widget will be "
+            f"refused here: open the sandbox at {runtime().settings.public_url}/sandbox.")
+
+
+def _widget_identity(user: str) -> dict[str, Any]:
+    """SANDBOX ONLY: what the customer's backend would give its page, the demo site's public key and the
+    user's hash, computed here with the site's secret. Only existing customers, only the demo site, and only
+    while no channel has real credentials."""
+    user = user.strip()
+    if "widget.script" not in current_app.view_functions:
+        raise ApiError(409, "no_web_channel", "the web channel is not running, so there is no widget to open")
+    rt = runtime()
+    if any(not channel.sandboxed for channel in rt.channels.values() if type(channel).needs_credentials):
+        # With a real provider on, the contacts may be real people: nobody signs in as them from here.
+        raise ApiError(409, "not_all_sandbox", "the sandbox opens the widget as a customer only while every "
+                       "channel runs on the sandbox")
+    if not user:
+        raise ApiError(422, "invalid", "pick a customer first", [{"field": "user", "message": "empty"}])
+    with rt.session() as session:
+        site = site_by_key(session, DEMO_SITE_KEY)
+        if site is None:
+            raise ApiError(404, "no_demo_site", f"there is no {DEMO_SITE_KEY} widget site yet; run "
+                           f"`touchpoint demo` to create it")
+        contact = contact_by_external_id(session, user)
+        if contact is None or contact.id is None:
+            raise ApiError(404, "unknown_customer", f"no customer has the id {user}; send an event for them first")
+        waiting = len(waiting_web_surveys(session, contact.id, utcnow()))
+        digest = hmac.new(site.secret.encode(), user.encode(), hashlib.sha256).hexdigest()
+        return {"site": site.key, "public_key": site.public_key, "user_id": user, "name": contact.name,
+                "hash": digest, "waiting": waiting, "warning": _origin_warning(site),
+                "script": url_for("widget.script")}
+
+
+def widget_identity() -> Response:
+    return jsonify(_widget_identity(request.args.get("user", "")))
+
+
+def widget_page() -> str:
+    """A stand-in for the customer's web app, signed in as `?user=`: the real snippet, identify and all."""
+    return render_template("sandbox_widget.html", **_widget_identity(request.args.get("user", "")))
 
 
 def conversations() -> Response:
@@ -106,4 +175,6 @@ def sandbox_blueprint() -> Blueprint:
     bp.add_url_rule("/messages", "messages", messages, methods=["GET"])
     bp.add_url_rule("/reply", "reply", reply, methods=["POST"])
     bp.add_url_rule("/trigger", "trigger", trigger, methods=["POST"])
+    bp.add_url_rule("/widget", "widget", widget_page, methods=["GET"])
+    bp.add_url_rule("/widget/identity", "widget_identity", widget_identity, methods=["GET"])
     return bp

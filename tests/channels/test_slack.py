@@ -34,17 +34,11 @@ from tests.fakes.slack_api import (
     sign,
     view_submission_payload,
 )
-from tests.helpers import event, flow_yaml, install_flow, tick
+from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml, install_flow, tick
 
 SECRET = "slack-signing-secret-for-tests"
 SUPPORT = "C0SUPPORT"
 GRACE = {"external_id": "grace", "name": "Grace Hopper", "slack_user_id": "U0GRACE", "email": "grace@example.com"}
-ROUTING = """\
-routing:
-  - when: {band: detractor}
-    queue: recovery
-    priority: high
-"""
 T = TypeVar("T")
 
 
@@ -97,7 +91,7 @@ def click(client: FlaskClient, payload: dict[str, Any]) -> Any:
 
 def survey_dm(rt: Runtime, slack: FakeSlack, user: str = "U0GRACE", kind: str = "nps", ask: str = "always",
               contact: dict[str, Any] | None = None, key: str = "evt-1") -> tuple[str, dict[str, Any]]:
-    text = flow_yaml(f"slack-{kind}", kind=kind, channels="[slack, email]", ask=ask, extra=ROUTING)
+    text = flow_yaml(f"slack-{kind}", kind=kind, channels="[slack, email]", ask=ask, extra=DETRACTORS_TO_RECOVERY)
     if kind == "thumbs":
         text = text.replace('      passive: "What would make it a 10?"\n', "")
     install_flow(rt, text)
@@ -156,6 +150,16 @@ def test_a_click_records_the_score_and_the_message_says_so_with_a_comment_button
     updated = eventually(lambda: next((m for m in slack.messages(dm) if "edited" in m), None))
     assert "You chose *8*" in str(updated["blocks"]) and updated["ts"] == message["ts"]
     assert [b["text"]["text"] for row in buttons(updated) for b in row] == ["Add a comment"]
+
+
+def test_a_click_on_a_survey_that_is_gone_leaves_no_buttons(rt: Runtime, client: FlaskClient, slack: FakeSlack) -> None:
+    dm, message = survey_dm(rt, slack)
+    eight = buttons(message)[1][2]
+    assert click(client, block_actions_payload("U0GRACE", eight["action_id"], "no-such-token:8", dm,
+                                               message["ts"])).status_code == 200
+    updated = eventually(lambda: next((m for m in slack.messages(dm) if "edited" in m), None))
+    assert buttons(updated) == [] and "This survey has closed" in updated["text"]
+    assert stored_response(rt) is None
 
 
 def test_add_a_comment_opens_a_modal_whose_submission_is_the_comment(
@@ -341,7 +345,7 @@ def test_cards_for_one_channel_are_spread_one_per_second(
     rt: Runtime, client: FlaskClient, slack: FakeSlack, auth: dict
 ) -> None:
     assert client.patch("/api/v1/queues/recovery", json={"slack_channel": SUPPORT}, headers=auth).status_code == 200
-    install_flow(rt, flow_yaml("slack-nps", channels="[slack]", ask="never", extra=ROUTING))
+    install_flow(rt, flow_yaml("slack-nps", channels="[slack]", ask="never", extra=DETRACTORS_TO_RECOVERY))
     for i, user in enumerate(["U0GRACE", "U0ALAN", "U0AGENT"]):
         ingest(rt, event(f"e{i}", contact={"external_id": user, "slack_user_id": user}))
     tick(rt)

@@ -6,9 +6,11 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.processes import Server, cli, free_port, healthy, server_env, touchpoint_command
 
 StartServer = Callable[..., Server]
@@ -45,3 +47,14 @@ def start_server(database_url: str, tmp_path: Path) -> Iterator[StartServer]:
 @pytest.fixture
 def server(start_server: StartServer) -> Server:
     return start_server()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium from Debian's package (never a downloaded build), through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -24,18 +24,12 @@ from tests.fakes.slack_api import (
     sign,
     view_submission_payload,
 )
-from tests.helpers import event, flow_yaml
+from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml
 
 SECRET = "e2e-slack-signing-secret"
 SUPPORT = "C0SUPPORT"
 GRACE = {"external_id": "grace", "name": "Grace Hopper", "slack_user_id": "U0GRACE"}
 SLACK_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures" / "slack"
-ROUTING = """\
-routing:
-  - when: {band: detractor}
-    queue: recovery
-    priority: high
-"""
 
 
 @pytest.fixture
@@ -56,7 +50,8 @@ def slack_server(start_server: StartServer, slack: FakeSlack) -> Server:
         TOUCHPOINT_SANDBOX="on",
     )
     flow = server.cwd / "slack.yaml"
-    flow.write_text(flow_yaml("slack-nps", channels="[slack, email]", ask="detractors", extra=ROUTING), "utf-8")
+    text = flow_yaml("slack-nps", channels="[slack, email]", ask="detractors", extra=DETRACTORS_TO_RECOVERY)
+    flow.write_text(text, encoding="utf-8")
     cli(server.env, "flows", "import", str(flow), cwd=server.cwd)
     assert server.api("PATCH", "/queues/recovery", json={"slack_channel": SUPPORT}).status_code == 200
     return server

@@ -16,16 +16,10 @@ import requests
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, sign, signed_post
-from tests.helpers import event, flow_yaml
+from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml
 
 OUR_NUMBER = "+15017250604"
 ADA = {"external_id": "ada", "name": "Ada Lovelace", "phone": "+447911123456", "email": "ada@example.com"}
-ROUTING = """\
-routing:
-  - when: {band: detractor}
-    queue: recovery
-    priority: high
-"""
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def sms_server(start_server: StartServer, twilio: FakeTwilio) -> Server:
         TOUCHPOINT_SANDBOX="on",  # email stays on the sandbox, as the fallback channel
     )
     flow = server.cwd / "flows.yaml"
-    flow.write_text(flow_yaml("sms-nps", ask="detractors", extra=ROUTING), encoding="utf-8")
+    flow.write_text(flow_yaml("sms-nps", ask="detractors", extra=DETRACTORS_TO_RECOVERY), encoding="utf-8")
     whatsapp = server.cwd / "whatsapp.yaml"
     whatsapp.write_text(flow_yaml("wa-nps", event="chat.closed", channels="[whatsapp]", ask="never"), "utf-8")
     cli(server.env, "flows", "import", str(flow), str(whatsapp), cwd=server.cwd)

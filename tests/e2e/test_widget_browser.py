@@ -10,19 +10,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import focused_label, in_widget, needs_chromium
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HOSTILE_CSS = "* { all: unset; font-size: 40px !important; color: red !important } button { display:none !important }"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} (Debian's chromium package) is missing")
+pytestmark = needs_chromium
 
 FLOW = """\
 key: web-nps
@@ -123,25 +120,6 @@ def site(server: Server, host: HostPages) -> Site:
     out = cli(server.env, "sites", "create", "customer-app", "--origin", host.origin, cwd=server.cwd)
     lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
     return Site(lines["public key"], lines["secret"])
-
-
-@pytest.fixture
-def browser() -> Iterator:  # type: ignore[type-arg]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def in_widget(page, script: str):  # type: ignore[no-untyped-def]
-    """Evaluate `script` with `root` bound to the widget's shadow root."""
-    return page.evaluate(f"() => {{ const root = document.querySelector('touchpoint-widget').shadowRoot; {script} }}")
-
-
-def focused_label(page) -> str | None:  # type: ignore[no-untyped-def]
-    return in_widget(page, "const a = root.activeElement; return a && (a.getAttribute('aria-label') || a.tagName);")
 
 
 def test_a_user_answers_with_the_keyboard_and_the_answer_reaches_the_api(

@@ -56,7 +56,6 @@ def seed_due_deliveries(url: str, count: int) -> None:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_four_workers_send_two_thousand_deliveries_exactly_once(database_url: str, tmp_path: Path) -> None:
-    seed_due_deliveries(database_url, DELIVERIES)
     env = server_env(database_url, TOUCHPOINT_WORKER_BATCH="50")
     logs = [open(tmp_path / f"worker{i}.log", "w") for i in range(WORKERS)]  # noqa: SIM115
     workers = [
@@ -76,6 +75,10 @@ def test_four_workers_send_two_thousand_deliveries_exactly_once(database_url: st
         return waiting == 0
 
     try:
+        # The work appears once every worker is ticking, so that none can take it all before the others start.
+        waiter.wait_for(lambda: all("worker started" in (tmp_path / f"worker{i}.log").read_text()
+                                    for i in range(WORKERS)), timeout=60, what="every worker to start")
+        seed_due_deliveries(database_url, DELIVERIES)
         waiter.wait_for(all_sent, timeout=180, what="every delivery to be sent")
     finally:
         for worker in workers:
