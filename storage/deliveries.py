@@ -40,14 +40,17 @@ def record_status(
 
 
 def create_delivery(session: Session, delivery: Delivery, detail: str | None = None) -> Delivery:
-    """The delivery and the first entry of its trail, in two INSERTs (no unit-of-work flush on this hot path)."""
-    created = session.scalars(
-        sa.insert(Delivery).returning(Delivery), [delivery.model_dump(exclude={"id"})]
-    ).one()
+    """The delivery and the first entry of its trail, in two INSERTs (no unit-of-work flush on this hot path).
+
+    The returned object is the one given, with its id: it is not attached to the session."""
+    delivery.id = session.execute(
+        sa.insert(Delivery).values(delivery.model_dump(exclude={"id"})).returning(Delivery.id)
+    ).scalar_one()
     session.execute(sa.insert(StatusChange).values(
-        delivery_id=created.id, status=created.status, channel=created.channel, detail=detail, at=created.created_at
+        delivery_id=delivery.id, status=delivery.status, channel=delivery.channel, detail=detail,
+        at=delivery.created_at,
     ))
-    return created
+    return delivery
 
 
 def last_contacted_at(session: Session, contact_id: int) -> datetime | None:
