@@ -7,9 +7,11 @@ listener threads, so what Slack shows afterwards is awaited, not assumed.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +39,7 @@ from tests.fakes.slack_api import (
 from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml, install_flow, tick
 
 SECRET = "slack-signing-secret-for-tests"
+SLACK_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures" / "slack"
 SUPPORT = "C0SUPPORT"
 GRACE = {"external_id": "grace", "name": "Grace Hopper", "slack_user_id": "U0GRACE", "email": "grace@example.com"}
 T = TypeVar("T")
@@ -189,6 +192,33 @@ def test_add_a_comment_opens_a_modal_whose_submission_is_the_comment(
     with rt.session() as session:
         case = session.exec(select(FollowUp)).one()
     assert (case.priority, case.status) == ("high", "open")
+
+
+def test_slacks_own_payload_fixtures_filled_in_with_our_ids_are_answered(
+    rt: Runtime, client: FlaskClient, slack: FakeSlack
+) -> None:
+    """Slack's recorded block_actions and view_submission payloads (another workspace and an enterprise
+    included), with only our ids put in: what we read of them is where Slack puts it."""
+    dm, message = survey_dm(rt, slack)
+    four = buttons(message)[0][4]
+    clicked = json.loads((SLACK_FIXTURES / "block_actions.json").read_text(encoding="utf-8"))
+    clicked["user"]["id"] = "U0GRACE"
+    clicked["container"].update(channel_id=dm, message_ts=message["ts"], is_ephemeral=False)
+    clicked["actions"][0].update(action_id=four["action_id"], value=four["value"])
+    assert click(client, clicked).status_code == 200
+    comment = buttons(eventually(lambda: next((m for m in slack.messages(dm) if "edited" in m), None)))[0][0]
+    clicked["actions"][0].update(action_id=comment["action_id"], value=comment["value"])
+    clicked["trigger_id"] = "1111.2222.fixture"
+    click(client, clicked)
+    modal = eventually(lambda: slack.views)[0]
+
+    submitted = json.loads((SLACK_FIXTURES / "view_submission.json").read_text(encoding="utf-8"))
+    submitted["view"].update(callback_id=modal["callback_id"], private_metadata=modal["private_metadata"],
+                             state={"values": {"comment": {"text": {"type": "plain_text_input",
+                                                                     "value": "Nobody called me back"}}}})
+    assert click(client, submitted).status_code == 200
+    stored = stored_response(rt)
+    assert stored is not None and (stored.score, stored.comment) == (4, "Nobody called me back")
 
 
 def test_a_typed_dm_follows_the_reply_rules_and_a_retried_event_counts_once(
