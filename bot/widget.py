@@ -18,7 +18,7 @@ from bot.api.schemas import EventIn
 from bot.ingest import ingest_event
 from bot.runtime import Runtime
 from channels.base import SurveyView
-from channels.web import PendingSurvey, Tracked, WidgetSite
+from channels.web_desk import PendingSurvey, Tracked, WidgetSite
 from storage.contacts import contact_by_external_id
 from storage.sites import last_display_at, record_display, site_by_public_key, waiting_web_surveys, web_delivery_of
 from storage.types import utcnow

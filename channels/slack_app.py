@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, request
 from slack_bolt import Ack, App, BoltContext
@@ -44,9 +44,7 @@ from channels.slack_blocks import (
     comment_of,
     reply_modal,
 )
-
-if TYPE_CHECKING:
-    from channels.slack import Installations, SlackTransport
+from channels.slack_workspaces import Installations, SlackConfig
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -63,9 +61,7 @@ log.addFilter(_QuietAboutOurOwnToken())
 Body = dict[str, Any]
 
 
-def slack_blueprint(transport: SlackTransport, inbox: Inbox) -> Blueprint:
-    config, installations = transport.config, transport.installations
-    assert installations is not None, "the Slack channel needs its database (Channel.use_database)"
+def slack_blueprint(config: SlackConfig, installations: Installations, inbox: Inbox) -> Blueprint:
     client = WebClient(base_url=config.api_url, timeout=int(config.timeout))
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     authorizer = Authorizer(installations, client)

@@ -18,18 +18,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from channels.base import Inbox, SurveyView
+from channels.web_desk import WidgetDesk, WidgetSite
 from flows.questions import QuestionKind, answer_text, scale_for, valid_score
 from flows.texts import builtin_text, score_label
-
-if TYPE_CHECKING:
-    from channels.web import WidgetDesk, WidgetSite
 
 SCRIPT = Path(__file__).parent / "static" / "touchpoint.js"
 MAX_BODY_BYTES = 16 * 1024

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.db import insert_or_merge
 from storage.models import ChannelConsent, Contact
 from storage.types import utcnow
+from storage.upsert import insert_or_merge
 
 _ADDRESS_COLUMNS = {
     "sms": "phone",

@@ -7,14 +7,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
+
+from storage import tallies
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
     """An engine tuned per backend: SQLite gets WAL and a busy timeout so web and worker share a file."""
-    from storage import tallies  # imports this module
-
     tallies.install()
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -24,11 +23,6 @@ def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
-
-
-def insert_or_merge(connection: sa.Connection, table: Any) -> Any:
-    """INSERT with ON CONFLICT, which both backends speak with the same API but different classes."""
-    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

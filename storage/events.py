@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from storage.db import insert_or_merge
 from storage.models import Delivery, Event
+from storage.upsert import insert_or_merge
 
 
 def event_by_key(session: Session, idempotency_key: str) -> Event | None:

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.db import insert_or_merge
 from storage.models import HeldStatus, Message
 from storage.types import utcnow
+from storage.upsert import insert_or_merge
 
 
 def store_inbound(

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from storage.db import insert_or_merge
 from storage.models import SenderPace
+from storage.upsert import insert_or_merge
 
 
 def _locked_row(session: Session, sender: str, now: datetime) -> SenderPace:

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.db import insert_or_merge
 from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow, Site, WidgetDisplay
+from storage.upsert import insert_or_merge
 
 PUBLIC_KEY_PREFIX = "pk_"
 # Surveys waiting for the widget: sent on the web channel, no score yet.

@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.db import insert_or_merge
 from storage.models import Delivery, Response, ResponseTally, SentTally
+from storage.upsert import insert_or_merge
 
 _TRACKED: dict[type, tuple[str, ...]] = {
     Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score"),
