@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from channels.base import Inbound, ReplyMode, SurveyView
 from flows.questions import Band, QuestionKind
 from flows.texts import builtin_text
-from storage.deliveries import SurveyContext, delivery_by_token, delivery_with_context_by_token, is_answerable
+from storage.deliveries import AnswerContext, delivery_by_token, delivery_with_context_by_token, is_answerable
 from storage.responses import response_for_delivery
 
 
@@ -27,9 +27,9 @@ def survey_view(rt: Runtime, token: str) -> SurveyView | None:
         return _view(rt, session, found) if found is not None else None
 
 
-def _view(rt: Runtime, session: Session, found: SurveyContext) -> SurveyView:
-    delivery, flow, event, contact = found
-    definition = rt.definition(flow)
+def _view(rt: Runtime, session: Session, found: AnswerContext) -> SurveyView:
+    delivery, event, contact = found
+    definition = rt.definition(rt.flow_version(session, delivery.flow_id))
     response = response_for_delivery(session, delivery.id or 0)
     locale = contact.locale or rt.settings.default_locale
     context = survey_context(contact, event, definition)
@@ -58,7 +58,7 @@ def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
         found = delivery_with_context_by_token(session, token)
         if found is None:
             return None
-        delivery, contact = found[0], found[3]
+        delivery, _event, contact = found
         channel = rt.channels.get(delivery.channel)
         address = (channel.address(recipient_of(contact)) if channel else None) or f"link:{contact.external_id}"
         inbound = Inbound(delivery.channel, address, text, f"link-{uuid.uuid4().hex}", {"via": "link", "text": text})
@@ -72,7 +72,7 @@ def unsubscribe_by_token(rt: Runtime, token: str, source: str) -> bool:
         found = delivery_with_context_by_token(session, token)
         if found is None:
             return False
-        delivery, _flow, _event, contact = found
+        delivery, _event, contact = found
         opt_out(session, [contact], delivery.channel, source=source)
         return True
 

@@ -20,18 +20,19 @@ from flows.templates import TemplateProblem
 from flows.texts import builtin_text, range_hint
 from storage.contacts import contacts_at_address, opted_out_of_any, set_opt_out
 from storage.deliveries import (
-    SurveyContext,
+    AnswerContext,
     delivery_with_context,
     is_answerable,
     latest_expired_for,
     open_delivery_for,
     pending_deliveries,
     record_status,
+    save_conversation,
 )
 from storage.followups import open_case_for
-from storage.messages import store_inbound
+from storage.messages import insert_outbound, lock_message, mark_processed, store_inbound
 from storage.models import Contact, Delivery, DeliveryStatus, Message, Response
-from storage.responses import response_for_delivery
+from storage.responses import response_for_delivery, save_response
 from storage.types import utcnow
 
 log = logging.getLogger("touchpoint.inbound")
@@ -72,7 +73,7 @@ def store_received(session: Session, inbound: Inbound, delivery_id: int | None =
 
 def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode.SEND) -> InboundResult:
     with rt.session() as session:
-        message = session.get(Message, message_id, with_for_update=True)
+        message = lock_message(session, message_id)
         assert message is not None
         if message.processed_at is not None:
             return InboundResult(message_id, True, message.delivery_id, message.kind or None)
@@ -84,17 +85,13 @@ def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode
 
 
 def process_stored(
-    rt: Runtime, session: Session, message: Message, replies: ReplyMode, survey: SurveyContext | None = None
+    rt: Runtime, session: Session, message: Message, replies: ReplyMode, survey: AnswerContext | None = None
 ) -> tuple[InboundResult, int | None]:
     """Run the conversation for a stored message in the caller's transaction; returns the result and the
     contact it belongs to. Sending SEND replies is the caller's job, after its commit. `survey` is the
     message's delivery with its context, when the caller has loaded it already."""
     result, contact_id = _process(rt, session, message, survey)
-    message.processed_at = utcnow()
-    message.kind = result.intent or "unmatched"
-    message.delivery_id = result.delivery_id
-    message.contact_id = contact_id
-    session.add(message)
+    mark_processed(session, message, result.intent or "unmatched", result.delivery_id, contact_id)
     if replies is ReplyMode.INLINE:
         result.inline = _record_inline(rt, session, result.replies, contact_id)
     return result, contact_id
@@ -104,17 +101,18 @@ def _record_inline(
     rt: Runtime, session: Session, replies: list[Outbound], contact_id: int | None
 ) -> list[InlineReply]:
     """Replies that go back in the webhook's own answer: stored as queued until the provider reports."""
-    rows = [
-        outbound_row(reply, contact_id, None, rt.channels[reply.channel].transport.name, "queued")
-        for reply in replies
-    ]
-    session.add_all(rows)
-    session.flush()
-    return [InlineReply(reply, row.id) for reply, row in zip(replies, rows, strict=True) if row.id is not None]
+    inline = []
+    for reply in replies:
+        row = insert_outbound(
+            session, outbound_row(reply, contact_id, None, rt.channels[reply.channel].transport.name, "queued")
+        )
+        assert row.id is not None
+        inline.append(InlineReply(reply, row.id))
+    return inline
 
 
 def _process(
-    rt: Runtime, session: Session, message: Message, survey: SurveyContext | None = None
+    rt: Runtime, session: Session, message: Message, survey: AnswerContext | None = None
 ) -> tuple[InboundResult, int | None]:
     assert message.id is not None
     if message.delivery_id is not None:
@@ -137,7 +135,7 @@ def _process(
 
 
 def _process_for_delivery(
-    rt: Runtime, session: Session, message: Message, delivery_id: int, survey: SurveyContext | None = None
+    rt: Runtime, session: Session, message: Message, delivery_id: int, survey: AnswerContext | None = None
 ) -> tuple[InboundResult, int | None]:
     """A message that names its survey (a link's token): no address matching, and only while it is open."""
     assert message.id is not None
@@ -146,8 +144,8 @@ def _process_for_delivery(
     found = found or delivery_with_context(session, delivery_id)
     if found is None or not is_answerable(found[0]):
         result.intent, result.delivery_id = "late", delivery_id
-        return result, found[3].id if found else None
-    owner = found[3]
+        return result, found[2].id if found else None
+    owner = found[2]
     assert owner.id is not None
     opted_out = message.channel in opted_out_of_any(session, [owner.id])
     return _advance(rt, session, message, found, [owner], owner.locale or rt.settings.default_locale, opted_out,
@@ -158,16 +156,17 @@ def _advance(
     rt: Runtime,
     session: Session,
     message: Message,
-    found: SurveyContext,
+    found: AnswerContext,
     contacts: list[Contact],
     locale: str,
     opted_out: bool,
     result: InboundResult,
 ) -> tuple[InboundResult, int | None]:
     """The reply rules applied to the open survey this message answers."""
-    delivery, flow, event, owner = found
-    definition = rt.definition(flow)
-    response = response_for_delivery(session, delivery.id or 0)
+    delivery, event, owner = found
+    definition = rt.definition(rt.flow_version(session, delivery.flow_id))
+    # A response is made with the first recorded answer, which also sets answered_at.
+    response = response_for_delivery(session, delivery.id or 0) if delivery.answered_at is not None else None
     conversation = Conversation(
         kind=QuestionKind(definition.question.kind),
         phase=Phase(delivery.conversation),
@@ -237,74 +236,78 @@ def _apply(
     channel: str,
     response: Response | None,
 ) -> None:
-    """Every change to the delivery first, then one flush with the response, then tagging and routing."""
+    """The delivery's new state and status trail, then the response, tagged, written and routed."""
     now = utcnow()
     conversation = step.conversation
+    moves: list[tuple[DeliveryStatus, str | None]] = []
     if step.opt_out:
-        opt_out(session, contacts, channel, keep=delivery)
+        opt_out(session, contacts, channel, keep=delivery.id)
+        if delivery.answered_at is None:
+            moves.append((DeliveryStatus.CANCELLED, "contact opted out"))
     elif step.opt_in:
         _opt_in(session, contacts, channel)
-    delivery.conversation = str(conversation.phase)
-    delivery.reprompts = conversation.reprompts
     if step.recorded:
         if delivery.answered_at is None:
             delivery.answered_at = now
-            record_status(session, delivery, DeliveryStatus.ANSWERED)
+            moves.append((DeliveryStatus.ANSWERED, None))
         if conversation.phase is Phase.AWAITING_COMMENT and delivery.comment_until is None:
             delivery.comment_until = now + definition.comment_window_td
-    if conversation.phase is Phase.CLOSED and delivery.status == DeliveryStatus.ANSWERED:
-        detail = "no usable score" if conversation.score is None else None
-        record_status(session, delivery, DeliveryStatus.COMPLETED, detail)
-    session.add(delivery)
+    status = moves[-1][0] if moves else delivery.status
+    if conversation.phase is Phase.CLOSED and status == DeliveryStatus.ANSWERED:
+        moves.append((DeliveryStatus.COMPLETED, "no usable score" if conversation.score is None else None))
+    delivery.conversation = str(conversation.phase)
+    delivery.reprompts = conversation.reprompts
+    save_conversation(session, delivery, moves)
     if step.recorded:
-        is_new = response is None
-        response = _save_response(session, delivery, definition, conversation, response)
-        tag_response(rt, response)
-        route_response(session, response, definition, is_new)
+        _save_response(rt, session, delivery, definition, conversation, response)
 
 
 def _save_response(
+    rt: Runtime,
     session: Session,
     delivery: Delivery,
     definition: FlowDefinition,
     conversation: Conversation,
-    response: Response | None,
-) -> Response:
+    before: Response | None,
+) -> None:
+    """The answer as it now stands, tagged, written, then routed (a new answer may open a case)."""
     assert delivery.id is not None
-    if response is None:
+    now = utcnow()
+    if before is None:
         response = Response(
             delivery_id=delivery.id,
             flow_key=delivery.flow_key,
             channel=delivery.channel,
             contact_id=delivery.contact_id,
             question=str(definition.question.kind),
+            answered_at=now,
         )
+    else:
+        response = Response(**before.model_dump())
     band = conversation.band
     response.score = conversation.score
     response.band = str(band) if band else None
     response.comment = conversation.comment
-    response.updated_at = utcnow()
-    session.add(response)
-    session.flush()
-    return response
+    response.updated_at = now
+    tag_response(rt, response)
+    save_response(session, response, before)
+    route_response(session, response, definition, before is None)
 
 
 def opt_out(
-    session: Session, contacts: list[Contact], channel: str, keep: Delivery | None = None, source: str = "reply"
+    session: Session, contacts: list[Contact], channel: str, keep: int | None = None, source: str = "reply"
 ) -> None:
-    """Opt every contact at this address out of the channel and cancel what was waiting for them."""
+    """Opt every contact at this address out of the channel and cancel what was waiting for them, except the
+    delivery `keep` (the survey the opt-out answered, which its caller settles)."""
     now = utcnow()
     for contact in contacts:
         assert contact.id is not None
         set_opt_out(session, contact.id, channel, now, source)
         for delivery in pending_deliveries(session, contact.id, channel):
-            if keep is not None and delivery.id == keep.id:
+            if delivery.id == keep:
                 continue
             delivery.conversation = "closed"
             record_status(session, delivery, DeliveryStatus.CANCELLED, "contact opted out")
-    if keep is not None and keep.answered_at is None:
-        keep.conversation = "closed"
-        record_status(session, keep, DeliveryStatus.CANCELLED, "contact opted out")
 
 
 def _opt_in(session: Session, contacts: list[Contact], channel: str) -> None:

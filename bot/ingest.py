@@ -19,7 +19,6 @@ from flows.triggers import in_sample, matches
 from storage.contacts import opted_out_channels, upsert_contact
 from storage.deliveries import create_delivery, last_contacted_at
 from storage.events import deliveries_of_event, event_by_key, insert_event
-from storage.flow_versions import flows_for_event
 from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
 from storage.types import utcnow
 
@@ -83,8 +82,7 @@ def _ingest_new(
         raise Duplicate(payload.idempotency_key)  # rolls back the contact update too
     result = IngestResult(event.id, False)
     opted_out = set() if created else opted_out_channels(session, contact.id)
-    for flow in flows_for_event(session, payload.type):
-        definition = rt.definition(flow)
+    for flow, definition in rt.flows_for_event(session, payload.type):
         if not matches(definition, payload.type, payload.properties):
             continue
         if channels is not None and not set(definition.channels) & set(channels):

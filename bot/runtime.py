@@ -19,6 +19,7 @@ from channels.registry import build_channels
 from flows.schema import FlowDefinition
 from flows.themes import DEFAULT_THEMES, ThemeTagger
 from storage.db import make_engine, session_scope
+from storage.flow_versions import current_flow_ids, flows_by_id
 from storage.models import Flow
 
 
@@ -29,6 +30,7 @@ class Runtime:
     channels: dict[str, Channel]
     themes: Callable[[str | None], list[str]]
     _definitions: dict[int, FlowDefinition] = field(default_factory=dict, repr=False)
+    _flows: dict[int, Flow] = field(default_factory=dict, repr=False)
     # API key -> (its name, monotonic time until which it is trusted without a lookup)
     api_keys: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
 
@@ -39,6 +41,29 @@ class Runtime:
         if cached is None:
             cached = self._definitions[flow.id] = FlowDefinition.model_validate(flow.definition)
         return cached
+
+    def flows_for_event(self, session: Session, event_type: str) -> list[tuple[Flow, FlowDefinition]]:
+        """The current, enabled flows this event type triggers: one small query for the current version ids,
+        the versions themselves loaded once per process."""
+        ids = current_flow_ids(session)
+        self._load_flows(session, ids)
+        found = []
+        for flow_id in ids:
+            flow = self._flows[flow_id]
+            definition = self.definition(flow)
+            if flow.enabled and definition.trigger.event == event_type:
+                found.append((flow, definition))
+        return found
+
+    def flow_version(self, session: Session, flow_id: int) -> Flow:
+        """A flow version by id (a delivery's), read from the database once per process."""
+        self._load_flows(session, [flow_id])
+        return self._flows[flow_id]
+
+    def _load_flows(self, session: Session, ids: list[int]) -> None:
+        missing = set(ids) - self._flows.keys()
+        if missing:
+            self._flows.update(flows_by_id(session, missing))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelConsent, Contact
 from storage.types import utcnow
-from storage.upsert import insert_or_merge
+from storage.upsert import InsertIgnoring
 
+_CONTACTS = Contact.__table__  # type: ignore[attr-defined]
+_INSERT_CONTACT = InsertIgnoring(_CONTACTS, ["external_id"], list(_CONTACTS.c))
+_NEW_CONTACT: dict[str, Any] = {c.name: None for c in _CONTACTS.c if c.name != "id"} | {"attributes": {}}
 _ADDRESS_COLUMNS = {
     "sms": "phone",
     "whatsapp": "phone",
@@ -18,6 +22,14 @@ _ADDRESS_COLUMNS = {
     "slack": "slack_user_id",
     "web": "external_id",
 }
+_CONTACTS_AT = {
+    name: sa.select(_CONTACTS).where(_CONTACTS.c[name] == sa.bindparam("address")).order_by(_CONTACTS.c.id)
+    for name in set(_ADDRESS_COLUMNS.values())
+}
+_CONSENTS = ChannelConsent.__table__  # type: ignore[attr-defined]
+_OPTED_OUT_OF_ANY = sa.select(_CONSENTS.c.channel).where(
+    _CONSENTS.c.contact_id.in_(sa.bindparam("ids", expanding=True)), _CONSENTS.c.opted_out_at.is_not(None)
+)
 
 
 def upsert_contact(session: Session, external_id: str, fields: dict[str, Any]) -> tuple[Contact, bool]:
@@ -27,13 +39,10 @@ def upsert_contact(session: Session, external_id: str, fields: dict[str, Any]) -
     """
     given = {name: value for name, value in fields.items() if value is not None}
     now = utcnow()
-    insert = insert_or_merge(session.connection(), Contact).values(
-        external_id=external_id, **{"attributes": {}, **given}, created_at=now, updated_at=now
-    )
-    inserted = session.scalars(insert.on_conflict_do_nothing(index_elements=["external_id"]).returning(Contact))
-    contact = inserted.first()
-    if contact is not None:
-        return contact, True
+    values = {**_NEW_CONTACT, **given, "external_id": external_id, "created_at": now, "updated_at": now}
+    row = _INSERT_CONTACT.run(session, values)
+    if row is not None:
+        return Contact(**row._mapping), True
     contact = session.exec(select(Contact).where(Contact.external_id == external_id)).one()
     _merge(contact, given, now)
     return contact, False
@@ -56,9 +65,10 @@ def contact_by_external_id(session: Session, external_id: str) -> Contact | None
 
 
 def contacts_at_address(session: Session, channel: str, address: str) -> list[Contact]:
-    column = getattr(Contact, _ADDRESS_COLUMNS[channel])
+    """Everyone at this address (people may share a phone), oldest first; read-only copies, not attached."""
     value = address.removeprefix("whatsapp:") if channel == "whatsapp" else address
-    return list(session.exec(select(Contact).where(column == value).order_by(Contact.id)).all())
+    rows = session.connection().execute(_CONTACTS_AT[_ADDRESS_COLUMNS[channel]], {"address": value})
+    return [Contact(**row._mapping) for row in rows]
 
 
 def opted_out_channels(session: Session, contact_id: int) -> set[str]:
@@ -72,12 +82,7 @@ def opted_out_channels(session: Session, contact_id: int) -> set[str]:
 
 def opted_out_of_any(session: Session, contact_ids: list[int]) -> set[str]:
     """Channels that any of these contacts (people sharing an address) opted out of."""
-    rows = session.exec(
-        select(ChannelConsent.channel).where(
-            col(ChannelConsent.contact_id).in_(contact_ids), ChannelConsent.opted_out_at.is_not(None)
-        )
-    ).all()
-    return set(rows)
+    return set(session.connection().execute(_OPTED_OUT_OF_ANY, {"ids": contact_ids}).scalars())
 
 
 def opted_out_by_contact(session: Session, contact_ids: list[int]) -> dict[int, set[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +13,7 @@ from sqlmodel import Session
 from storage import tallies
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
+def make_engine(url: str, *, pool_size: int = 5, ping_after_idle: float = 10.0) -> sa.Engine:
     """An engine tuned per backend: SQLite gets WAL and a busy timeout so web and worker share a file."""
     tallies.install()
     if url.startswith("postgresql://"):
@@ -22,7 +23,31 @@ def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
+    sa.event.listen(engine, "checkin", _note_idle_since)
+    sa.event.listen(engine, "checkout", _ping_if_idle(engine.dialect, ping_after_idle))
+    return engine
+
+
+def _note_idle_since(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: sa.Dialect, after: float) -> Any:
+    """A connection back in use within `after` seconds is not pinged first: under load that spares a round trip
+    per transaction, and after a quiet spell (when a restarted or failed-over database shows up) every connection
+    is checked. A connection that breaks in use invalidates the whole pool, so one request per process can fail."""
+
+    def ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("the pooled connection is gone") from exc  # the pool reconnects
+
+    return ping
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

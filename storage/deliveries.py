@@ -16,14 +16,43 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     Event,
-    Flow,
     StatusChange,
 )
 from storage.pacing import free_slots, take_slots
 from storage.types import utcnow
 
-# A delivery with what answering it needs: its flow version, its event and its contact.
-SurveyContext = tuple[Delivery, Flow, Event, Contact]
+# A delivery with what answering it needs besides its flow version: its event and its contact.
+AnswerContext = tuple[Delivery, Event, Contact]
+
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+_DELIVERY_FIELDS = [column.name for column in _DELIVERIES.c if column.name != "id"]
+_INSERT_DELIVERY = sa.insert(_DELIVERIES).returning(_DELIVERIES.c.id)
+_INSERT_STATUS = sa.insert(StatusChange.__table__)  # type: ignore[attr-defined]
+_STATE = ("status", "conversation", "reprompts", "answered_at", "comment_until", "updated_at")
+_SAVE_CONVERSATION = (
+    sa.update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == sa.bindparam("delivery_id"))
+    .values({name: sa.bindparam(name) for name in _STATE})
+)
+_EVENTS, _CONTACTS = Event.__table__, Contact.__table__  # type: ignore[attr-defined]
+_DELIVERY_NAMES = [c.name for c in _DELIVERIES.c]
+_EVENT_NAMES = [c.name for c in _EVENTS.c]
+_CONTACT_NAMES = [c.name for c in _CONTACTS.c]
+_EVENT_AT, _CONTACT_AT = len(_DELIVERY_NAMES), len(_DELIVERY_NAMES) + len(_EVENT_NAMES)
+_CONTEXT = (
+    sa.select(*_DELIVERIES.c, *_EVENTS.c, *_CONTACTS.c)
+    .join_from(_DELIVERIES, _EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+    .join(_CONTACTS, _CONTACTS.c.id == _DELIVERIES.c.contact_id)
+    .with_for_update(of=_DELIVERIES)
+)
+_CONTEXT_BY_ID = _CONTEXT.where(_DELIVERIES.c.id == sa.bindparam("delivery_id"))
+_CONTEXT_BY_TOKEN = _CONTEXT.where(_DELIVERIES.c.token == sa.bindparam("token"))
+_OPEN_CONTEXT = _CONTEXT.where(
+    _DELIVERIES.c.contact_id.in_(sa.bindparam("contact_ids", expanding=True)),
+    _DELIVERIES.c.channel == sa.bindparam("channel"),
+    _DELIVERIES.c.status.in_([str(s) for s in OPEN_STATUSES]),
+    _DELIVERIES.c.conversation != "closed",
+).order_by(_DELIVERIES.c.sent_at.desc(), _DELIVERIES.c.id.desc())
 
 
 def record_status(
@@ -39,17 +68,40 @@ def record_status(
     )
 
 
-def create_delivery(session: Session, delivery: Delivery, detail: str | None = None) -> Delivery:
-    """The delivery and the first entry of its trail, in two INSERTs (no unit-of-work flush on this hot path).
+def save_conversation(session: Session, delivery: Delivery, moves: list[tuple[DeliveryStatus, str | None]]) -> None:
+    """Write a delivery read by `_with_context` (a copy the ORM does not track): its conversation state and the
+    statuses it passed through, in order, in constant statements."""
+    now = utcnow()
+    if moves:
+        delivery.status = str(moves[-1][0])
+    delivery.updated_at = now
+    connection = session.connection()
+    connection.execute(_SAVE_CONVERSATION, {"delivery_id": delivery.id, **{n: getattr(delivery, n) for n in _STATE}})
+    if moves:
+        connection.execute(
+            _INSERT_STATUS,
+            [{"delivery_id": delivery.id, "status": str(status), "channel": delivery.channel, "detail": detail,
+              "at": now} for status, detail in moves],
+        )
 
-    The returned object is the one given, with its id: it is not attached to the session."""
-    delivery.id = session.execute(
-        sa.insert(Delivery).values(delivery.model_dump(exclude={"id"})).returning(Delivery.id)
-    ).scalar_one()
-    session.execute(sa.insert(StatusChange).values(
-        delivery_id=delivery.id, status=delivery.status, channel=delivery.channel, detail=detail,
-        at=delivery.created_at,
-    ))
+
+def create_delivery(session: Session, delivery: Delivery, detail: str | None = None) -> Delivery:
+    """The delivery and the first entry of its trail, in two constant INSERTs (no unit-of-work flush and no
+    statement built per call on this hot path). The returned object is the one given, with its id: it is not
+    attached to the session."""
+    connection = session.connection()
+    values = {name: getattr(delivery, name) for name in _DELIVERY_FIELDS}
+    delivery.id = connection.execute(_INSERT_DELIVERY, values).scalar_one()
+    connection.execute(
+        _INSERT_STATUS,
+        {
+            "delivery_id": delivery.id,
+            "status": delivery.status,
+            "channel": delivery.channel,
+            "detail": detail,
+            "at": delivery.created_at,
+        },
+    )
     return delivery
 
 
@@ -183,52 +235,36 @@ def delivery_by_token(session: Session, token: str) -> Delivery | None:
     return session.exec(select(Delivery).where(Delivery.token == token)).first()
 
 
-def delivery_with_context(session: Session, delivery_id: int) -> SurveyContext | None:
-    """One delivery, locked, with its flow version, event and contact."""
-    return _with_context(session, Delivery.id == delivery_id)
+def delivery_with_context(session: Session, delivery_id: int) -> AnswerContext | None:
+    """One delivery, locked, with its event and contact."""
+    return _with_context(session, _CONTEXT_BY_ID, {"delivery_id": delivery_id})
 
 
-def delivery_with_context_by_token(session: Session, token: str) -> SurveyContext | None:
+def delivery_with_context_by_token(session: Session, token: str) -> AnswerContext | None:
     """The same, found by the token a survey link or reply address carries."""
-    return _with_context(session, Delivery.token == token)
-
-
-def _with_context(session: Session, condition: Any) -> SurveyContext | None:
-    row = session.exec(
-        select(Delivery, Flow, Event, Contact)
-        .join(Flow, col(Flow.id) == Delivery.flow_id)
-        .join(Event, col(Event.id) == Delivery.event_id)
-        .join(Contact, col(Contact.id) == Delivery.contact_id)
-        .where(condition)
-        .with_for_update(of=Delivery)
-    ).first()
-    return (row[0], row[1], row[2], row[3]) if row is not None else None
+    return _with_context(session, _CONTEXT_BY_TOKEN, {"token": token})
 
 
 def is_answerable(delivery: Delivery) -> bool:
     return delivery.status in OPEN_STATUSES and delivery.conversation != "closed"
 
 
-def open_delivery_for(
-    session: Session, contact_ids: list[int], channel: str
-) -> SurveyContext | None:
+def open_delivery_for(session: Session, contact_ids: list[int], channel: str) -> AnswerContext | None:
     """The newest delivery on this channel still waiting for a reply from one of these contacts, locked,
-    with its flow version, event and contact (one query: a reply is answered while the customer waits)."""
-    row = session.exec(
-        select(Delivery, Flow, Event, Contact)
-        .join(Flow, col(Flow.id) == Delivery.flow_id)
-        .join(Event, col(Event.id) == Delivery.event_id)
-        .join(Contact, col(Contact.id) == Delivery.contact_id)
-        .where(
-            col(Delivery.contact_id).in_(contact_ids),
-            Delivery.channel == channel,
-            col(Delivery.status).in_([str(s) for s in OPEN_STATUSES]),
-            Delivery.conversation != "closed",
-        )
-        .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
-        .with_for_update(of=Delivery)
-    ).first()
-    return (row[0], row[1], row[2], row[3]) if row is not None else None
+    with its event and contact (one query: a reply is answered while the customer waits)."""
+    return _with_context(session, _OPEN_CONTEXT, {"contact_ids": contact_ids, "channel": channel})
+
+
+def _with_context(session: Session, query: Any, params: dict[str, Any]) -> AnswerContext | None:
+    """Read with SQL and split by position: the ORM would cost more than the query on the answer path. All
+    three are copies the session does not track; `save_conversation` writes the delivery's changes."""
+    row = session.connection().execute(query, params).first()
+    if row is None:
+        return None
+    delivery = Delivery(**dict(zip(_DELIVERY_NAMES, row[:_EVENT_AT], strict=True)))
+    event = Event(**dict(zip(_EVENT_NAMES, row[_EVENT_AT:_CONTACT_AT], strict=True)))
+    contact = Contact(**dict(zip(_CONTACT_NAMES, row[_CONTACT_AT:], strict=True)))
+    return delivery, event, contact
 
 
 def latest_expired_for(session: Session, contact_ids: list[int], channel: str) -> Delivery | None:

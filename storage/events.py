@@ -7,7 +7,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from storage.models import Delivery, Event
-from storage.upsert import insert_or_merge
+from storage.upsert import InsertIgnoring
+
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = InsertIgnoring(_EVENTS, ["idempotency_key"], [_EVENTS.c.id])
 
 
 def event_by_key(session: Session, idempotency_key: str) -> Event | None:
@@ -20,6 +23,5 @@ def deliveries_of_event(session: Session, event_id: int) -> list[Delivery]:
 
 def insert_event(session: Session, **values: Any) -> Event | None:
     """The new event, or None when its idempotency key is already stored (one statement either way)."""
-    insert = insert_or_merge(session.connection(), Event).values(**values)
-    inserted = insert.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Event)
-    return session.scalars(inserted).first()
+    row = _INSERT_EVENT.run(session, values)
+    return None if row is None else Event(id=row.id, **values)

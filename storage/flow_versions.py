@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.models import Flow
+
+_CURRENT_IDS = sa.select(Flow.id).where(Flow.current == sa.true()).order_by(Flow.key)
 
 
 def current_flows(session: Session) -> list[Flow]:
@@ -17,9 +20,9 @@ def current_flow(session: Session, key: str) -> Flow | None:
     return session.exec(select(Flow).where(Flow.key == key, Flow.current == True)).first()  # noqa: E712
 
 
-def flows_for_event(session: Session, event_type: str) -> list[Flow]:
-    rows = current_flows(session)
-    return [row for row in rows if row.enabled and row.definition.get("trigger", {}).get("event") == event_type]
+def current_flow_ids(session: Session) -> list[int]:
+    """The ids of the current versions, in key order: versions never change, so callers may cache the rows."""
+    return list(session.connection().execute(_CURRENT_IDS).scalars())
 
 
 def save_flow(session: Session, key: str, name: str, definition: dict[str, Any], enabled: bool) -> tuple[Flow, bool]:

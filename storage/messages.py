@@ -10,7 +10,28 @@ from sqlmodel import Session, col, select
 
 from storage.models import HeldStatus, Message
 from storage.types import utcnow
-from storage.upsert import insert_or_merge
+from storage.upsert import InsertIgnoring
+
+_MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_INSERT_INBOUND = InsertIgnoring(_MESSAGES, ["channel", "direction", "provider_message_id"], list(_MESSAGES.c))
+_INBOUND_BY_PROVIDER_ID = sa.select(_MESSAGES).where(
+    _MESSAGES.c.channel == sa.bindparam("channel"),
+    _MESSAGES.c.direction == "in",
+    _MESSAGES.c.provider_message_id == sa.bindparam("provider_message_id"),
+)
+_LOCK_MESSAGE = sa.select(_MESSAGES).where(_MESSAGES.c.id == sa.bindparam("id")).with_for_update()
+_MARK_PROCESSED = (
+    sa.update(_MESSAGES)
+    .where(_MESSAGES.c.id == sa.bindparam("message_id"))
+    .values(
+        processed_at=sa.bindparam("processed_at"),
+        kind=sa.bindparam("kind"),
+        delivery_id=sa.bindparam("delivery_id"),
+        contact_id=sa.bindparam("contact_id"),
+    )
+)
+_INSERT_OUTBOUND = sa.insert(_MESSAGES).returning(_MESSAGES.c.id)
+_MESSAGE_FIELDS = [column.name for column in _MESSAGES.c if column.name != "id"]
 
 
 def store_inbound(
@@ -27,22 +48,46 @@ def store_inbound(
     Providers retry webhooks, so the same id arriving twice must not be answered twice. One
     INSERT ... ON CONFLICT DO NOTHING decides, even for two copies arriving at the same moment.
     `delivery_id` is given when the message names its survey itself (a link's token), not by address.
+    The message returned is not attached to the session: `mark_processed` records what became of it.
     """
-    now = utcnow()
-    insert = insert_or_merge(session.connection(), Message).values(
-        direction="in", channel=channel, address=address, text=text, provider_message_id=provider_message_id,
-        raw=raw, kind="", transport="", created_at=now, delivery_id=delivery_id,
-    )
-    keys = ["channel", "direction", "provider_message_id"]
-    inserted = session.scalars(insert.on_conflict_do_nothing(index_elements=keys).returning(Message)).first()
+    values = {name: None for name in _MESSAGE_FIELDS} | {
+        "direction": "in", "channel": channel, "address": address, "text": text,
+        "provider_message_id": provider_message_id, "raw": raw, "kind": "", "transport": "", "created_at": utcnow(),
+        "delivery_id": delivery_id,
+    }
+    inserted = _INSERT_INBOUND.run(session, values)
     if inserted is not None:
-        return inserted, True
-    existing = session.exec(
-        select(Message).where(
-            Message.channel == channel, Message.direction == "in", Message.provider_message_id == provider_message_id
-        )
+        return Message(**inserted._mapping), True
+    connection = session.connection()
+    existing = connection.execute(
+        _INBOUND_BY_PROVIDER_ID, {"channel": channel, "provider_message_id": provider_message_id}
     ).one()
-    return existing, False
+    return Message(**existing._mapping), False
+
+
+def lock_message(session: Session, message_id: int) -> Message | None:
+    """The message, its row locked until the transaction ends, so that one process handles it."""
+    row = session.connection().execute(_LOCK_MESSAGE, {"id": message_id}).first()
+    return None if row is None else Message(**row._mapping)
+
+
+def mark_processed(
+    session: Session, message: Message, kind: str, delivery_id: int | None, contact_id: int | None
+) -> None:
+    message.processed_at = utcnow()
+    message.kind, message.delivery_id, message.contact_id = kind, delivery_id, contact_id
+    session.connection().execute(
+        _MARK_PROCESSED,
+        {"message_id": message.id, "processed_at": message.processed_at, "kind": kind, "delivery_id": delivery_id,
+         "contact_id": contact_id},
+    )
+
+
+def insert_outbound(session: Session, message: Message) -> Message:
+    """One message out, in one constant INSERT; the given object gets its id and stays unattached."""
+    values = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    message.id = session.connection().execute(_INSERT_OUTBOUND, values).scalar_one()
+    return message
 
 
 def unprocessed_inbound(session: Session, older_than: datetime, limit: int) -> list[int]:

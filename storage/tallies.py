@@ -13,6 +13,7 @@ take its lock. Readers sum the shards, as they sum the days.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery, Response, ResponseTally, SentTally
-from storage.upsert import insert_or_merge
+from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
     Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score"),
@@ -71,18 +72,35 @@ def _versions(session: Session) -> Iterator[tuple[int, Any, dict[str, Any]]]:
 def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
     responses: Counter[tuple] = Counter()
     sent: Counter[tuple] = Counter()
-    shard = session.info.setdefault("tally_shard", random.randrange(SHARDS))
+    shard = _shard(session)
     for sign, obj, v in list(_versions(session)):
         if isinstance(obj, Response):
-            key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "",
-                   v["sentiment"] or "", shard)
-            score = v["score"]
-            responses[(*key, "answers")] += sign
-            responses[(*key, "scored")] += sign * (score is not None)
-            responses[(*key, "score_sum")] += sign * (score or 0)
+            _count_response(responses, sign, v, shard)
         elif v["sent_at"] is not None:
             sent[(v["sent_at"].date(), v["flow_key"], v["channel"], shard, "sent")] += sign
     return responses, sent
+
+
+def _shard(session: Session) -> int:
+    return session.info.setdefault("tally_shard", random.randrange(SHARDS))
+
+
+def _count_response(responses: Counter[tuple], sign: int, v: dict[str, Any], shard: int) -> None:
+    key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "", v["sentiment"] or "",
+           shard)
+    score = v["score"]
+    responses[(*key, "answers")] += sign
+    responses[(*key, "scored")] += sign * (score is not None)
+    responses[(*key, "score_sum")] += sign * (score or 0)
+
+
+def note_response_written(session: Session, before: Response | None, after: Response) -> None:
+    """For a response written with SQL rather than through the ORM: move its counters at commit all the same."""
+    pending = session.info.setdefault("tallies", (Counter(), Counter()))
+    shard = _shard(session)
+    if before is not None:
+        _count_response(pending[0], -1, _new_values(before), shard)
+    _count_response(pending[0], 1, _new_values(after), shard)
 
 
 def _rows(deltas: Counter[tuple], keys: tuple[str, ...], counters: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -95,16 +113,20 @@ def _rows(deltas: Counter[tuple], keys: tuple[str, ...], counters: tuple[str, ..
 
 
 def _upsert(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    counters = [name for name in rows[0] if name not in keys]
-    insert = insert_or_merge(connection, table)
-    statement = insert.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: table.c[name] + insert.excluded[name] for name in counters},
+    if rows:
+        statement = _adding_upsert(connection.dialect.name, table, keys)
+        for row in rows:
+            connection.execute(statement, row)
+
+
+@functools.cache
+def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE adding to the counters; built once, then found in the statement cache."""
+    insert = INSERTS[dialect](table)
+    counters = [column.name for column in table.c if column.name not in keys and not column.primary_key]
+    return insert.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + insert.excluded[name] for name in counters}
     )
-    for row in rows:
-        connection.execute(statement, row)
 
 
 def collect_tallies(session: Session, _context: Any, _instances: Any) -> None:
