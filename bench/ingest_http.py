@@ -14,7 +14,8 @@ auth, no database, a document built once and cached; each call only serialises i
 `GET /healthz` is measured beside it as a second reference: also no auth, but it checks a pooled connection
 out (with pre-ping) and runs `SELECT 1`, so it costs a little more than the baseline.
 
-Load comes from this process, in threads, one `requests.Session` each (keep-alive):
+Load comes from this process, in threads, one `requests.Session` each (keep-alive), after a warm-up of every
+endpoint (200 requests from 16 clients: every gunicorn thread and pooled connection in use once):
 - fixed rate: `--rate` requests/s for `--seconds` (open loop; latency counts from the scheduled send time,
   so a server that falls behind shows it in p99);
 - max: `--clients` closed-loop clients for `--seconds`, each sending the next request as soon as one returns.
@@ -56,7 +57,8 @@ from storage.models import Delivery, Event
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/touchpoint_bench_ingest"
 BASELINE = "/api/v1/openapi.json"
-WARM_UP_EVENTS = 50
+WARM_UP_REQUESTS = 200  # per endpoint, from WARM_UP_CLIENTS at once, before any clock starts
+WARM_UP_CLIENTS = 16
 FLOW_YAML = """\
 key: bench-ingest
 name: Bench ingest
@@ -336,6 +338,22 @@ def fixed_rate(endpoint: str, send: Send, rate: float, seconds: float, clients: 
     return Run(endpoint, f"{rate:g}/s", latencies, errors[0], ended[0] - start, used, busy_since(ticks), rate)
 
 
+def warm_up(endpoint: str, send: Send, count: int = WARM_UP_REQUESTS, clients: int = WARM_UP_CLIENTS) -> None:
+    """Steady state before measuring: requests from many clients at once, so every gunicorn thread has served
+    one and every pooled connection is open, with its statements compiled and prepared. Without it the first
+    few dozen requests of a phase (new connections, first compilations) make the p99 of 2,000."""
+    counter = itertools.count()
+    failed = [0]
+
+    def client(session: requests.Session) -> None:
+        while (i := next(counter)) < count:
+            failed[0] += not send(session, i)
+
+    run_threads(client, clients)
+    if failed[0]:
+        raise SystemExit(f"warm-up of {endpoint}: {failed[0]} of {count} requests failed")
+
+
 def max_throughput(endpoint: str, send: Send, seconds: float, clients: int) -> Run:
     """Closed loop: `clients` threads each send back to back until the time is up."""
     counter = itertools.count()
@@ -473,10 +491,13 @@ def print_setup(args: argparse.Namespace) -> None:
 
 
 def beside_baseline(
-    server: Server, name: str, at_rate: Send, at_max: Send, args: argparse.Namespace
+    server: Server, name: str, warm: Send, at_rate: Send, at_max: Send, args: argparse.Namespace
 ) -> list[list[Run]]:
-    """An endpoint and the baseline in the same run: at the fixed rate, then as fast as the clients go."""
+    """An endpoint and the baseline in the same run, both warmed up: at the fixed rate, then as fast as the
+    clients go. `warm` must manage WARM_UP_REQUESTS requests."""
     baseline = get_sender(server.url + BASELINE)
+    warm_up(BASELINE, baseline)
+    warm_up(name, warm)
     rate_clients = max(32, int(args.rate / 5))
     return [
         [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
@@ -498,10 +519,9 @@ def measure(server: Server, args: argparse.Namespace) -> list[list[Run]]:
     """Per load mode: the baseline, /healthz, then the events endpoint."""
     run_id = uuid.uuid4().hex[:8]
     gets = {path: get_sender(server.url + path) for path in (BASELINE, "/healthz")}
-    warm = event_sender(server, f"{run_id}-warm")
-    with requests.Session() as session:
-        assert all(send(session, i) for send in gets.values() for i in range(50)), "warm-up GETs failed"
-        assert all(warm(session, i) for i in range(WARM_UP_EVENTS)), "warm-up events were not accepted"
+    for path, send in gets.items():
+        warm_up(path, send)
+    warm_up("events", event_sender(server, f"{run_id}-warm"))
     rate_clients = max(32, int(args.rate / 5))
     groups = []
     for mode in ("rate", "max"):
@@ -527,7 +547,7 @@ def main() -> None:
         print_table(groups)
         print(f"\ngunicorn peak RSS (VmHWM) idle:       {idle}")
         print(f"gunicorn peak RSS (VmHWM) after load: {loaded}")
-        accepted = WARM_UP_EVENTS + sum(len(g[-1].latencies) for g in groups)
+        accepted = WARM_UP_REQUESTS + sum(len(g[-1].latencies) for g in groups)
         check_database(url, accepted)
 
 

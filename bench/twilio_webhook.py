@@ -5,8 +5,9 @@
 Every request is a customer answering an open survey ("9"), signed as Twilio signs it, with its own
 MessageSid, so each one is checked, stored raw, matched to its delivery, parsed, recorded as a response and
 answered with TwiML thanks. The surveys are created and sent beforehand (sandbox transport, in this
-process). Baseline in the same server and run: `GET /api/v1/openapi.json` (no auth, no database) at the same
-rate. The load generator shares the 2 cores; its CPU share is in the table.
+process). Both endpoints are warmed up first (200 requests from 16 clients). Baseline in the same server and
+run: `GET /api/v1/openapi.json` (no auth, no database) at the same rate. The load generator shares the 2
+cores; its CPU share is in the table.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import requests
 
 from bench.ingest_http import (
+    WARM_UP_REQUESTS,
     Send,
     beside_baseline,
     count_rows,
@@ -81,21 +83,22 @@ def webhook_sender(url: str, first: int, count: int) -> Send:
 def main() -> None:
     args = parse_args(__doc__, DEFAULT_DATABASE_URL, rate=200.0)
     raise_on_sigterm()
-    at_rate, at_max = int(args.rate * args.seconds), int(args.seconds * 600)
+    warm, at_rate, at_max = WARM_UP_REQUESTS, int(args.rate * args.seconds), int(args.seconds * 600)
     print_setup(args)
     with tempfile.TemporaryDirectory(prefix="bench-twilio-") as tmp, postgres_database(args.database_url) as url:
         key = prepare_database(url)
-        open_surveys(url, at_rate + at_max)
+        open_surveys(url, warm + at_rate + at_max)
         twilio_env = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": OUR_NUMBER,
                       "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "TOUCHPOINT_SANDBOX": "on"}
         with gunicorn_server(url, key, args.workers, Path(tmp), **twilio_env) as server:
             hook = server.url + "/webhooks/twilio/sms"
-            groups = beside_baseline(server, "POST /webhooks/twilio/sms", webhook_sender(hook, 0, at_rate),
-                                     webhook_sender(hook, at_rate, at_max), args)
+            groups = beside_baseline(server, "POST /webhooks/twilio/sms", webhook_sender(hook, 0, warm),
+                                     webhook_sender(hook, warm, at_rate), webhook_sender(hook, warm + at_rate, at_max),
+                                     args)
             rss = server.rss_line()
         print_table(groups)
         print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
-        answered = sum(len(group[-1].latencies) for group in groups)
+        answered = warm + sum(len(group[-1].latencies) for group in groups)
         stored = count_rows(url, "SELECT count(*) FROM response WHERE score = 9")
         print(f"database check: {answered} webhooks answered with thanks, {stored} responses stored -> "
               f"{'ok' if stored == answered else 'MISMATCH'}")

@@ -42,7 +42,7 @@ def run(host: str | None, port: int | None, demo: bool) -> None:
     """Web and worker in one process: the embedded default."""
     from werkzeug.serving import make_server
 
-    from bot.app import create_app
+    from bot.app import create_app, freeze_startup_heap
     from bot.worker import start_background_worker
     from storage.migrate import upgrade
 
@@ -55,6 +55,7 @@ def run(host: str | None, port: int | None, demo: bool) -> None:
 
         click.echo(load_demo(rt))
     scheduler = start_background_worker(rt)
+    freeze_startup_heap()
     server = make_server(host or settings.host, port or settings.port, app, threaded=True)
     click.echo(f"Touchpoint is running on {settings.public_url} (sandbox: {settings.public_url}/sandbox)")
     try:

@@ -17,9 +17,11 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from bot.app import create_app
+        from bot.app import create_app, freeze_startup_heap
 
-        return create_app()
+        app = create_app()
+        freeze_startup_heap()
+        return app
 
 
 def serve(bind: str, workers: int) -> None:

@@ -30,7 +30,7 @@ from storage.deliveries import (
     save_conversation,
 )
 from storage.followups import open_case_for
-from storage.messages import insert_outbound, lock_message, mark_processed, store_inbound
+from storage.messages import AlreadyProcessed, insert_outbound, mark_processed, message_by_id, store_inbound
 from storage.models import Contact, Delivery, DeliveryStatus, Message, Response
 from storage.responses import response_for_delivery, save_response
 from storage.types import utcnow
@@ -62,7 +62,7 @@ def receive(
     assert message.id is not None
     if not is_new:
         return InboundResult(message.id, True, message.delivery_id, message.kind or None)
-    return process_inbound(rt, message.id, replies)
+    return process_inbound(rt, message.id, replies, message)
 
 
 def store_received(session: Session, inbound: Inbound, delivery_id: int | None = None) -> tuple[Message, bool]:
@@ -71,13 +71,23 @@ def store_received(session: Session, inbound: Inbound, delivery_id: int | None =
     )
 
 
-def process_inbound(rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode.SEND) -> InboundResult:
-    with rt.session() as session:
-        message = lock_message(session, message_id)
-        assert message is not None
-        if message.processed_at is not None:
-            return InboundResult(message_id, True, message.delivery_id, message.kind or None)
-        result, contact_id = process_stored(rt, session, message, replies)
+def process_inbound(
+    rt: Runtime, message_id: int, replies: ReplyMode = ReplyMode.SEND, message: Message | None = None
+) -> InboundResult:
+    """Process a stored message once, even if the worker's retry and the webhook race: the transaction that
+    marks it processed second finds it marked and rolls back (`mark_processed`)."""
+    try:
+        with rt.session() as session:
+            message = message or message_by_id(session, message_id)
+            assert message is not None
+            if message.processed_at is not None:
+                return InboundResult(message_id, True, message.delivery_id, message.kind or None)
+            result, contact_id = process_stored(rt, session, message, replies)
+    except AlreadyProcessed:
+        with rt.session() as session:
+            done = message_by_id(session, message_id)
+        assert done is not None
+        return InboundResult(message_id, True, done.delivery_id, done.kind or None)
     if replies is ReplyMode.SEND:
         for reply in result.replies:
             send_reply(rt, reply, contact_id)
@@ -118,14 +128,13 @@ def _process(
     if message.delivery_id is not None:
         return _process_for_delivery(rt, session, message, message.delivery_id, survey)
     result = InboundResult(message.id, False)
-    contacts = contacts_at_address(session, message.channel, message.address)
+    contacts, opted_out = contacts_at_address(session, message.channel, message.address)
     if not contacts:
         result.intent = "unmatched"
         return result, None
     contact_ids = [c.id for c in contacts if c.id is not None]
     contact = contacts[0]
     locale = contact.locale or rt.settings.default_locale
-    opted_out = message.channel in opted_out_of_any(session, contact_ids)
     found = open_delivery_for(session, contact_ids, message.channel)
     if found is None:
         _no_open_delivery(session, message, contacts, locale, opted_out, result)

@@ -69,7 +69,7 @@ def _ingest_new(
     fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
     contact, created = upsert_contact(session, payload.contact.external_id, fields)
     assert contact.id is not None
-    event = insert_event(
+    inserted = insert_event(
         session,
         type=payload.type,
         contact_id=contact.id,
@@ -78,11 +78,13 @@ def _ingest_new(
         occurred_at=payload.occurred_at or now,
         received_at=now,
     )
-    if event is None or event.id is None:
+    if inserted is None:
         raise Duplicate(payload.idempotency_key)  # rolls back the contact update too
+    event, flows_stamp = inserted
+    assert event.id is not None
     result = IngestResult(event.id, False)
     opted_out = set() if created else opted_out_channels(session, contact.id)
-    for flow, definition in rt.flows_for_event(session, payload.type):
+    for flow, definition in rt.flows_for_event(session, payload.type, flows_stamp):
         if not matches(definition, payload.type, payload.properties):
             continue
         if channels is not None and not set(definition.channels) & set(channels):

@@ -19,7 +19,7 @@ from channels.registry import build_channels
 from flows.schema import FlowDefinition
 from flows.themes import DEFAULT_THEMES, ThemeTagger
 from storage.db import make_engine, session_scope
-from storage.flow_versions import current_flow_ids, flows_by_id
+from storage.flow_versions import FlowsStamp, current_flow_ids, flows_by_id
 from storage.models import Flow
 
 
@@ -31,6 +31,7 @@ class Runtime:
     themes: Callable[[str | None], list[str]]
     _definitions: dict[int, FlowDefinition] = field(default_factory=dict, repr=False)
     _flows: dict[int, Flow] = field(default_factory=dict, repr=False)
+    _current: tuple[FlowsStamp, list[int]] | None = field(default=None, repr=False)
     # API key -> (its name, monotonic time until which it is trusted without a lookup)
     api_keys: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
 
@@ -42,10 +43,17 @@ class Runtime:
             cached = self._definitions[flow.id] = FlowDefinition.model_validate(flow.definition)
         return cached
 
-    def flows_for_event(self, session: Session, event_type: str) -> list[tuple[Flow, FlowDefinition]]:
-        """The current, enabled flows this event type triggers: one small query for the current version ids,
-        the versions themselves loaded once per process."""
-        ids = current_flow_ids(session)
+    def flows_for_event(
+        self, session: Session, event_type: str, stamp: FlowsStamp
+    ) -> list[tuple[Flow, FlowDefinition]]:
+        """The current, enabled flows this event type triggers. The versions are loaded once per process; which
+        ones are current is asked again only when `stamp` (read with the event) differs from the last one."""
+        cached = self._current
+        if cached is not None and cached[0] == stamp:
+            ids = cached[1]
+        else:
+            ids = current_flow_ids(session)
+            self._current = (stamp, ids)
         self._load_flows(session, ids)
         found = []
         for flow_id in ids:

@@ -22,11 +22,23 @@ _ADDRESS_COLUMNS = {
     "slack": "slack_user_id",
     "web": "external_id",
 }
+_CONTACT_NAMES = [column.name for column in _CONTACTS.c]
+_CONSENTS = ChannelConsent.__table__  # type: ignore[attr-defined]
+_OPTED_OUT_HERE = (
+    sa.select(_CONSENTS.c.id)
+    .where(
+        _CONSENTS.c.contact_id == _CONTACTS.c.id,
+        _CONSENTS.c.channel == sa.bindparam("channel"),
+        _CONSENTS.c.opted_out_at.is_not(None),
+    )
+    .exists()
+)
 _CONTACTS_AT = {
-    name: sa.select(_CONTACTS).where(_CONTACTS.c[name] == sa.bindparam("address")).order_by(_CONTACTS.c.id)
+    name: sa.select(*_CONTACTS.c, _OPTED_OUT_HERE.label("opted_out"))
+    .where(_CONTACTS.c[name] == sa.bindparam("address"))
+    .order_by(_CONTACTS.c.id)
     for name in set(_ADDRESS_COLUMNS.values())
 }
-_CONSENTS = ChannelConsent.__table__  # type: ignore[attr-defined]
 _OPTED_OUT_OF_ANY = sa.select(_CONSENTS.c.channel).where(
     _CONSENTS.c.contact_id.in_(sa.bindparam("ids", expanding=True)), _CONSENTS.c.opted_out_at.is_not(None)
 )
@@ -64,11 +76,17 @@ def contact_by_external_id(session: Session, external_id: str) -> Contact | None
     return session.exec(select(Contact).where(Contact.external_id == external_id)).first()
 
 
-def contacts_at_address(session: Session, channel: str, address: str) -> list[Contact]:
-    """Everyone at this address (people may share a phone), oldest first; read-only copies, not attached."""
+def contacts_at_address(session: Session, channel: str, address: str) -> tuple[list[Contact], bool]:
+    """Everyone at this address (people may share a phone), oldest first, as read-only copies not attached to
+    the session; and whether any of them opted out of the channel. One query: a reply waits for it."""
     value = address.removeprefix("whatsapp:") if channel == "whatsapp" else address
-    rows = session.connection().execute(_CONTACTS_AT[_ADDRESS_COLUMNS[channel]], {"address": value})
-    return [Contact(**row._mapping) for row in rows]
+    rows = session.connection().execute(_CONTACTS_AT[_ADDRESS_COLUMNS[channel]], {"address": value, "channel": channel})
+    contacts, opted_out = [], False
+    for row in rows:
+        *columns, row_opted_out = row
+        contacts.append(Contact(**dict(zip(_CONTACT_NAMES, columns, strict=True))))
+        opted_out = opted_out or bool(row_opted_out)
+    return contacts, opted_out
 
 
 def opted_out_channels(session: Session, contact_id: int) -> set[str]:

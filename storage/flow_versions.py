@@ -11,6 +11,15 @@ from storage.models import Flow
 
 _CURRENT_IDS = sa.select(Flow.id).where(Flow.current == sa.true()).order_by(Flow.key)
 
+# Which flows are current, in two numbers: the newest version id and how many versions are current. Versions
+# are never deleted or changed (only retired), so an import raises the first and a retirement lowers the second;
+# equal stamps mean the same current versions. Read beside another statement, it spares a query per event.
+FLOWS_STAMP = (
+    sa.select(sa.func.coalesce(sa.func.max(Flow.id), 0)).scalar_subquery().label("flows_newest"),
+    sa.select(sa.func.count()).where(Flow.current == sa.true()).scalar_subquery().label("flows_current"),
+)
+FlowsStamp = tuple[int, int]
+
 
 def current_flows(session: Session) -> list[Flow]:
     return list(session.exec(select(Flow).where(Flow.current == True).order_by(Flow.key)).all())  # noqa: E712

@@ -19,10 +19,10 @@ _INBOUND_BY_PROVIDER_ID = sa.select(_MESSAGES).where(
     _MESSAGES.c.direction == "in",
     _MESSAGES.c.provider_message_id == sa.bindparam("provider_message_id"),
 )
-_LOCK_MESSAGE = sa.select(_MESSAGES).where(_MESSAGES.c.id == sa.bindparam("id")).with_for_update()
+_BY_ID = sa.select(_MESSAGES).where(_MESSAGES.c.id == sa.bindparam("id"))
 _MARK_PROCESSED = (
     sa.update(_MESSAGES)
-    .where(_MESSAGES.c.id == sa.bindparam("message_id"))
+    .where(_MESSAGES.c.id == sa.bindparam("message_id"), _MESSAGES.c.processed_at.is_(None))
     .values(
         processed_at=sa.bindparam("processed_at"),
         kind=sa.bindparam("kind"),
@@ -65,22 +65,29 @@ def store_inbound(
     return Message(**existing._mapping), False
 
 
-def lock_message(session: Session, message_id: int) -> Message | None:
-    """The message, its row locked until the transaction ends, so that one process handles it."""
-    row = session.connection().execute(_LOCK_MESSAGE, {"id": message_id}).first()
+class AlreadyProcessed(Exception):
+    """Another transaction processed this message first; this one must roll back."""
+
+
+def message_by_id(session: Session, message_id: int) -> Message | None:
+    row = session.connection().execute(_BY_ID, {"id": message_id}).first()
     return None if row is None else Message(**row._mapping)
 
 
 def mark_processed(
     session: Session, message: Message, kind: str, delivery_id: int | None, contact_id: int | None
 ) -> None:
+    """Record what became of the message, only if no one did yet. The UPDATE takes the row lock: a concurrent
+    transaction doing the same waits for this one's end, then finds the message processed and raises."""
     message.processed_at = utcnow()
     message.kind, message.delivery_id, message.contact_id = kind, delivery_id, contact_id
-    session.connection().execute(
+    done = session.connection().execute(
         _MARK_PROCESSED,
         {"message_id": message.id, "processed_at": message.processed_at, "kind": kind, "delivery_id": delivery_id,
          "contact_id": contact_id},
     )
+    if done.rowcount != 1:
+        raise AlreadyProcessed(message.id)
 
 
 def insert_outbound(session: Session, message: Message) -> Message:

@@ -7,8 +7,11 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlmodel import select
 
+from bot.app import create_app
 from bot.runtime import Runtime
+from bot.settings import Settings
 from storage.deliveries import claim_due_deliveries
+from storage.flow_versions import retire_flow
 from storage.models import Delivery, Message, Response
 from storage.types import utcnow
 from tests.helpers import event, flow_yaml, install_flow, tick
@@ -134,6 +137,26 @@ def test_where_filters_choose_the_flow(rt: Runtime, client: FlaskClient, auth: d
     install_flow(rt, flow_yaml(where="country: [GB, IE]"))
     assert post_event(client, auth, event("e-fr", properties={"country": "FR"}))["deliveries"] == []
     assert len(post_event(client, auth, event("e-ie", properties={"country": "IE"}))["deliveries"]) == 1
+
+
+def test_flows_changed_by_another_process_apply_to_the_next_event(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str], settings: Settings
+) -> None:
+    install_flow(rt, flow_yaml("first"))
+    assert [d["flow"] for d in post_event(client, auth, event("e-1"))["deliveries"]] == ["first"]
+    other = create_app(settings).extensions["touchpoint"]  # a second web process on the same database
+    try:
+        install_flow(other, flow_yaml("second"))
+        with other.session() as session:
+            retire_flow(session, "first")
+        assert [d["flow"] for d in post_event(client, auth, event("e-2"))["deliveries"]] == ["second"]
+        install_flow(other, flow_yaml("first", channels="[email]"))
+        with other.session() as session:
+            retire_flow(session, "second")
+        assert [d["flow"] for d in post_event(client, auth, event("e-3"))["deliveries"]] == ["first"]
+        assert post_event(client, auth, event("e-3b"))["deliveries"][0]["channel"] == "email"
+    finally:
+        other.engine.dispose()
 
 
 def test_stop_opts_out_cancels_and_the_next_survey_falls_back_to_email(
