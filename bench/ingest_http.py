@@ -425,6 +425,14 @@ def ratio_cell(run: Run, base: Run) -> str:
     )
 
 
+def print_median_ratio(groups: list[list[Run]]) -> None:
+    """Over the max-throughput rounds: the endpoint's (last run's) req/s over the baseline's, round by round."""
+    ratios = sorted(group[-1].throughput / group[0].throughput for group in groups if group[0].rate is None)
+    if len(ratios) > 1:
+        listed = ", ".join(f"{r:.2f}x" for r in ratios)
+        print(f"\nthroughput vs baseline over {len(ratios)} rounds: {listed}; median {ratios[len(ratios) // 2]:.2f}x")
+
+
 def print_table(groups: list[list[Run]]) -> None:
     """One group per load mode; the first run of each group is the baseline."""
     print()
@@ -480,6 +488,8 @@ def parse_args(description: str = __doc__, database_url: str = DEFAULT_DATABASE_
     parser.add_argument("--rate", type=float, default=rate, help="requests/s of the fixed-rate phases")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients of the max-throughput phases")
+    parser.add_argument("--rounds", type=int, default=1, help="max-throughput rounds, baseline and endpoint taking "
+                        "turns; the median ratio is reported (this machine's speed drifts between minutes)")
     return parser.parse_args()
 
 
@@ -491,20 +501,20 @@ def print_setup(args: argparse.Namespace) -> None:
 
 
 def beside_baseline(
-    server: Server, name: str, warm: Send, at_rate: Send, at_max: Send, args: argparse.Namespace
+    server: Server, name: str, warm: Send, at_rate: Send, at_max: Callable[[int], Send], args: argparse.Namespace
 ) -> list[list[Run]]:
     """An endpoint and the baseline in the same run, both warmed up: at the fixed rate, then as fast as the
-    clients go. `warm` must manage WARM_UP_REQUESTS requests."""
+    clients go, for `args.rounds` rounds (`at_max(i)` sends round i). `warm` must manage WARM_UP_REQUESTS."""
     baseline = get_sender(server.url + BASELINE)
     warm_up(BASELINE, baseline)
     warm_up(name, warm)
     rate_clients = max(32, int(args.rate / 5))
-    return [
-        [fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
-         fixed_rate(name, at_rate, args.rate, args.seconds, rate_clients)],
-        [max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
-         max_throughput(name, at_max, args.seconds, args.clients)],
-    ]
+    groups = [[fixed_rate(f"GET {BASELINE}", baseline, args.rate, args.seconds, rate_clients),
+               fixed_rate(name, at_rate, args.rate, args.seconds, rate_clients)]]
+    for round_ in range(args.rounds):
+        groups.append([max_throughput(f"GET {BASELINE}", baseline, args.seconds, args.clients),
+                       max_throughput(name, at_max(round_), args.seconds, args.clients)])
+    return groups
 
 
 def count_rows(database_url: str, sql: str) -> int:
@@ -523,14 +533,12 @@ def measure(server: Server, args: argparse.Namespace) -> list[list[Run]]:
         warm_up(path, send)
     warm_up("events", event_sender(server, f"{run_id}-warm"))
     rate_clients = max(32, int(args.rate / 5))
-    groups = []
-    for mode in ("rate", "max"):
-        senders = [(f"GET {path}", send) for path, send in gets.items()]
-        senders.append(("POST /api/v1/events", event_sender(server, f"{run_id}-{mode}")))
-        if mode == "rate":
-            groups.append([fixed_rate(name, send, args.rate, args.seconds, rate_clients) for name, send in senders])
-        else:
-            groups.append([max_throughput(name, send, args.seconds, args.clients) for name, send in senders])
+    senders = [(f"GET {path}", send) for path, send in gets.items()]
+    groups = [[fixed_rate(name, send, args.rate, args.seconds, rate_clients) for name, send in
+               [*senders, ("POST /api/v1/events", event_sender(server, f"{run_id}-rate"))]]]
+    for round_ in range(args.rounds):
+        events = ("POST /api/v1/events", event_sender(server, f"{run_id}-max{round_}"))
+        groups.append([max_throughput(name, send, args.seconds, args.clients) for name, send in [*senders, events]])
     return groups
 
 
@@ -545,6 +553,7 @@ def main() -> None:
             groups = measure(server, args)
             loaded = server.rss_line()
         print_table(groups)
+        print_median_ratio(groups)
         print(f"\ngunicorn peak RSS (VmHWM) idle:       {idle}")
         print(f"gunicorn peak RSS (VmHWM) after load: {loaded}")
         accepted = WARM_UP_REQUESTS + sum(len(g[-1].latencies) for g in groups)

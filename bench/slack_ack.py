@@ -27,6 +27,7 @@ from bench.ingest_http import (
     parse_args,
     postgres_database,
     prepare_database,
+    print_median_ratio,
     print_setup,
     print_table,
     raise_on_sigterm,
@@ -120,16 +121,18 @@ def main() -> None:
                "SLACK_MPS": "100000"}
         os.environ.update(env)
         key = prepare_database(url)
-        surveys = open_surveys(url, slack, warm_up + at_rate + at_max)
+        surveys = open_surveys(url, slack, warm_up + at_rate + at_max * args.rounds)
         warm, surveys = surveys[:warm_up], surveys[warm_up:]
         with gunicorn_server(url, key, args.workers, Path(tmp), **env) as server:
             events = server.url + "/slack/events"
             at_rate_clicks = click_sender(events, slack, surveys[:at_rate])
             groups = beside_baseline(server, "POST /slack/events (click)", click_sender(events, slack, warm),
                                      at_rate_clicks,
-                                     click_sender(events, slack, surveys[at_rate:]), args)
+                                     lambda i: click_sender(events, slack, surveys[at_rate + i * at_max:][:at_max]),
+                                     args)
             rss = server.rss_line()
         print_table(groups)
+        print_median_ratio(groups)
         print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
         acked = warm_up + sum(len(group[-1].latencies) for group in groups)
         stored = count_rows(url, "SELECT count(*) FROM response WHERE score = 9")

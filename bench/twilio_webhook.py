@@ -26,6 +26,7 @@ from bench.ingest_http import (
     parse_args,
     postgres_database,
     prepare_database,
+    print_median_ratio,
     print_setup,
     print_table,
     raise_on_sigterm,
@@ -87,16 +88,17 @@ def main() -> None:
     print_setup(args)
     with tempfile.TemporaryDirectory(prefix="bench-twilio-") as tmp, postgres_database(args.database_url) as url:
         key = prepare_database(url)
-        open_surveys(url, warm + at_rate + at_max)
+        open_surveys(url, warm + at_rate + at_max * args.rounds)
         twilio_env = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": OUR_NUMBER,
                       "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "TOUCHPOINT_SANDBOX": "on"}
         with gunicorn_server(url, key, args.workers, Path(tmp), **twilio_env) as server:
             hook = server.url + "/webhooks/twilio/sms"
             groups = beside_baseline(server, "POST /webhooks/twilio/sms", webhook_sender(hook, 0, warm),
-                                     webhook_sender(hook, warm, at_rate), webhook_sender(hook, warm + at_rate, at_max),
-                                     args)
+                                     webhook_sender(hook, warm, at_rate),
+                                     lambda i: webhook_sender(hook, warm + at_rate + i * at_max, at_max), args)
             rss = server.rss_line()
         print_table(groups)
+        print_median_ratio(groups)
         print(f"\ngunicorn peak RSS (VmHWM) after load: {rss}")
         answered = warm + sum(len(group[-1].latencies) for group in groups)
         stored = count_rows(url, "SELECT count(*) FROM response WHERE score = 9")
