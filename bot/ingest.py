@@ -17,9 +17,9 @@ from flows.schedule import next_allowed_send
 from flows.schema import FlowDefinition
 from flows.triggers import in_sample, matches
 from storage.contacts import opted_out_channels, upsert_contact
-from storage.deliveries import create_delivery, last_contacted_at
+from storage.deliveries import NewDelivery, create_delivery, last_contacted_at
 from storage.events import deliveries_of_event, event_by_key, insert_event
-from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow
+from storage.models import Contact, Delivery, Event, Flow
 from storage.types import utcnow
 
 
@@ -27,7 +27,7 @@ from storage.types import utcnow
 class IngestResult:
     event_id: int
     duplicate: bool
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list[NewDelivery | Delivery] = field(default_factory=list)  # Delivery rows for a duplicate
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -107,7 +107,7 @@ def _schedule(
     contact: Contact,
     opted_out: set[str],
     now: datetime,
-) -> Delivery:
+) -> NewDelivery:
     assert contact.id is not None and event.id is not None and flow.id is not None
     if not in_sample(definition, event.idempotency_key):
         raise Ineligible("sampled_out")
@@ -120,14 +120,13 @@ def _schedule(
     if due + definition.expire_td <= now:
         raise Ineligible("expired")
     due = next_allowed_send(max(due, now), definition.quiet_hours, contact_timezone(rt, contact))
-    delivery = Delivery(
+    delivery = NewDelivery(
         event_id=event.id,
         flow_id=flow.id,
         flow_key=flow.key,
         contact_id=contact.id,
         channel=plan[0],
         channel_plan=plan[1:],
-        status=DeliveryStatus.SCHEDULED,
         due_at=due,
         token=secrets.token_urlsafe(18),
     )
