@@ -42,6 +42,7 @@ from storage.deliveries import (
     last_sent_by_contact,
     mark_stale_sending_unknown,
     record_status,
+    record_trail,
 )
 from storage.flow_versions import flows_by_id
 from storage.followups import mark_breached
@@ -217,6 +218,9 @@ def record_outcomes(rt: Runtime, session: Session, outcomes: list[Outcome]) -> i
         if outcome.result is not None:
             _mark_sent(rt, session, delivery, flows[delivery.flow_id], outcome)
             sent += 1
+        elif delivery.status != DeliveryStatus.SENDING:
+            log.warning("delivery %s: answered while its send failed (%s); the answer stands", delivery.id,
+                        outcome.error or "unexpected error")
         elif outcome.error is not None:
             _handle_failure(rt, session, delivery, outcome.error)
         else:
@@ -235,7 +239,11 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
     delivery.expires_at = now + definition.expire_td
     if definition.reminder_td is not None:
         delivery.reminder_at = now + definition.reminder_td
-    record_status(session, delivery, DeliveryStatus.SENT, f"via {outcome.result.transport}")
+    detail = f"via {outcome.result.transport}"
+    if delivery.status == DeliveryStatus.SENDING:
+        record_status(session, delivery, DeliveryStatus.SENT, detail)
+    else:  # the customer answered before the send was recorded: the answer's status stands
+        record_trail(session, delivery, DeliveryStatus.SENT, f"{detail}, recorded after the answer")
     message = outcome.message
     if outcome.result.address:
         learn_address(session, delivery.contact_id, delivery.channel, outcome.result.address)

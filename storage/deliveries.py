@@ -93,19 +93,23 @@ _OPEN_CONTEXT = _CONTEXT.where(
     _DELIVERIES.c.channel == sa.bindparam("channel"),
     _DELIVERIES.c.status.in_([str(s) for s in OPEN_STATUSES]),
     _DELIVERIES.c.conversation != "closed",
-).order_by(_DELIVERIES.c.sent_at.desc(), _DELIVERIES.c.id.desc())
+).order_by(_DELIVERIES.c.sent_at.desc().nulls_first(), _DELIVERIES.c.id.desc())
 
 
 def record_status(
     session: Session, delivery: Delivery, status: DeliveryStatus | str, detail: str | None = None
 ) -> None:
     """Move a delivery to a status and keep the transition in its trail."""
-    now = utcnow()
     delivery.status = str(status)
-    delivery.updated_at = now
+    delivery.updated_at = utcnow()
     session.add(delivery)
+    record_trail(session, delivery, status, detail)
+
+
+def record_trail(session: Session, delivery: Delivery, status: DeliveryStatus | str, detail: str | None) -> None:
+    """An entry in the delivery's trail alone, for a step that does not change its status."""
     session.add(
-        StatusChange(delivery_id=delivery.id, status=str(status), channel=delivery.channel, detail=detail, at=now)
+        StatusChange(delivery_id=delivery.id, status=str(status), channel=delivery.channel, detail=detail, at=utcnow())
     )
 
 
@@ -349,8 +353,10 @@ def deliveries_to_send(session: Session, ids: list[int]) -> list[tuple[Delivery,
 
 
 def deliveries_by_id(session: Session, ids: list[int | None]) -> dict[int | None, Delivery]:
-    """A batch of deliveries in one query, held by the caller while it works through them."""
-    rows = session.exec(select(Delivery).where(col(Delivery.id).in_([i for i in ids if i is not None]))).all()
+    """A batch of deliveries in one query, locked and held by the caller while it works through them (a reply
+    may be changing one of them at the same moment)."""
+    query = select(Delivery).where(col(Delivery.id).in_([i for i in ids if i is not None])).order_by(Delivery.id)
+    rows = session.exec(query.with_for_update()).all()
     return {delivery.id: delivery for delivery in rows}
 
 

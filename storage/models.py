@@ -41,8 +41,9 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Deliveries a reply can still land on.
-OPEN_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED)
+# Deliveries a reply can still land on: from the moment the provider is called, since a fast customer (or
+# provider) can answer before the worker has recorded the send.
+OPEN_STATUSES = (DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED)
 # Deliveries that reached (or may have reached) the customer, for the throttle.
 CONTACTED_STATUSES = (
     DeliveryStatus.SCHEDULED,

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.app import create_app
+from bot.dispatch import call_provider, prepare_batch, record_outcomes
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.deliveries import claim_due_deliveries
@@ -273,6 +274,26 @@ def test_a_send_whose_worker_died_becomes_unknown_and_is_never_resent(
     assert report.unknown == 1 and report.sent == 0
     assert delivery(client, auth, planned["id"])["status"] == "unknown"
     assert sandbox(client, auth, "+447911123456") == []
+
+
+def test_a_reply_that_beats_the_recording_of_its_send_is_answered(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    [planned] = post_event(client, auth, event())["deliveries"]
+    with rt.session() as session:
+        claimed = claim_due_deliveries(session, utcnow(), 10, timedelta(minutes=5))
+    with rt.session() as session:
+        questions = prepare_batch(rt, session, claimed)
+    outcomes = [call_provider(rt, question) for question in questions]  # the worker's steps, one at a time
+    assert [outcome.result is not None for outcome in outcomes] == [True]  # the provider took the question
+    reply(client, auth, "sms", "+447911123456", "9")  # before the worker has recorded the send
+    with rt.session() as session:
+        assert record_outcomes(rt, session, outcomes) == 1
+    shown = delivery(client, auth, planned["id"])
+    assert (shown["status"], shown["response"]["score"]) == ("answered", 9)
+    assert [h["status"] for h in shown["history"]] == ["scheduled", "sending", "answered", "sent"]
+    assert shown["sent_at"] is not None
 
 
 def test_one_reminder_when_unanswered_then_expiry_and_late_answers(

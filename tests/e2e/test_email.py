@@ -66,9 +66,6 @@ def mail_server(start_server: StartServer, smtp: FakeSmtp) -> Server:
 def survey_mail(server: Server, smtp: FakeSmtp, key: str = "o-1") -> tuple[int, EmailMessage]:
     [planned] = server.api("POST", "/events", json=event(key, contact=ADA)).json()["deliveries"]
     server.wait_for(lambda: len(smtp.to(ADA["email"])) >= 1, what="the survey email")
-    # The mail reaches the SMTP server a moment before the worker records the send; a reply in between is late.
-    server.wait_for(lambda: server.api("GET", f"/deliveries/{planned['id']}").json()["status"] == "sent",
-                    what="the send recorded")
     return planned["id"], smtp.to(ADA["email"])[-1]
 
 
