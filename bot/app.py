@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify
 from bot.api import api_blueprint
 from bot.api.errors import register_error_handlers
 from bot.inbox import AppInbox
-from bot.pages.sandbox import sandbox_blueprint
+from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
 
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         blueprint = channel.blueprint(inbox)
         if blueprint is not None:
             app.register_blueprint(blueprint)
-    if rt.sandbox_channels:
+    if sandbox_pages_allowed(rt):
         app.register_blueprint(sandbox_blueprint())
 
     @app.get("/healthz")

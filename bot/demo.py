@@ -11,6 +11,7 @@ from bot.flow_admin import store_definitions
 from bot.ingest import ingest_event
 from bot.runtime import Runtime
 from flows.loader import load_flows
+from storage.sandbox import SandboxContacts
 from storage.sites import SiteExists, create_site, site_by_key
 
 DEMO_FLOWS = Path(__file__).parent / "demo_flows"
@@ -55,6 +56,10 @@ DEMO_EVENTS = [
     ("feature.used", "demo-alan", {"feature": "exports", "first_use": True}),
     ("onboarding.completed", "demo-katherine", {"plan": "team"}),
 ]
+# The demo's customers are the sandbox's too: /sandbox shows, changes and answers for them and its own only.
+SANDBOX_CONTACTS = SandboxContacts(frozenset(c["external_id"] for c in DEMO_CONTACTS))
+# What the sandbox's "Start a survey" fills in for an event type, so the demo flows match.
+DEMO_PROPERTIES = {event_type: properties for event_type, _, properties in DEMO_EVENTS}
 
 
 def load_demo(rt: Runtime) -> str:

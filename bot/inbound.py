@@ -67,7 +67,8 @@ def receive(
 
 def store_received(session: Session, inbound: Inbound, delivery_id: int | None = None) -> tuple[Message, bool]:
     return store_inbound(
-        session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw, delivery_id
+        session, inbound.channel, inbound.address, inbound.text, inbound.provider_message_id, inbound.raw, delivery_id,
+        inbound.transport,
     )
 
 

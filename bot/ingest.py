@@ -15,7 +15,7 @@ from bot.recipients import recipient_of
 from bot.runtime import Runtime
 from flows.schedule import next_allowed_send
 from flows.schema import FlowDefinition
-from flows.triggers import in_sample, matches
+from flows.triggers import in_sample, mismatch
 from storage.contacts import opted_out_channels, upsert_contact
 from storage.deliveries import NewDelivery, create_delivery, last_contacted_at
 from storage.events import deliveries_of_event, event_by_key, insert_event
@@ -29,6 +29,7 @@ class IngestResult:
     duplicate: bool
     deliveries: list[NewDelivery | Delivery] = field(default_factory=list)  # Delivery rows for a duplicate
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # flows of this event type, and why not
 
 
 class Duplicate(Exception):
@@ -85,7 +86,9 @@ def _ingest_new(
     result = IngestResult(event.id, False)
     opted_out = set() if created else opted_out_channels(session, contact.id)
     for flow, definition in rt.flows_for_event(session, payload.type, flows_stamp):
-        if not matches(definition, payload.type, payload.properties):
+        why_not = mismatch(definition, payload.type, payload.properties)
+        if why_not is not None:
+            result.unmatched.append((flow.key, why_not))
             continue
         if channels is not None and not set(definition.channels) & set(channels):
             continue

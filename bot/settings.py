@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sandbox: SandboxMode = SandboxMode.AUTO
+    sandbox_pages: bool = True  # the anonymous /sandbox pages; even on, only while every channel is sandboxed
     default_timezone: str = "UTC"
     default_locale: str = "en"
 

@@ -92,6 +92,7 @@ class Inbound:
     text: str
     provider_message_id: str
     raw: dict[str, Any] = field(default_factory=dict)
+    transport: str = ""  # "sandbox" for text typed as the customer in the sandbox, so it is told from real mail
 
 
 class DeliveryState(StrEnum):

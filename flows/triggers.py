@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -16,13 +17,39 @@ _FALSE_WORDS = frozenset({"false", "no", "0"})
 
 def matches(defn: FlowDefinition, event_type: str, properties: Mapping[str, Any]) -> bool:
     """True when the event is the flow's trigger and every `where` condition holds for its properties."""
+    return mismatch(defn, event_type, properties) is None
+
+
+def mismatch(defn: FlowDefinition, event_type: str, properties: Mapping[str, Any]) -> str | None:
+    """Why the event does not start the flow ("country is 'US', needs one of GB, IE"), or None when it does:
+    whoever sent the event learns which condition to change instead of guessing."""
     if event_type != defn.trigger.event:
-        return False
+        return f"listens to {defn.trigger.event}, not {event_type}"
     for name, expected in (defn.trigger.where or {}).items():
         actual = _lookup(properties, name)
         if actual is _MISSING or not _holds(expected, actual):
-            return False
-    return True
+            shown = "is missing" if actual is _MISSING else f"is {_show(actual)}"
+            return f"{name} {shown}, needs {_needs(expected)}"
+    return None
+
+
+def example_properties(defn: FlowDefinition) -> dict[str, Any]:
+    """Properties that satisfy the flow's `where` (the first option of each list): a starting point to edit."""
+    return {name: expected[0] if isinstance(expected, list) and expected else expected
+            for name, expected in (defn.trigger.where or {}).items()}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
+def _needs(expected: Any) -> str:
+    if isinstance(expected, list):
+        options = [option if isinstance(option, str) else json.dumps(option) for option in expected]
+        return options[0] if len(options) == 1 else f"one of {', '.join(options)}"
+    return expected if isinstance(expected, str) else json.dumps(expected)
 
 
 def in_sample(defn: FlowDefinition, idempotency_key: str) -> bool:

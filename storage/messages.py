@@ -42,6 +42,7 @@ def store_inbound(
     provider_message_id: str,
     raw: dict[str, Any],
     delivery_id: int | None = None,
+    transport: str = "",
 ) -> tuple[Message, bool]:
     """Insert a received message once per provider id; returns (message, is_new).
 
@@ -52,8 +53,8 @@ def store_inbound(
     """
     values = {name: None for name in _MESSAGE_FIELDS} | {
         "direction": "in", "channel": channel, "address": address, "text": text,
-        "provider_message_id": provider_message_id, "raw": raw, "kind": "", "transport": "", "created_at": utcnow(),
-        "delivery_id": delivery_id,
+        "provider_message_id": provider_message_id, "raw": raw, "kind": "", "transport": transport,
+        "created_at": utcnow(), "delivery_id": delivery_id,
     }
     inserted = _INSERT_INBOUND.run(session, values)
     if inserted is not None:
@@ -106,24 +107,6 @@ def unprocessed_inbound(session: Session, older_than: datetime, limit: int) -> l
         .limit(limit)
     ).all()
     return [r for r in rows if r is not None]
-
-
-def sandbox_messages(session: Session, address: str | None, limit: int = 500) -> list[Message]:
-    query = select(Message).where(Message.direction == "out", Message.transport == "sandbox")
-    if address is not None:
-        query = query.where(Message.address == address)
-    return list(session.exec(query.order_by(Message.id).limit(limit)).all())
-
-
-def thread(session: Session, channel: str, address: str, limit: int = 200) -> list[Message]:
-    """The whole exchange with one address on one channel, oldest first."""
-    rows = session.exec(
-        select(Message)
-        .where(Message.channel == channel, Message.address == address)
-        .order_by(col(Message.id).desc())
-        .limit(limit)
-    ).all()
-    return list(reversed(rows))
 
 
 def messages_of_delivery(session: Session, delivery_id: int) -> list[Message]:

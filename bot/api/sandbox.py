@@ -15,7 +15,7 @@ from bot.api.schemas import ReplyOut, SandboxInbound, SandboxInboundResult, Sand
 from bot.inbound import InboundResult, receive
 from bot.runtime import Runtime, runtime
 from channels.base import Inbound
-from storage.messages import sandbox_messages
+from storage.sandbox import SANDBOX, sandbox_messages
 
 
 def sandbox_channel_or_error(rt: Runtime, channel: str) -> None:
@@ -31,7 +31,8 @@ def sandbox_channel_or_error(rt: Runtime, channel: str) -> None:
 def sandbox_reply(rt: Runtime, channel: str, sender: str, text: str) -> InboundResult:
     """Handle text typed by a pretend customer exactly as a provider webhook would be handled."""
     sandbox_channel_or_error(rt, channel)
-    return receive(rt, Inbound(channel, sender, text, f"sbin-{uuid.uuid4().hex}", {"from": sender, "text": text}))
+    raw = {"from": sender, "text": text}
+    return receive(rt, Inbound(channel, sender, text, f"sbin-{uuid.uuid4().hex}", raw, transport=SANDBOX))
 
 
 def list_messages() -> Response:

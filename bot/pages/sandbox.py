@@ -1,7 +1,9 @@
 """/sandbox: a page where a person plays the customer on every sandboxed channel.
 
 The page talks to small same-origin JSON endpoints here rather than to the API, so a newcomer needs
-no API key. They exist only while channels run on the sandbox transport.
+no API key. As they answer anyone, they exist only in sandbox mode proper: every channel that needs an account
+runs on the sandbox transport (and TOUCHPOINT_SANDBOX_PAGES is not off). Even then they show, change and answer
+for sandbox customers only (storage.sandbox): ids starting with `sandbox:`, and the demo's.
 
 The web channel has no sandbox transport: its surveys wait for the customer's next page view. The page's
 "Web widget" panel plays that page view: /sandbox/widget is a stand-in for the customer's web app that embeds
@@ -15,40 +17,60 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
+from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
-from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot.api.errors import ApiError, field_errors
-from bot.api.sandbox import sandbox_reply
-from bot.api.schemas import EventIn, normalize_origin
-from bot.demo import DEMO_CONTACTS, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER
-from bot.ingest import ingest_event
+from bot.api.errors import ApiError
+from bot.api.sandbox import sandbox_channel_or_error, sandbox_reply
+from bot.api.schemas import normalize_origin
+from bot.demo import DEMO_CONTACTS, DEMO_PROPERTIES, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER, SANDBOX_CONTACTS
+from bot.pages.sandbox_trigger import FORM_DEFAULTS, format_properties, start_survey
 from bot.runtime import Runtime, runtime
 from channels.email import choices
 from flows.questions import QuestionKind
+from flows.triggers import example_properties
 from storage.contacts import contact_by_external_id
 from storage.flow_versions import current_flows
-from storage.messages import thread
 from storage.models import Delivery, Flow, Message, Site
+from storage.sandbox import only_sandbox_contacts_at, sandbox_conversations, sandbox_thread
 from storage.sites import site_by_key, waiting_web_surveys
 from storage.types import utcnow
 
 
+def sandbox_pages_allowed(rt: Runtime) -> bool:
+    """Sandbox mode proper: no channel has a real provider, so nothing done here can reach a real person."""
+    accounts = [channel for channel in rt.channels.values() if type(channel).needs_credentials]
+    return rt.settings.sandbox_pages and bool(accounts) and all(channel.sandboxed for channel in accounts)
+
+
 def page() -> str:
+    return _render()
+
+
+def _render(form: Mapping[str, Any] | None = None, outcome: list[str] | None = None, failed: bool = False) -> str:
     rt = runtime()
     with rt.session() as session:
-        flows = [(f.key, f.definition.get("trigger", {}).get("event", "")) for f in current_flows(session)]
+        events = []
+        for flow in current_flows(session):
+            definition = rt.definition(flow)
+            event = definition.trigger.event
+            sample = DEMO_PROPERTIES.get(event) or example_properties(definition)
+            events.append({"flow": flow.key, "event": event, "properties": format_properties(sample)})
         site = site_by_key(session, DEMO_SITE_KEY)
         widget = None
         if site is not None:
             widget = {"site": site.key, "public_key": site.public_key, "warning": _origin_warning(site),
                       "contacts": DEMO_CONTACTS, "default": DEMO_WEB_CUSTOMER}
-    return render_template("sandbox.html", channels=rt.sandbox_channels, flows=flows, widget=widget)
+    values = {**FORM_DEFAULTS, **(form or {})}
+    chosen = next((i for i, e in enumerate(events) if e["event"] == values.get("type")), 0)
+    if form is None and events:
+        values["properties"] = events[0]["properties"]
+    return render_template("sandbox.html", channels=rt.sandbox_channels, events=events, widget=widget,
+                           form=values, chosen=chosen, outcome=outcome or [], failed=failed,
+                           prefix=SANDBOX_CONTACTS.prefix)
 
 
 def _origin_warning(site: Site) -> str | None:
@@ -71,12 +93,15 @@ def _widget_identity(user: str) -> dict[str, Any]:
     if "widget.script" not in current_app.view_functions:
         raise ApiError(409, "no_web_channel", "the web channel is not running, so there is no widget to open")
     rt = runtime()
-    if any(not channel.sandboxed for channel in rt.channels.values() if type(channel).needs_credentials):
+    if not sandbox_pages_allowed(rt):
         # With a real provider on, the contacts may be real people: nobody signs in as them from here.
         raise ApiError(409, "not_all_sandbox", "the sandbox opens the widget as a customer only while every "
                        "channel runs on the sandbox")
     if not user:
         raise ApiError(422, "invalid", "pick a customer first", [{"field": "user", "message": "empty"}])
+    if not SANDBOX_CONTACTS.includes(user):
+        raise ApiError(404, "not_a_sandbox_customer", f"the sandbox plays only its own customers (ids starting "
+                       f"with {SANDBOX_CONTACTS.prefix}) and the demo's")
     with rt.session() as session:
         site = site_by_key(session, DEMO_SITE_KEY)
         if site is None:
@@ -103,20 +128,15 @@ def widget_page() -> str:
 
 def conversations() -> Response:
     with runtime().session() as session:
-        rows = session.exec(
-            select(Message.channel, Message.address, sa.func.max(Message.id))
-            .where(Message.transport == "sandbox")
-            .group_by(Message.channel, Message.address)
-            .order_by(sa.func.max(Message.id).desc())
-        ).all()
-    return jsonify({"items": [{"channel": c, "address": a} for c, a, _ in rows]})
+        rows = sandbox_conversations(session, SANDBOX_CONTACTS)
+    return jsonify({"items": [{"channel": c, "address": a} for c, a in rows]})
 
 
 def messages() -> Response:
     channel, address = request.args.get("channel", ""), request.args.get("address", "")
     rt = runtime()
     with rt.session() as session:
-        rows = thread(session, channel, address)
+        rows = sandbox_thread(session, channel, address, SANDBOX_CONTACTS)
         items = [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
                   "links": _survey_links(rt, session, m)} for m in rows]
     return jsonify({"items": items})
@@ -137,35 +157,32 @@ def _survey_links(rt: Runtime, session: Session, message: Message) -> list[dict[
 def reply() -> Response:
     data = request.get_json(silent=True) or {}
     text = str(data.get("text", "")).strip()
+    channel, address = str(data.get("channel", "")), str(data.get("address", ""))
     if not text:
         raise ApiError(422, "invalid", "type a reply first", [{"field": "text", "message": "empty"}])
-    result = sandbox_reply(runtime(), str(data.get("channel", "")), str(data.get("address", "")), text)
+    rt = runtime()
+    sandbox_channel_or_error(rt, channel)
+    with rt.session() as session:
+        ours = only_sandbox_contacts_at(session, channel, address, SANDBOX_CONTACTS)
+    if not ours:
+        raise ApiError(404, "not_a_sandbox_conversation", "the sandbox replies only in its own customers' "
+                       "conversations: start a survey for one first")
+    result = sandbox_reply(rt, channel, address, text)
     return jsonify({"intent": result.intent, "delivery_id": result.delivery_id})
 
 
-def trigger() -> Response:
-    data = request.get_json(silent=True) or {}
+def trigger() -> Response | tuple[str, int]:
+    """JSON for the page's script and for JSON clients; the page again, with the outcome, for a plain form."""
+    wants_json = request.is_json or request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json")
+    data = (request.get_json(silent=True) or {}) if request.is_json else request.form.to_dict()
+    if wants_json:
+        return jsonify(start_survey(runtime(), data))
     try:
-        payload = EventIn.model_validate(
-            {
-                "type": data.get("type"),
-                "idempotency_key": f"sandbox-{uuid.uuid4().hex}",
-                "contact": data.get("contact") or {},
-                "properties": data.get("properties") or {},
-            }
-        )
-    except ValidationError as exc:
-        raise ApiError(422, "invalid", "the event is not valid", field_errors(exc)) from None
-    result = ingest_event(runtime(), payload)
-    return jsonify(
-        {
-            "deliveries": [
-                {"id": d.id, "flow": d.flow_key, "channel": d.channel, "due_at": d.due_at.isoformat()}
-                for d in result.deliveries
-            ],
-            "skipped": [{"flow": f, "reason": r} for f, r in result.skipped],
-        }
-    )
+        return _render(data, start_survey(runtime(), data)["outcome"]), 200
+    except ApiError as exc:
+        problems = [f"{d['field']}: {d['message']}" for d in exc.details] or [exc.message]
+        return _render(data, problems, failed=True), exc.status
 
 
 def sandbox_blueprint() -> Blueprint:

@@ -60,8 +60,10 @@ def test_an_email_survey_in_the_sandbox_is_answered_by_its_links(server: Server)
     flow_file = server.cwd / "mail.yaml"
     flow_file.write_text(flow_yaml("sandbox-mail", channels="[email]", ask="never"), encoding="utf-8")
     cli(server.env, "flows", "import", str(flow_file), cwd=server.cwd)
-    contact = {"external_id": "eve", "name": "Eve", "email": "eve@example.com"}
-    [planned] = server.api("POST", "/events", json=event("mail-1", contact=contact)).json()["deliveries"]
+    contact = {"external_id": "sandbox:eve", "name": "Eve", "email": "eve@example.com"}
+    started = requests.post(server.url + "/sandbox/trigger", json={"type": "order.delivered", "contact": contact},
+                            timeout=5)
+    [planned] = started.json()["deliveries"]
     query = {"channel": "email", "address": "eve@example.com"}
 
     def question() -> dict | None:

@@ -6,7 +6,7 @@ import pytest
 
 from flows.loader import load_flow
 from flows.schema import FlowDefinition
-from flows.triggers import in_sample, matches
+from flows.triggers import example_properties, in_sample, matches, mismatch
 
 
 def flow(where: str = "", sample: float = 1.0, key: str = "delivered") -> FlowDefinition:
@@ -90,3 +90,31 @@ def test_sampling_is_roughly_proportional(share: float) -> None:
 def test_sample_one_takes_everything_and_zero_nothing() -> None:
     assert all(in_sample(flow(sample=1.0), f"e{n}") for n in range(100))
     assert not any(in_sample(flow(sample=0.0), f"e{n}") for n in range(100))
+
+
+COUNTRY = "  where:\n    country: [GB, IE]\n"
+
+
+@pytest.mark.parametrize(
+    ("where", "event_type", "properties", "reason"),
+    [
+        (COUNTRY, "order.delivered", {"country": "US"}, "country is 'US', needs one of GB, IE"),
+        (COUNTRY, "order.delivered", {}, "country is missing, needs one of GB, IE"),
+        ("  where:\n    first_use: true\n", "order.delivered", {"first_use": False}, "first_use is false, needs true"),
+        ("  where:\n    customer.plan: team\n", "order.delivered", {"customer": {"plan": "solo"}},
+         "customer.plan is 'solo', needs team"),
+        ("", "order.shipped", {}, "listens to order.delivered, not order.shipped"),
+        (COUNTRY, "order.delivered", {"country": "ie"}, None),
+    ],
+)
+def test_a_mismatch_says_which_condition_failed(
+    where: str, event_type: str, properties: dict[str, Any], reason: str | None
+) -> None:
+    assert mismatch(flow(where), event_type, properties) == reason
+    assert matches(flow(where), event_type, properties) is (reason is None)
+
+
+def test_example_properties_satisfy_the_trigger() -> None:
+    defn = flow("  where:\n    country: [GB, IE]\n    first_use: true\n    customer.plan: team\n")
+    assert example_properties(defn) == {"country": "GB", "first_use": True, "customer.plan": "team"}
+    assert matches(defn, "order.delivered", example_properties(defn))
