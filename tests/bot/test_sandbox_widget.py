@@ -169,3 +169,16 @@ def test_with_a_real_provider_on_the_sandbox_signs_in_nobody(
         assert refused.status_code == 404 and "hash" not in refused.get_data(as_text=True)
     finally:
         app.extensions["touchpoint"].engine.dispose()
+
+
+def test_the_widget_is_opened_as_no_customer_but_the_sandbox_ones(
+    rt: Runtime, page: FlaskClient, auth: dict[str, str]
+) -> None:
+    load_demo(rt)
+    page.post("/api/v1/events", headers=auth, json={
+        "type": "onboarding.completed", "idempotency_key": "real-web-1",
+        "contact": {"external_id": "cust-1", "name": "Ada Lovelace"}})
+    for path in ("/sandbox/widget", "/sandbox/widget/identity"):
+        refused = page.get(path, query_string={"user": "cust-1"})
+        assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "not_a_sandbox_customer"
+        assert "hash" not in refused.get_data(as_text=True)
