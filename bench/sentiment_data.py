@@ -1,4 +1,4 @@
-"""The labelled sentiment rows under ../shared/data/sentiment, split into a tuning half and a held-apart half."""
+"""The labelled sentiment rows under tests/data/sentiment, split into a tuning half and a held-apart half."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA = Path(os.environ.get("TOUCHPOINT_SENTIMENT_DATA", Path(__file__).parents[2] / "shared" / "data" / "sentiment"))
+from tests.data import DATA as TEST_DATA
+
+DATA = Path(os.environ.get("TOUCHPOINT_SENTIMENT_DATA", TEST_DATA / "sentiment"))
 NPS_LABELS = {"detractor": "negative", "passive": "neutral", "promoter": "positive"}
 
 

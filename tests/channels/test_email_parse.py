@@ -26,8 +26,9 @@ from channels.email_parse import (
     strip_reply,
     verify_mailgun,
 )
+from tests.data import DATA
 
-SHARED_EMAIL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures" / "email"
+SHARED_EMAIL = DATA / "fixtures" / "email"
 OUR_EMAIL = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 MAILGUN_KEY = "TEST_WEBHOOK_SIGNING_KEY"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.data import DATA
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli
 from tests.fakes.smtp import FakeSmtp
@@ -272,7 +273,7 @@ def event_body(key: str) -> dict:
     return event(key, contact=ADA)
 
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures" / "email"
+FIXTURES = DATA / "fixtures" / "email"
 
 
 def recorded_payload(provider: str, to: str) -> dict:

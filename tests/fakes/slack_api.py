@@ -8,7 +8,7 @@ calls, so the real client can be pointed at it with ``WebClient(token=..., base_
 
 It also builds and signs what Slack posts to *our* server (interactivity payloads, Events API envelopes), with the
 same ``X-Slack-Signature`` scheme slack_sdk's SignatureVerifier checks. Payload shapes follow the fixtures in
-shared/data/fixtures/slack (copied from slackapi/bolt-python's tests).
+tests/data/fixtures/slack (copied from slackapi/bolt-python's tests).
 """
 
 from __future__ import annotations

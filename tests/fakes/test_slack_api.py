@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from tests.data import DATA
 from tests.fakes.slack_api import (
     FakeSlack,
     block_actions_payload,
@@ -35,7 +35,7 @@ from tests.fakes.slack_api import (
 
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"
-SLACK_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures" / "slack"
+SLACK_FIXTURES = DATA / "fixtures" / "slack"
 BLOCKS = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "How likely are you to recommend us?"}},
     {

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +22,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.datastructures import MultiDict
 
+from tests.data import DATA
 from tests.fakes.twilio_api import (
     FakeTwilio,
     inbound_sms_params,
@@ -37,7 +37,7 @@ TOKEN = "test-auth-token"
 FROM = "+15017250604"
 TO = "+15558675310"
 SERVICE = "MG" + "b" * 32
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures"
+FIXTURES = DATA / "fixtures"
 
 ClientFactory = Callable[..., Client]
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flows.questions import QuestionKind
 from flows.replies import Intent, Reply, parse_reply
+from tests.data import DATA
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "replies.jsonl"
+CORPUS = DATA / "replies.jsonl"
 
 SCORE = "awaiting_score"
 COMMENT = "awaiting_comment"
