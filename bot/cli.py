@@ -14,9 +14,34 @@ from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
 
+def _database(settings: Settings) -> str:
+    """Says on stderr which database the command uses (password masked), so a command run against an
+    unexpected one shows it; stdout stays for what is meant to be piped (a key, YAML)."""
+    import sqlalchemy as sa
+
+    try:
+        shown = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        raise click.ClickException("TOUCHPOINT_DATABASE_URL is not a database URL") from None
+    click.echo(f"database: {shown}", err=True)
+    return settings.database_url
+
+
+def _ready(settings: Settings) -> None:
+    """Tables first: the embedded SQLite upgrades itself; a database left behind gets a clear message."""
+    from storage.migrate import SchemaNotReady, ensure_schema
+
+    try:
+        ensure_schema(_database(settings))
+    except SchemaNotReady as exc:
+        raise click.ClickException(f"{exc}. Run `touchpoint db upgrade` first.") from None
+
+
 @contextmanager
 def _runtime() -> Iterator[Runtime]:
-    rt = build_runtime(Settings())
+    settings = Settings()
+    _ready(settings)
+    rt = build_runtime(settings)
     try:
         yield rt
     finally:
@@ -47,7 +72,7 @@ def run(host: str | None, port: int | None, demo: bool) -> None:
     from storage.migrate import upgrade
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade(_database(settings))
     app = create_app(settings)
     rt: Runtime = app.extensions["touchpoint"]
     if demo:
@@ -74,6 +99,7 @@ def web(bind: str | None, workers: int) -> None:
     from bot.gunicorn import serve
 
     settings = Settings()
+    _ready(settings)
     serve(bind or f"{settings.host}:{settings.port}", workers)
 
 
@@ -99,7 +125,7 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations (works on an empty database and on earlier releases)."""
     from storage.migrate import upgrade
 
-    upgrade(Settings().database_url, revision)
+    upgrade(_database(Settings()), revision)
     click.echo("database is up to date")
 
 

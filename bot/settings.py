@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,12 +17,20 @@ class SandboxMode(StrEnum):
     OFF = "off"  # channels without credentials are unavailable
 
 
+def default_database_url() -> str:
+    """A SQLite file in the per-user data folder (XDG Base Directory), not the working directory: the CLI run
+    from any folder finds the same data."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    folder = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return f"sqlite:///{folder / 'touchpoint' / 'touchpoint.db'}"
+
+
 class Settings(BaseSettings):
     """Every knob the service has; the README lists each variable."""
 
     model_config = SettingsConfigDict(env_prefix="TOUCHPOINT_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///touchpoint.db"
+    database_url: str = Field(default_factory=default_database_url)
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

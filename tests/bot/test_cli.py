@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 
 from bot.cli import main
+from storage.migrate import current_head, current_revision, upgrade
+from tests.conftest import empty_pg_database
 from tests.helpers import flow_yaml
+
+
+def cli(env: dict[str, str | None], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"TOUCHPOINT_LOG_LEVEL": "WARNING", **env}, catch_exceptions=False)
 
 
 @pytest.fixture
 def touchpoint(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> Result:
-        env = {"TOUCHPOINT_DATABASE_URL": database_url, "TOUCHPOINT_LOG_LEVEL": "WARNING"}
-        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-
-    return invoke
+    return lambda *args: cli({"TOUCHPOINT_DATABASE_URL": database_url}, *args)
 
 
 def write(path: Path, text: str) -> str:
@@ -48,8 +51,8 @@ def test_import_is_all_or_nothing_and_export_reads_back(touchpoint, client: Flas
     assert client.get("/api/v1/flows", headers=auth).get_json()["items"] == []
 
     result = touchpoint("flows", "import", good)
-    assert result.exit_code == 0 and result.output == "good: version 1\n"
-    assert touchpoint("flows", "import", good).output == "good: unchanged (version 1)\n"
+    assert result.exit_code == 0 and result.stdout == "good: version 1\n"
+    assert touchpoint("flows", "import", good).stdout == "good: unchanged (version 1)\n"
 
     out = tmp_path / "exported"
     assert touchpoint("flows", "export", "--out", str(out)).exit_code == 0
@@ -62,14 +65,14 @@ def test_unreadable_file_is_a_clear_error(touchpoint, tmp_path: Path) -> None:
 
 
 def test_an_api_key_is_printed_once_and_works(touchpoint, client: FlaskClient) -> None:
-    key = touchpoint("apikey", "create", "backend").output.strip()
+    key = touchpoint("apikey", "create", "backend").stdout.strip()
     assert key.startswith("tp_")
     assert client.get("/api/v1/flows", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
 def test_users_are_created_once(touchpoint) -> None:
     first = touchpoint("users", "create", "Agent@Example.com", "--role", "agent")
-    assert first.exit_code == 0 and first.output.startswith("created agent agent@example.com; password: ")
+    assert first.exit_code == 0 and first.stdout.startswith("created agent agent@example.com; password: ")
     again = touchpoint("users", "create", "agent@example.com", "--role", "admin")
     assert again.exit_code == 1 and "already exists" in again.output
 
@@ -84,3 +87,100 @@ def test_demo_loads_flows_and_surveys(touchpoint, client: FlaskClient, auth: dic
 def test_db_upgrade_reports_the_head(touchpoint) -> None:
     result = touchpoint("db", "upgrade")
     assert result.exit_code == 0
+
+
+# --- which database, and its tables ------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database without tables: a SQLite file not created yet (nor its folder), or an empty PostgreSQL one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new' / 'touchpoint.db'}"
+        return
+    with empty_pg_database() as url:
+        yield url
+
+
+TABLE_COMMANDS = {
+    "demo": ("demo",),
+    "apikey create": ("apikey", "create", "backend"),
+    "users create": ("users", "create", "agent@example.com", "--role", "agent"),
+    "sites create": ("sites", "create", "shop", "--origin", "https://shop.example.com"),
+    "sites list": ("sites", "list"),
+    "flows import": ("flows", "import", "flow.yaml"),
+    "flows export": ("flows", "export"),
+}
+
+
+@pytest.mark.parametrize("command", list(TABLE_COMMANDS))
+def test_on_a_database_without_tables_sqlite_upgrades_itself_and_postgresql_says_what_to_do(
+        blank_database: str, command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "flow.yaml", flow_yaml("blank"))
+    result = cli({"TOUCHPOINT_DATABASE_URL": blank_database}, *TABLE_COMMANDS[command])
+    if blank_database.startswith("sqlite"):
+        assert result.exit_code == 0, result.output
+        assert current_revision(blank_database) == current_head()
+    else:
+        assert result.exit_code == 1
+        assert result.stderr.endswith("Error: the database has no tables yet. Run `touchpoint db upgrade` first.\n")
+        assert "Traceback" not in result.output and result.stdout == ""
+        assert current_revision(blank_database) is None
+
+
+def test_a_database_at_an_older_revision_is_upgraded_on_sqlite_or_named_on_postgresql(
+        blank_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    upgrade(blank_database, "0001")
+    env: dict[str, str | None] = {"TOUCHPOINT_DATABASE_URL": blank_database}
+    listed = cli(env, "sites", "list")
+    if blank_database.startswith("postgresql"):
+        assert listed.exit_code == 1
+        assert f"the database is at revision 0001; this release needs {current_head()}" in listed.stderr
+        assert "Run `touchpoint db upgrade` first." in listed.stderr
+        assert cli(env, "db", "upgrade").exit_code == 0
+        listed = cli(env, "sites", "list")
+    assert listed.exit_code == 0, listed.output
+    assert current_revision(blank_database) == current_head()
+
+
+def test_the_default_database_is_one_place_whatever_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    env: dict[str, str | None] = {"TOUCHPOINT_DATABASE_URL": None, "XDG_DATA_HOME": str(data)}
+    expected = f"database: sqlite:///{data / 'touchpoint' / 'touchpoint.db'}\n"
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / "one")
+    created = cli(env, "sites", "create", "shop", "--origin", "https://shop.example.com")
+    assert created.exit_code == 0 and created.stderr == expected
+    monkeypatch.chdir(tmp_path / "two")
+    listed = cli(env, "sites", "list")
+    assert listed.exit_code == 0 and listed.stderr == expected
+    assert listed.stdout.startswith("shop  pk_")
+    assert not list(tmp_path.glob("*/*.db"))
+
+
+def test_without_xdg_data_home_the_default_database_is_under_the_home_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    result = cli({"TOUCHPOINT_DATABASE_URL": None, "XDG_DATA_HOME": None, "HOME": str(home)}, "db", "upgrade")
+    path = home / ".local" / "share" / "touchpoint" / "touchpoint.db"
+    assert result.exit_code == 0 and result.stderr == f"database: sqlite:///{path}\n"
+    assert current_revision(f"sqlite:///{path}") == current_head()
+
+
+def test_the_database_is_named_on_stderr_with_its_password_masked_and_stdout_stays_pipeable(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = database_url.replace("postgres@", "postgres:s3cret@")  # trust authentication ignores it
+    env: dict[str, str | None] = {"TOUCHPOINT_DATABASE_URL": url}
+    key = cli(env, "apikey", "create", "backend")
+    assert key.exit_code == 0 and key.stdout.count("\n") == 1 and key.stdout.startswith("tp_")
+    shown = database_url.replace("postgres@", "postgres:***@")
+    assert key.stderr == f"database: {shown}\n" and "s3cret" not in key.output
+    assert cli(env, "flows", "import", write(tmp_path / "flow.yaml", flow_yaml("piped"))).exit_code == 0
+    exported = cli(env, "flows", "export")
+    assert [doc["key"] for doc in yaml.safe_load_all(exported.stdout)] == ["piped"]
