@@ -103,7 +103,7 @@ def _authenticate(provider: str, secrets: WebhookSecrets) -> None:
             return
     else:
         given = (request.authorization.password if request.authorization else None) or request.args.get("secret")
-        if secrets.shared_secret and given and hmac.compare_digest(given, secrets.shared_secret):
+        if secrets.shared_secret and given and hmac.compare_digest(given.encode(), secrets.shared_secret.encode()):
             return
     log.warning("rejected a %s email webhook without valid authentication from %s", provider, request.remote_addr)
     abort(403)
