@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, g, request
 
 from bot.api.errors import ApiError
+from bot.api.params import reject_unstorable_url
 from bot.runtime import runtime
 from storage.apikeys import verify_api_key
 
@@ -59,6 +60,7 @@ def api_blueprint() -> Blueprint:
 
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(require_api_key)
+    bp.before_request(reject_unstorable_url)
     for module in (events, deliveries, responses, followups, queues, metrics, flows, contacts, sandbox, sites,
                    openapi):
         module.register(bp)

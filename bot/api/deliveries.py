@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from bot.api.errors import not_found
+from bot.api.params import ID
 from bot.api.responses import response_out
 from bot.api.schemas import ContactRef, DeliveryOut, MessageOut, StatusChangeOut
 from bot.runtime import runtime
@@ -61,4 +62,4 @@ def get_delivery(delivery_id: int) -> Response:
 
 
 def register(bp: Blueprint) -> None:
-    bp.add_url_rule("/deliveries/<int:delivery_id>", "get_delivery", get_delivery, methods=["GET"])
+    bp.add_url_rule(f"/deliveries/<{ID}:delivery_id>", "get_delivery", get_delivery, methods=["GET"])

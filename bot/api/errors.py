@@ -28,11 +28,11 @@ def error_response(status: int, code: str, message: str, details: list[dict[str,
     return response
 
 
-def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+def field_errors(exc: ValidationError, prefix: str = "", unknown: str = "unknown field") -> list[dict[str, str]]:
     details = []
     for err in exc.errors(include_url=False):
         path = ".".join(str(part) for part in err["loc"] if part != "__root__")
-        message = err["msg"].removeprefix("Value error, ")
+        message = unknown if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         details.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "body", "message": message})
     return details
 
@@ -51,4 +51,8 @@ def register_error_handlers(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return exc
         code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(exc.code or 500, "http_error")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        response = error_response(exc.code or 500, code, exc.description or exc.name)
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response

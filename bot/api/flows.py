@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
+from bot.api.body import check_storable, json_data, raw_body
 from bot.api.errors import ApiError, field_errors, not_found
 from bot.api.schemas import FlowList, FlowOut
 from bot.flow_admin import definition_of, store_definitions
@@ -43,14 +44,18 @@ def get_flow(key: str) -> Response:
 def _definition_from_request(key: str) -> FlowDefinition:
     if request.mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
-            return load_flow(request.get_data(as_text=True), f"{key}.yaml")
+            definition = load_flow(raw_body().decode("utf-8", errors="replace"), f"{key}.yaml")
+            check_storable(definition.model_dump(mode="json"))
+            return definition
+        except RecursionError:
+            raise ApiError(400, "malformed_yaml", "the flow is nested too deeply") from None
         except FlowError as exc:
             details = [
                 {"field": p.path or "body", "message": f"line {p.line}: {p.message}" if p.line else p.message}
                 for p in exc.problems
             ]
             raise ApiError(422, "invalid", "the flow is not valid", details) from None
-    data = request.get_json(silent=True)
+    data = json_data()
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "send the flow as a JSON object, or as YAML with a YAML content type")
     data.setdefault("key", key)

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from bot.api.body import json_body
 from bot.api.errors import not_found
-from bot.api.params import decode_cursor, encode_cursor
+from bot.api.params import ID, query
 from bot.api.responses import response_out
 from bot.api.schemas import (
     ActivityOut,
@@ -16,9 +16,11 @@ from bot.api.schemas import (
     FollowUpDetail,
     FollowUpList,
     FollowUpOut,
+    FollowUpsQuery,
     NoteIn,
     ReplyIn,
     ResolveIn,
+    encode_cursor,
 )
 from bot.followups import add_note, claim_case, reply_to_customer, resolve_case
 from bot.runtime import runtime
@@ -73,14 +75,10 @@ def actor(name: str | None) -> str:
 
 
 def list_all() -> Response:
-    cursor = request.args.get("cursor")
+    params = query(FollowUpsQuery)
     with runtime().session() as session:
         rows = list_followups(
-            session,
-            queue=request.args.get("queue"),
-            status=request.args.get("status"),
-            after_id=decode_cursor(cursor) if cursor else None,
-            limit=PAGE + 1,
+            session, queue=params.queue, status=params.status, after_id=params.cursor, limit=PAGE + 1
         )
         items = [followup_out(session, f, key) for f, key in rows[:PAGE]]
     next_cursor = encode_cursor(items[-1].id) if len(rows) > PAGE else None
@@ -123,8 +121,8 @@ def resolve(followup_id: int) -> Response:
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/followups", "list_followups", list_all, methods=["GET"])
-    bp.add_url_rule("/followups/<int:followup_id>", "get_followup", get_one, methods=["GET"])
-    bp.add_url_rule("/followups/<int:followup_id>/claim", "claim_followup", claim, methods=["POST"])
-    bp.add_url_rule("/followups/<int:followup_id>/notes", "note_followup", note, methods=["POST"])
-    bp.add_url_rule("/followups/<int:followup_id>/reply", "reply_followup", reply, methods=["POST"])
-    bp.add_url_rule("/followups/<int:followup_id>/resolve", "resolve_followup", resolve, methods=["POST"])
+    bp.add_url_rule(f"/followups/<{ID}:followup_id>", "get_followup", get_one, methods=["GET"])
+    bp.add_url_rule(f"/followups/<{ID}:followup_id>/claim", "claim_followup", claim, methods=["POST"])
+    bp.add_url_rule(f"/followups/<{ID}:followup_id>/notes", "note_followup", note, methods=["POST"])
+    bp.add_url_rule(f"/followups/<{ID}:followup_id>/reply", "reply_followup", reply, methods=["POST"])
+    bp.add_url_rule(f"/followups/<{ID}:followup_id>/resolve", "resolve_followup", resolve, methods=["POST"])

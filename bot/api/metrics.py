@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from bot.api.params import parse_time
-from bot.api.schemas import MetricsOut, SentimentSplit
+from bot.api.params import known_flow, query
+from bot.api.schemas import MetricsOut, MetricsQuery, SentimentSplit
 from bot.runtime import runtime
 from flows.metrics import csat, nps, response_rate
 from storage.metrics import Filters, metric_totals
 
 
 def get_metrics() -> Response:
-    filters = Filters(
-        flow=request.args.get("flow") or None,
-        channel=request.args.get("channel") or None,
-        since=parse_time("since"),
-        until=parse_time("until"),
-    )
+    params = query(MetricsQuery)
     with runtime().session() as session:
+        filters = Filters(known_flow(session, params.flow), params.channel, params.since, params.until)
         totals = metric_totals(session, filters)
     body = MetricsOut(
         sent=totals.sent,

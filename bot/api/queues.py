@@ -17,6 +17,8 @@ from flows.schema import slug
 from storage.followups import ensure_queue, list_queues, queue_by_key
 from storage.models import FollowUp, FollowUpStatus, Queue
 
+MAX_SLA_MINUTES = 365 * 24 * 60
+
 
 def queue_out(session: Session, queue: Queue) -> QueueOut:
     open_cases = session.exec(
@@ -47,6 +49,18 @@ def get_one(key: str) -> Response:
         return jsonify(queue_out(session, queue).model_dump(mode="json"))
 
 
+def _sla_minutes(sla: str) -> int:
+    try:
+        minutes = parse_duration(sla).total_seconds() / 60
+    except (ValueError, OverflowError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else "at most 365d"
+        raise ApiError(422, "invalid", "the queue is not valid", [{"field": "sla", "message": message}]) from None
+    if not 1 <= minutes <= MAX_SLA_MINUTES:
+        message = "at least 1m" if minutes < 1 else "at most 365d"
+        raise ApiError(422, "invalid", "the queue is not valid", [{"field": "sla", "message": message}])
+    return int(minutes)
+
+
 def patch(key: str) -> Response:
     """Change a queue; a queue no routing rule has used yet is created, so it can be set up before its first case."""
     payload = json_body(QueuePatch)
@@ -57,14 +71,7 @@ def patch(key: str) -> Response:
     with runtime().session() as session:
         queue = ensure_queue(session, key)
         if payload.sla is not None:
-            try:
-                minutes = parse_duration(payload.sla).total_seconds() / 60
-            except ValueError as exc:
-                detail = [{"field": "sla", "message": str(exc)}]
-                raise ApiError(422, "invalid", "the queue is not valid", detail) from None
-            if minutes < 1:
-                raise ApiError(422, "invalid", "the queue is not valid", [{"field": "sla", "message": "at least 1m"}])
-            queue.sla_minutes = int(minutes)
+            queue.sla_minutes = _sla_minutes(payload.sla)
         if payload.name is not None:
             queue.name = payload.name
         if "slack_channel" in payload.model_fields_set:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from bot.api.params import decode_cursor, encode_cursor, parse_time
-from bot.api.schemas import ContactRef, ResponseOut, ResponsesPage, Sentiment
+from bot.api.params import known_flow, query
+from bot.api.schemas import ContactRef, ResponseOut, ResponsesPage, ResponsesQuery, Sentiment, encode_cursor
 from bot.runtime import runtime
 from storage.models import Response as ResponseRow
 from storage.responses import list_responses
@@ -32,15 +32,15 @@ def response_out(row: ResponseRow, external_id: str) -> ResponseOut:
 
 
 def list_all() -> Response:
-    cursor = request.args.get("cursor")
+    params = query(ResponsesQuery)
     with runtime().session() as session:
         rows = list_responses(
             session,
-            flow=request.args.get("flow"),
-            contact=request.args.get("contact"),
-            band=request.args.get("band"),
-            since=parse_time("since"),
-            after_id=decode_cursor(cursor) if cursor else None,
+            flow=known_flow(session, params.flow),
+            contact=params.contact,
+            band=params.band,
+            since=params.since,
+            after_id=params.cursor,
             limit=PAGE + 1,
         )
     items = [response_out(row, ext) for row, ext in rows[:PAGE]]

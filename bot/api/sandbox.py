@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from bot.api.body import json_body
 from bot.api.errors import ApiError
-from bot.api.schemas import ReplyOut, SandboxInbound, SandboxInboundResult, SandboxMessage, SandboxMessages
+from bot.api.params import query
+from bot.api.schemas import (
+    ReplyOut,
+    SandboxInbound,
+    SandboxInboundResult,
+    SandboxMessage,
+    SandboxMessages,
+    SandboxMessagesQuery,
+)
 from bot.inbound import InboundResult, receive
 from bot.runtime import Runtime, runtime
 from channels.base import Inbound
@@ -39,8 +47,9 @@ def list_messages() -> Response:
     rt = runtime()
     if not rt.sandbox_channels:
         raise ApiError(404, "not_in_sandbox", "no channel is running on the sandbox transport")
+    to = query(SandboxMessagesQuery).to
     with rt.session() as session:
-        rows = sandbox_messages(session, request.args.get("to"))
+        rows = sandbox_messages(session, to)
     items = [
         SandboxMessage(
             id=m.id or 0,

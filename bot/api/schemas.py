@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+
+from flows.questions import Band
+from flows.schema import CHANNELS
+from storage.models import FollowUpStatus
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -34,8 +39,55 @@ def check_timezone(value: str) -> str:
     return value
 
 
+# The earliest and latest times the API takes: far enough apart for any real event, and far enough from the
+# ends of `datetime` that time zone shifts and a flow's delays cannot overflow it.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def parse_time(value: Any, naive_is_utc: bool = False) -> datetime:
+    """An ISO 8601 time in UTC within [EARLIEST, LATEST), or a ValueError saying what is wrong."""
+    if isinstance(value, datetime):
+        parsed: datetime | None = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("not an ISO 8601 time") from None
+    else:
+        raise ValueError("not an ISO 8601 time")
+    if parsed.tzinfo is None:
+        if not naive_is_utc:
+            raise ValueError("needs a UTC offset")
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = None
+    if parsed is None or not EARLIEST <= parsed < LATEST:
+        raise ValueError("must be from 1970-01-01 to 2999-12-31 (UTC)")
+    return parsed
+
+
+_TIME_SCHEMA = WithJsonSchema({"type": "string", "format": "date-time"})
+# A time with a UTC offset (query parameters); an event's occurred_at without one is taken as UTC.
+Time = Annotated[datetime, BeforeValidator(parse_time), _TIME_SCHEMA]
+EventTime = Annotated[datetime, BeforeValidator(lambda v: parse_time(v, naive_is_utc=True)), _TIME_SCHEMA]
+
+
+def one_of(*values: str) -> Any:
+    """A string type that must be one of `values`, with a message that lists them."""
+    def check(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"must be one of {', '.join(values)}")
+        return value
+    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", "enum": list(values)})]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: no unknown fields, and no coercion (`false` is not 0, `"3"` is not 3)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class ContactIn(Strict):
@@ -78,16 +130,9 @@ class ContactIn(Strict):
 class EventIn(Strict):
     type: str = Field(min_length=1, max_length=128)
     idempotency_key: str = Field(min_length=1, max_length=255)
-    occurred_at: datetime | None = None
+    occurred_at: EventTime | None = None
     contact: ContactIn
     properties: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class DeliverySummary(BaseModel):
@@ -274,28 +319,18 @@ class FollowUpDetail(FollowUpOut):
     activity: list[ActivityOut]
 
 
-def _required_text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
 class ClaimIn(Strict):
     assignee: str | None = Field(default=None, min_length=1, max_length=320)
 
 
 class NoteIn(Strict):
-    text: str = Field(max_length=10_000)
+    text: str = Field(min_length=1, max_length=10_000)
     author: str | None = Field(default=None, max_length=320)
-
-    _text = field_validator("text")(_required_text)
 
 
 class ReplyIn(Strict):
-    text: str = Field(max_length=1600)
+    text: str = Field(min_length=1, max_length=1600)
     author: str | None = Field(default=None, max_length=320)
-
-    _text = field_validator("text")(_required_text)
 
 
 class ResolveIn(Strict):
@@ -393,7 +428,7 @@ class SiteList(BaseModel):
 
 
 class SiteIn(Strict):
-    key: str
+    key: str = Field(json_schema_extra={"pattern": f"^{_SITE_KEY.pattern}$", "maxLength": 64})
     name: str | None = Field(default=None, min_length=1, max_length=255)
     allowed_origins: list[str] = Field(min_length=1, max_length=50)
     recontact_days: int = Field(default=14, ge=0, le=365)
@@ -411,3 +446,55 @@ class SitePatch(Strict):
     @classmethod
     def _allowed(cls, value: list[str] | None) -> list[str] | None:
         return _origins(value) if value is not None else None
+
+
+# Query parameters: validated like bodies, so an unknown value is a 422 naming the parameter, not an empty page.
+
+Text = Annotated[str, Field(min_length=1, max_length=320)]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"r{last_id}".encode()).decode().rstrip("=")
+
+
+def _cursor_id(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("r") or not raw[1:].isascii() or not 0 <= int(raw[1:]) <= MAX_ID:
+            raise ValueError
+        return int(raw[1:])
+    except ValueError:
+        raise ValueError("not a cursor") from None
+
+
+Cursor = Annotated[int, BeforeValidator(_cursor_id), WithJsonSchema({"type": "string", "minLength": 1})]
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ResponsesQuery(Query):
+    flow: Text | None = None
+    contact: Text | None = None
+    band: one_of(*Band) | None = None  # type: ignore[valid-type]
+    since: Time | None = None
+    cursor: Cursor | None = None
+
+
+class FollowUpsQuery(Query):
+    queue: Text | None = None
+    status: one_of(*FollowUpStatus) | None = None  # type: ignore[valid-type]
+    cursor: Cursor | None = None
+
+
+class MetricsQuery(Query):
+    flow: Text | None = None
+    channel: one_of(*CHANNELS) | None = None  # type: ignore[valid-type]
+    since: Time | None = None
+    until: Time | None = None
+
+
+class SandboxMessagesQuery(Query):
+    to: Text | None = None

@@ -92,10 +92,10 @@ def test_unknown_ids_are_404(client: FlaskClient, auth: dict) -> None:
         assert response.get_json()["error"]["code"] == "not_found"
 
 
-def test_bad_cursor_and_since_are_400(client: FlaskClient, auth: dict) -> None:
-    assert client.get("/api/v1/responses?cursor=%%%", headers=auth).status_code == 400
+def test_bad_cursor_and_since_are_422_naming_the_parameter(client: FlaskClient, auth: dict) -> None:
+    assert client.get("/api/v1/responses?cursor=%%%", headers=auth).status_code == 422
     response = client.get("/api/v1/responses?since=tomorrow", headers=auth)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert fields_of(response.get_json()) == ["since"]
 
 

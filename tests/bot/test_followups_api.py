@@ -107,6 +107,7 @@ def test_metrics_come_from_stored_answers(rt: Runtime, client: FlaskClient, auth
     assert metrics["nps"] == round((2 - 1) * 100 / 3, 1)
     assert metrics["csat"] is None and metrics["ces"] is None
     assert metrics["sentiment"]["negative"] == 1 and metrics["sentiment"]["positive"] == 1
+    install_flow(rt, flow_yaml("other", event="order.returned"))
     assert client.get("/api/v1/metrics?flow=other", headers=auth).get_json()["sent"] == 0
 
 
