@@ -15,15 +15,35 @@ from bot.api import schemas as s
 
 @dataclass(frozen=True)
 class Operation:
+    """One route. Errors every route of its kind can give are added to `errors` (see `statuses`)."""
+
     method: str
     path: str
     summary: str
     response: type[BaseModel] | None
     status: int = 200
     body: type[BaseModel] | None = None
-    query: tuple[str, ...] = ()
+    query: type[BaseModel] | None = None
     path_params: tuple[str, ...] = ()
     errors: tuple[int, ...] = field(default=(401,))
+    also: tuple[int, ...] = ()  # other success statuses, with the same body
+    body_optional: bool = False
+
+    def statuses(self) -> list[int]:
+        """401 for the key; 400/413/415/422 for a JSON body; 422 for query and path values; 404 for a path."""
+        codes = {401, *self.errors}
+        if self.body is not None:
+            codes |= {400, 413, 415, 422}
+        if self.query is not None:
+            codes.add(422)
+        if self.path_params:
+            codes |= {404, 422}
+        return sorted(codes)
+
+
+ERRORS = {400: "malformed JSON", 401: "missing or invalid API key", 404: "no such resource", 409: "conflict",
+          413: "body too large", 415: "not JSON", 422: "a field or parameter is not valid",
+          502: "the provider refused the message"}
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -34,7 +54,7 @@ OPERATIONS: tuple[Operation, ...] = (
         s.EventAccepted,
         202,
         s.EventIn,
-        errors=(400, 401, 413, 415, 422),
+        also=(200,),
     ),
     Operation(
         "get",
@@ -49,27 +69,26 @@ OPERATIONS: tuple[Operation, ...] = (
         "/responses",
         "Responses, oldest first, paginated by cursor",
         s.ResponsesPage,
-        query=("flow", "contact", "band", "since", "cursor"),
-        errors=(400, 401),
+        query=s.ResponsesQuery,
     ),
     Operation("get", "/followups", "Follow-up cases, oldest first", s.FollowUpList,
-              query=("queue", "status", "cursor"), errors=(400, 401)),
+              query=s.FollowUpsQuery),
     Operation("get", "/followups/{id}", "One case with its activity trail", s.FollowUpDetail,
               path_params=("id",), errors=(401, 404)),
     Operation("post", "/followups/{id}/claim", "Assign the case", s.FollowUpDetail, body=s.ClaimIn,
-              path_params=("id",), errors=(401, 404, 409, 422)),
+              path_params=("id",), errors=(401, 404, 409, 422), body_optional=True),
     Operation("post", "/followups/{id}/notes", "Add an internal note", s.FollowUpDetail, body=s.NoteIn,
               path_params=("id",), errors=(401, 404, 422)),
     Operation("post", "/followups/{id}/reply", "Message the customer on the channel they answered on",
               s.FollowUpDetail, body=s.ReplyIn, path_params=("id",), errors=(401, 404, 409, 422, 502)),
     Operation("post", "/followups/{id}/resolve", "Close the case", s.FollowUpDetail, body=s.ResolveIn,
-              path_params=("id",), errors=(401, 404, 409, 422)),
+              path_params=("id",), errors=(401, 404, 409, 422), body_optional=True),
     Operation("get", "/queues", "Follow-up queues", s.QueueList),
     Operation("get", "/queues/{key}", "One queue", s.QueueOut, path_params=("key",), errors=(401, 404)),
     Operation("patch", "/queues/{key}", "Rename a queue or change its SLA", s.QueueOut, body=s.QueuePatch,
               path_params=("key",), errors=(401, 404, 422)),
     Operation("get", "/metrics", "NPS, CSAT, CES, response rate and sentiment", s.MetricsOut,
-              query=("flow", "channel", "since", "until"), errors=(400, 401)),
+              query=s.MetricsQuery),
     Operation("get", "/flows", "Current version of every flow", s.FlowList),
     Operation("get", "/flows/{key}", "One flow", s.FlowOut, path_params=("key",), errors=(401, 404)),
     Operation(
@@ -78,7 +97,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "Create or update a flow (JSON, or YAML with Content-Type application/yaml)",
         s.FlowOut,
         path_params=("key",),
-        errors=(400, 401, 422),
+        errors=(400, 401, 413, 415, 422),
+        also=(201,),
     ),
     Operation(
         "delete",
@@ -103,7 +123,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/sandbox/messages",
         "Messages the sandbox transport sent",
         s.SandboxMessages,
-        query=("to",),
+        query=s.SandboxMessagesQuery,
         errors=(401, 404),
     ),
     Operation(
@@ -152,17 +172,34 @@ def _operation(op: Operation) -> dict[str, Any]:
 
     responses: dict[str, Any] = {}
     ok = ref(op.response) if op.response else {}
-    responses[str(op.status)] = {"description": "success", **ok}
-    for code in op.errors:
-        responses[str(code)] = {"description": "error", **ref(s.ErrorOut)}
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in op.path_params]
-    params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in op.query]
+    for status in (op.status, *op.also):
+        responses[str(status)] = {"description": "success", **ok}
+    for code in op.statuses():
+        responses[str(code)] = {"description": ERRORS.get(code, "error"), **ref(s.ErrorOut)}
+    params = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n)} for n in op.path_params]
+    params += _query_params(op.query) if op.query else []
     spec: dict[str, Any] = {"summary": op.summary, "responses": responses}
     if params:
         spec["parameters"] = params
     if op.body is not None:
-        spec["requestBody"] = {"required": True, **ref(op.body)}
+        spec["requestBody"] = {"required": not op.body_optional, **ref(op.body)}
     return spec
+
+
+def _path_schema(name: str) -> dict[str, Any]:
+    if name == "id":
+        return {"type": "integer", "minimum": 1, "maximum": s.MAX_ID}
+    return {"type": "string", "minLength": 1}
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query model's fields as parameters: optional, each with its schema (enums, times) but not null."""
+    params = []
+    for name, prop in model.model_json_schema()["properties"].items():
+        options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+        schema = {k: v for k, v in options[0].items() if k not in ("title", "default")}
+        params.append({"name": name, "in": "query", "required": False, "schema": schema})
+    return params
 
 
 def get_openapi() -> Response:
