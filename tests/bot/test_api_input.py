@@ -234,3 +234,17 @@ def test_a_queue_sla_out_of_range_is_422(client: FlaskClient, auth: dict, sla: s
     response = client.patch("/api/v1/queues/recovery", json={"sla": sla}, headers=auth)
     assert response.status_code == 422
     assert error_of(response)["details"] == [{"field": "sla", "message": message}]
+
+
+def test_the_document_lists_what_the_routes_answer(client: FlaskClient) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert {"200", "202", "400", "401", "413", "415", "422"} <= set(doc["paths"]["/events"]["post"]["responses"])
+    assert {"200", "201", "404", "415", "422"} <= set(doc["paths"]["/flows/{key}"]["put"]["responses"])
+    assert {"404", "409", "422"} <= set(doc["paths"]["/followups/{id}/claim"]["post"]["responses"])
+    schemas = doc["components"]["schemas"]
+    assert schemas["NoteIn"]["properties"]["text"]["minLength"] == 1
+    assert schemas["ReplyIn"]["properties"]["text"]["minLength"] == 1
+    [band] = [p for p in doc["paths"]["/responses"]["get"]["parameters"] if p["name"] == "band"]
+    assert band["schema"]["enum"] == ["detractor", "passive", "promoter"]
+    [ident] = doc["paths"]["/deliveries/{id}"]["get"]["parameters"]
+    assert ident["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
