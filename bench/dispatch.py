@@ -193,7 +193,7 @@ def raw_sql(database_url: str) -> float:
 
 
 def pending(engine: sa.Engine) -> int:
-    waiting = [DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING]
+    waiting = [DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING]
     with Session(engine) as session:
         return session.exec(
             select(sa.func.count()).select_from(Delivery).where(col(Delivery.status).in_(waiting))

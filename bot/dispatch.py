@@ -1,9 +1,10 @@
 """The worker: claim due deliveries, send them, and keep reminders, expiry and retries moving.
 
-A delivery is committed as `sending` before the provider is called. If the process dies during the
-call, the lease runs out and the delivery becomes `unknown`: shown to people, never re-sent blindly.
-Deliveries move in batches: one transaction claims them, one prepares them, the provider calls run in
-a thread pool, and one transaction records the outcomes.
+Deliveries move in batches: one transaction claims them (`claimed`, under a lease), one prepares them, the
+provider calls run in a thread pool, and one transaction records the outcomes. Each delivery is committed as
+`sending` just before its own provider call. If the process dies, the lease runs out: a `sending` delivery
+becomes `unknown` (shown to people, never re-sent blindly), a `claimed` one, never handed to its provider,
+goes back to `scheduled`. A batch that fails before its calls is put back at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.alerts import sync_case_cards
@@ -38,11 +40,14 @@ from storage.deliveries import (
     deliveries_by_id,
     deliveries_to_send,
     due_reminders,
+    expire_leases,
     expire_unanswered,
-    last_sent_by_contact,
-    mark_stale_sending_unknown,
+    last_sent_to_others,
     record_status,
     record_trail,
+    release,
+    release_claims,
+    start_sending,
 )
 from storage.flow_versions import flows_by_id
 from storage.followups import mark_breached
@@ -65,6 +70,17 @@ class TickReport:
     sla_breached: int = 0
     held_statuses: int = 0
     case_cards: int = 0
+    released: int = 0
+
+
+@dataclass(frozen=True)
+class Send:
+    """A question ready for its provider, with the claim it was taken under (its lease, which only this
+    worker's claim has) and how long the survey stays open after it is sent."""
+
+    message: Outbound
+    claim: datetime
+    expire_after: timedelta
 
 
 @dataclass(frozen=True)
@@ -74,13 +90,16 @@ class Outcome:
     error: ChannelError | None = None
     crashed: bool = False
     millis: float = 0.0
+    # The provider was never called, and why; the claim to release.
+    not_sent: str | None = None
+    claim: datetime | None = None
 
 
 def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickReport:
     """One pass of every periodic duty; safe to run in any number of processes at once."""
     now = utcnow()
     with rt.session() as session:
-        unknown = mark_stale_sending_unknown(session, now)
+        released, unknown = expire_leases(session, now)
     sent = dispatch_due(rt, now, executor)
     reminders = send_reminders(rt, now)
     with rt.session() as session:
@@ -90,11 +109,12 @@ def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickRep
     retried = retry_inbound(rt, now)
     held = retry_held_statuses(rt, now)
     cards = sync_case_cards(rt, now)
-    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held, cards)
+    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held, cards, released)
 
 
 def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:
-    """Claim and send batches until nothing is due."""
+    """Claim and send batches until nothing is due (or a batch could not all be sent: the rest waits for the
+    next tick)."""
     total, batch = 0, rt.settings.worker_batch
     lease = timedelta(seconds=rt.settings.send_lease_seconds)
     paced = paced_channels(rt)
@@ -107,13 +127,37 @@ def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None
                 slots |= claim_paced_deliveries(session, channel, pace, now, batch, lease, pace_horizon(rt))
         if not ids and not slots:
             return total
-        with rt.session() as session:
-            messages = prepare_batch(rt, session, ids + list(slots))
-        messages = [replace(m, not_before=slots.get(m.delivery_id or 0)) for m in messages]
+        sends = _prepare_or_release(rt, ids + list(slots), now + lease)
+        sends = [replace(s, message=replace(s.message, not_before=slots.get(s.message.delivery_id or 0)))
+                 for s in sends]
         mapper = executor.map if executor is not None else map
-        outcomes = list(mapper(lambda m: call_provider(rt, m), messages))
+        outcomes = list(mapper(lambda s: call_provider(rt, s), sends))
         with rt.session() as session:
             total += record_outcomes(rt, session, outcomes)
+        if any(outcome.not_sent for outcome in outcomes):
+            return total
+
+
+def _prepare_or_release(rt: Runtime, ids: list[int], claim: datetime) -> list[Send]:
+    """A batch whose preparation fails (a dropped connection, say) has reached no provider: it goes back to the
+    queue at once. If even that fails, its claim's lease runs out and the next tick releases it."""
+    try:
+        with rt.session() as session:
+            return prepare_batch(rt, session, ids)
+    except Exception as error:
+        try:
+            with rt.session() as session:
+                release_claims(session, ids, claim, _why(error))
+        except Exception:
+            log.warning("could not release %d claimed deliveries; released when their lease runs out", len(ids))
+        raise
+
+
+def _why(error: Exception) -> str:
+    """What the trail says about an error: its kind, never its text (a database error quotes the statement's
+    parameters: names and addresses)."""
+    kind = "database error" if isinstance(error, SQLAlchemyError) else "unexpected error"
+    return f"{kind} ({type(error).__name__})"
 
 
 def paced_channels(rt: Runtime) -> dict[str, float]:
@@ -126,17 +170,17 @@ def pace_horizon(rt: Runtime) -> timedelta:
     return timedelta(seconds=max(1.0, 2 * rt.settings.worker_interval))
 
 
-def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outbound]:
+def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Send]:
     """Re-check opt-out, throttle and quiet hours at the last moment, then render each question."""
     rows = deliveries_to_send(session, ids)
     contact_ids = [contact.id for _, contact, _ in rows if contact.id is not None]
     opted_out = opted_out_by_contact(session, contact_ids)
-    last_sent = last_sent_by_contact(session, contact_ids)
+    last_sent = last_sent_to_others(session, [delivery.id for delivery, _, _ in rows if delivery.id is not None])
     flows = flows_by_id(session, {delivery.flow_id for delivery, _, _ in rows})
     now = utcnow()
-    messages = []
+    sends = []
     for delivery, contact, event in rows:
-        assert contact.id is not None
+        assert contact.id is not None and delivery.id is not None and delivery.lease_until is not None
         flow = flows[delivery.flow_id]
         definition = rt.definition(flow)
         blocked = opted_out.get(contact.id, set())
@@ -145,7 +189,7 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outboun
             fall_back(rt, session, delivery, contact, reason, blocked)
             continue
         throttle = definition.throttle_td
-        if throttle is not None and contact.id in last_sent and last_sent[contact.id] > now - throttle:
+        if throttle is not None and delivery.id in last_sent and last_sent[delivery.id] > now - throttle:
             delivery.last_error = "throttled"
             record_status(session, delivery, DeliveryStatus.SUPPRESSED, "throttled: surveyed recently")
             continue
@@ -164,8 +208,9 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Outboun
         if message is None:
             fall_back(rt, session, delivery, contact, "no address", blocked)
             continue
-        messages.append(message)
-    return with_session_windows(session, messages)
+        sends.append(Send(message, delivery.lease_until, definition.expire_td))
+    messages = with_session_windows(session, [send.message for send in sends])
+    return [replace(send, message=message) for send, message in zip(sends, messages, strict=True)]
 
 
 def question_message(
@@ -190,8 +235,16 @@ def question_message(
     )
 
 
-def call_provider(rt: Runtime, message: Outbound) -> Outcome:
+def call_provider(rt: Runtime, send: Send) -> Outcome:
+    message = send.message
     _wait_for_slot(message)
+    try:
+        if not start_send(rt, send):
+            log.info("delivery %s: no longer claimed by this worker; not sent", message.delivery_id)
+            return Outcome(message, not_sent="claimed elsewhere")
+    except Exception as error:
+        log.warning("delivery %s: could not mark its send started (%s); not sent", message.delivery_id, _why(error))
+        return Outcome(message, not_sent=_why(error), claim=send.claim)
     started = time.perf_counter()
     try:
         result = rt.channels[message.channel].send(message)
@@ -201,6 +254,17 @@ def call_provider(rt: Runtime, message: Outbound) -> Outcome:
         log.exception("delivery %s: unexpected error while sending", message.delivery_id)
         return Outcome(message, crashed=True, millis=_since(started))
     return Outcome(message, result=result, millis=_since(started))
+
+
+def start_send(rt: Runtime, send: Send) -> bool:
+    """Commit the delivery as `sending` before its provider is called; False if this worker's claim no longer
+    holds it."""
+    assert send.message.delivery_id is not None
+    now = utcnow()
+    lease = now + timedelta(seconds=rt.settings.send_lease_seconds)
+    with rt.session() as session:
+        return start_sending(session, send.message.delivery_id, send.claim, lease, now + send.expire_after,
+                             f"attempt {send.message.attempt}")
 
 
 def _since(started: float) -> float:
@@ -214,20 +278,28 @@ def record_outcomes(rt: Runtime, session: Session, outcomes: list[Outcome]) -> i
     flows = flows_by_id(session, {delivery.flow_id for delivery in deliveries.values()})
     for outcome in outcomes:
         delivery = deliveries[outcome.message.delivery_id]
+        if outcome.not_sent is not None:
+            if delivery.status == DeliveryStatus.CLAIMED and delivery.lease_until == outcome.claim:
+                release(session, delivery, outcome.not_sent)
+            continue
         delivery.lease_until = None
         if outcome.result is not None:
             _mark_sent(rt, session, delivery, flows[delivery.flow_id], outcome)
             sent += 1
-        elif delivery.status != DeliveryStatus.SENDING:
+        elif delivery.status not in _IN_FLIGHT:
             log.warning("delivery %s: answered while its send failed (%s); the answer stands", delivery.id,
                         outcome.error or "unexpected error")
         elif outcome.error is not None:
             _handle_failure(rt, session, delivery, outcome.error)
-        else:
+        elif delivery.status == DeliveryStatus.SENDING:
             # An unexpected error may have come after the provider accepted the message.
             delivery.last_error = "unexpected error during send"
             record_status(session, delivery, DeliveryStatus.UNKNOWN, delivery.last_error)
     return sent
+
+
+# A send whose outcome is not recorded yet: `unknown` when the lease ran out during a slow provider call.
+_IN_FLIGHT = (DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN)
 
 
 def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, outcome: Outcome) -> None:
@@ -240,7 +312,7 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
     if definition.reminder_td is not None:
         delivery.reminder_at = now + definition.reminder_td
     detail = f"via {outcome.result.transport}"
-    if delivery.status == DeliveryStatus.SENDING:
+    if delivery.status in _IN_FLIGHT:
         record_status(session, delivery, DeliveryStatus.SENT, detail)
     else:  # the customer answered before the send was recorded: the answer's status stands
         record_trail(session, delivery, DeliveryStatus.SENT, f"{detail}, recorded after the answer")

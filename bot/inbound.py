@@ -26,6 +26,7 @@ from storage.deliveries import (
     latest_expired_for,
     open_delivery_for,
     pending_deliveries,
+    record_reached,
     record_status,
     save_conversation,
 )
@@ -250,6 +251,10 @@ def _apply(
     now = utcnow()
     conversation = step.conversation
     moves: list[tuple[DeliveryStatus, str | None]] = []
+    if delivery.status == DeliveryStatus.UNKNOWN:
+        assert delivery.id is not None
+        record_reached(session, delivery.id)
+        moves.append((DeliveryStatus.DELIVERED, "the customer replied, so the send reached them"))
     if step.opt_out:
         opt_out(session, contacts, channel, keep=delivery.id)
         if delivery.answered_at is None:

@@ -20,7 +20,7 @@ from storage.models import (
     StatusChange,
 )
 from storage.pacing import free_slots, take_slots
-from storage.types import utcnow
+from storage.types import UTCDateTime, utcnow
 
 # A delivery with what answering it needs besides its flow version: its event and its contact.
 AnswerContext = tuple[Delivery, Event, Contact]
@@ -88,12 +88,43 @@ _CONTEXT = (
 )
 _CONTEXT_BY_ID = _CONTEXT.where(_DELIVERIES.c.id == sa.bindparam("delivery_id"))
 _CONTEXT_BY_TOKEN = _CONTEXT.where(_DELIVERIES.c.token == sa.bindparam("token"))
+_UNKNOWN = _DELIVERIES.c.status == str(DeliveryStatus.UNKNOWN)
+# A survey being sent comes first (its send is not recorded yet), one whose send is unknown last.
 _OPEN_CONTEXT = _CONTEXT.where(
     _DELIVERIES.c.contact_id.in_(sa.bindparam("contact_ids", expanding=True)),
     _DELIVERIES.c.channel == sa.bindparam("channel"),
     _DELIVERIES.c.status.in_([str(s) for s in OPEN_STATUSES]),
     _DELIVERIES.c.conversation != "closed",
-).order_by(_DELIVERIES.c.sent_at.desc().nulls_first(), _DELIVERIES.c.id.desc())
+    sa.or_(~_UNKNOWN, _DELIVERIES.c.expires_at > sa.bindparam("now", type_=UTCDateTime)),
+).order_by(_UNKNOWN, _DELIVERIES.c.sent_at.desc().nulls_first(), _DELIVERIES.c.id.desc())
+_CLAIM = (
+    sa.update(_DELIVERIES)
+    .where(_DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(status=str(DeliveryStatus.CLAIMED), attempts=_DELIVERIES.c.attempts + 1,
+            lease_until=sa.bindparam("lease"), updated_at=sa.bindparam("now"))
+)
+# The call-started mark: only while this worker's claim (its lease) still holds the delivery.
+_START = (
+    sa.update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == sa.bindparam("delivery_id"),
+        _DELIVERIES.c.status == str(DeliveryStatus.CLAIMED),
+        _DELIVERIES.c.lease_until == sa.bindparam("claim", type_=UTCDateTime),
+    )
+    .values(status=str(DeliveryStatus.SENDING), lease_until=sa.bindparam("lease"),
+            expires_at=sa.bindparam("expires"), updated_at=sa.bindparam("now"))
+)
+_START_RETURNING = _START.returning(_DELIVERIES.c.channel)
+_STARTED = _START.returning(_DELIVERIES.c.id, _DELIVERIES.c.channel).cte("started")
+_START_WITH_STATUS = (
+    sa.insert(_STATUSES)
+    .from_select(
+        ["delivery_id", "status", "channel", "detail", "at"],
+        sa.select(_STARTED.c.id, sa.literal(str(DeliveryStatus.SENDING), sa.String), _STARTED.c.channel,
+                  sa.bindparam("detail", type_=sa.String), sa.bindparam("at", type_=UTCDateTime)),
+    )
+    .returning(_STATUSES.c.delivery_id)
+)
 
 
 def record_status(
@@ -147,7 +178,7 @@ def create_delivery(session: Session, delivery: NewDelivery, detail: str | None 
 def last_contacted_at(session: Session, contact_id: int) -> datetime | None:
     """When this contact was last surveyed or planned to be, across all flows, for the throttle.
 
-    Just before sending, only surveys that went out count (see `last_sent_by_contact`), so two
+    Just before sending, only surveys that went out count (see `last_sent_to_others`), so two
     deliveries waiting side by side cannot block each other.
     """
     return session.exec(
@@ -160,16 +191,15 @@ def last_contacted_at(session: Session, contact_id: int) -> datetime | None:
 def claim_due_deliveries(
     session: Session, now: datetime, limit: int, lease: timedelta, exclude: Collection[str] = ()
 ) -> list[int]:
-    """Mark due deliveries `sending` under a lease and commit, before any provider is called.
+    """Mark due deliveries `claimed` under a lease and commit, before any provider is called.
 
     On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED so concurrent workers claim disjoint sets.
     SQLite drops that clause; there the whole claim runs under the write lock (BEGIN IMMEDIATE).
-    Channels in `exclude` are paced and claimed by `claim_paced_deliveries` instead.
+    Channels in `exclude` are paced and claimed by `claim_paced_deliveries` instead. The lease (`now + lease`)
+    also names the claim: `start_sending` and `release_claims` act only on deliveries still held by it.
     """
-    query = select(Delivery).where(Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now)
-    if exclude:
-        query = query.where(col(Delivery.channel).not_in(list(exclude)))
-    ids = _claim(session, query, now, limit, lease)
+    where = [col(Delivery.channel).not_in(list(exclude))] if exclude else []
+    ids = _claim(session, where, now, limit, lease)
     session.commit()
     return ids
 
@@ -180,37 +210,89 @@ def claim_paced_deliveries(
     """Claim only as many of a paced channel's due deliveries as its sender can send within the horizon;
     each gets its own send moment. Commits."""
     free = min(limit, free_slots(session, channel, pace, now, horizon))
-    query = select(Delivery).where(
-        Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now, Delivery.channel == channel
-    )
-    ids = _claim(session, query, now, free, lease) if free else []
+    ids = _claim(session, [Delivery.channel == channel], now, free, lease) if free else []
     slots = dict(zip(ids, take_slots(session, channel, pace, now, len(ids)), strict=True))
     session.commit()
     return slots
 
 
-def _claim(session: Session, query: Any, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    rows = session.exec(
-        query.order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)
-    ).all()
-    for delivery in rows:
-        delivery.attempts += 1
-        delivery.lease_until = now + lease
-        record_status(session, delivery, DeliveryStatus.SENDING, f"attempt {delivery.attempts}")
-    return [d.id for d in rows if d.id is not None]
+def _claim(session: Session, where: list[Any], now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """No trail entry: a claim is the worker's bookkeeping; the trail shows the send when its call starts."""
+    ids = list(
+        session.exec(
+            select(Delivery.id)
+            .where(Delivery.status == DeliveryStatus.SCHEDULED, Delivery.due_at <= now, *where)
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+    if ids:
+        session.connection().execute(_CLAIM, {"ids": ids, "lease": now + lease, "now": now})
+    return [i for i in ids if i is not None]
 
 
-def mark_stale_sending_unknown(session: Session, now: datetime) -> int:
-    """A worker that died mid-send leaves `sending`; we cannot know if it went out, so never re-send."""
+def start_sending(
+    session: Session, delivery_id: int, claim: datetime, lease: datetime, expires_at: datetime, detail: str
+) -> bool:
+    """Mark a claimed delivery `sending` just before its provider call (the caller commits before calling).
+
+    From this mark on, a worker that dies leaves a send that may have gone out (`unknown` after the lease);
+    before it, a dead worker's claim is released. False if the claim no longer holds the delivery (its
+    lease ran out and it was released, or it was cancelled): then it must not be sent. `expires_at` is the
+    expiry counted from this attempt, which bounds the replies an `unknown` send can take.
+    """
+    now = utcnow()
+    values = {"delivery_id": delivery_id, "claim": claim, "lease": lease, "expires": expires_at, "now": now,
+              "detail": detail, "at": now}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_START_WITH_STATUS, values).first() is not None
+    channel = connection.execute(_START_RETURNING, values).scalar()
+    if channel is None:
+        return False
+    connection.execute(_INSERT_STATUS, {"delivery_id": delivery_id, "status": str(DeliveryStatus.SENDING),
+                                        "channel": channel, "detail": detail, "at": now})
+    return True
+
+
+def release_claims(session: Session, ids: list[int], claim: datetime, reason: str) -> int:
+    """Claimed deliveries whose provider was never called go back to `scheduled`, due at once, their attempt
+    not counted (as for quiet hours); the trail says why. Only those this claim still holds."""
     rows = session.exec(
         select(Delivery)
-        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
-        .with_for_update(skip_locked=True)
+        .where(col(Delivery.id).in_(ids), Delivery.status == DeliveryStatus.CLAIMED, Delivery.lease_until == claim)
+        .with_for_update()
     ).all()
     for delivery in rows:
-        record_status(session, delivery, DeliveryStatus.UNKNOWN, "send lease expired; not re-sent")
-    session.commit()
+        release(session, delivery, reason)
     return len(rows)
+
+
+def release(session: Session, delivery: Delivery, reason: str) -> None:
+    delivery.attempts -= 1
+    delivery.lease_until = None
+    record_status(session, delivery, DeliveryStatus.SCHEDULED, f"not sent: {reason}; attempt not counted")
+
+
+def expire_leases(session: Session, now: datetime) -> tuple[int, int]:
+    """Leases a dead (or stalled) worker left behind: a claim whose provider call never started goes back to
+    the queue; a send whose call started may have gone out, so it becomes `unknown` and is never re-sent.
+    Returns (released, unknown)."""
+    rows = session.exec(
+        select(Delivery)
+        .where(col(Delivery.status).in_([DeliveryStatus.CLAIMED, DeliveryStatus.SENDING]), Delivery.lease_until < now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    released = 0
+    for delivery in rows:
+        if delivery.status == DeliveryStatus.CLAIMED:
+            release(session, delivery, "the worker's claim ran out before the send")
+            released += 1
+        else:
+            record_status(session, delivery, DeliveryStatus.UNKNOWN, "send lease expired; not re-sent")
+    session.commit()
+    return released, len(rows) - released
 
 
 def due_reminders(session: Session, now: datetime, limit: int) -> list[int]:
@@ -285,13 +367,31 @@ def delivery_with_context_by_token(session: Session, token: str) -> AnswerContex
 
 
 def is_answerable(delivery: Delivery) -> bool:
+    if delivery.status == DeliveryStatus.UNKNOWN and (delivery.expires_at is None or delivery.expires_at <= utcnow()):
+        return False
     return delivery.status in OPEN_STATUSES and delivery.conversation != "closed"
 
 
 def open_delivery_for(session: Session, contact_ids: list[int], channel: str) -> AnswerContext | None:
     """The newest delivery on this channel still waiting for a reply from one of these contacts, locked,
-    with its event and contact (one query: a reply is answered while the customer waits)."""
-    return _with_context(session, _OPEN_CONTEXT, {"contact_ids": contact_ids, "channel": channel})
+    with its event and contact (one query: a reply is answered while the customer waits). One whose send is
+    `unknown` only when no other waits, and only until its expiry."""
+    return _with_context(session, _OPEN_CONTEXT, {"contact_ids": contact_ids, "channel": channel, "now": utcnow()})
+
+
+def record_reached(session: Session, delivery_id: int) -> None:
+    """An `unknown` delivery the customer answered went out after all: it counts as sent from the start of its
+    last send attempt. Through the ORM, so the daily sent tally counts it."""
+    row = session.get(Delivery, delivery_id)
+    assert row is not None
+    started = session.exec(
+        select(sa.func.max(StatusChange.at)).where(
+            StatusChange.delivery_id == delivery_id, StatusChange.status == DeliveryStatus.SENDING
+        )
+    ).one()
+    row.sent_at = started or utcnow()
+    session.flush()
+    session.expire(row)  # the caller writes the rest of the row with SQL
 
 
 def _with_context(session: Session, query: Any, params: dict[str, Any]) -> AnswerContext | None:
@@ -319,8 +419,9 @@ def latest_expired_for(session: Session, contact_ids: list[int], channel: str) -
 
 
 def pending_deliveries(session: Session, contact_id: int, channel: str) -> list[Delivery]:
-    """Deliveries not yet answered on a channel, which an opt-out must cancel."""
-    statuses = [DeliveryStatus.SCHEDULED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
+    """Deliveries not yet answered on a channel, which an opt-out must cancel (a claimed one too: its call has not
+    started, and the worker will not start it)."""
+    statuses = [DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
     return list(
         session.exec(
             select(Delivery).where(
@@ -346,7 +447,7 @@ def deliveries_to_send(session: Session, ids: list[int]) -> list[tuple[Delivery,
         select(Delivery, Contact, Event)
         .join(Contact, col(Contact.id) == Delivery.contact_id)
         .join(Event, col(Event.id) == Delivery.event_id)
-        .where(col(Delivery.id).in_(ids), Delivery.status == DeliveryStatus.SENDING)
+        .where(col(Delivery.id).in_(ids), Delivery.status == DeliveryStatus.CLAIMED)
         .order_by(Delivery.id)
     ).all()
     return [(d, c, e) for d, c, e in rows]
@@ -360,11 +461,14 @@ def deliveries_by_id(session: Session, ids: list[int | None]) -> dict[int | None
     return {delivery.id: delivery for delivery in rows}
 
 
-def last_sent_by_contact(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
-    """When each contact was last sent a survey, for the throttle check just before sending."""
+def last_sent_to_others(session: Session, delivery_ids: list[int]) -> dict[int, datetime]:
+    """For each delivery, when its contact was last sent another survey, for the throttle check just before
+    sending. Its own earlier sends do not count: a survey moving to its next channel is not a new survey."""
+    other = sa.orm.aliased(Delivery)
     rows = session.exec(
-        select(Delivery.contact_id, sa.func.max(Delivery.sent_at))
-        .where(col(Delivery.contact_id).in_(contact_ids), Delivery.sent_at.is_not(None))
-        .group_by(Delivery.contact_id)
+        select(Delivery.id, sa.func.max(other.sent_at))
+        .join(other, sa.and_(other.contact_id == Delivery.contact_id, other.id != Delivery.id))
+        .where(col(Delivery.id).in_(delivery_ids), other.sent_at.is_not(None))
+        .group_by(Delivery.id)
     ).all()
-    return {contact_id: at for contact_id, at in rows if at is not None}
+    return {delivery_id: at for delivery_id, at in rows if delivery_id is not None and at is not None}

@@ -18,8 +18,8 @@ from storage.models import (
     Response,
 )
 
-_OPEN = [DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED,
-         DeliveryStatus.ANSWERED]
+_OPEN = [DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING, DeliveryStatus.SENT,
+         DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED, DeliveryStatus.UNKNOWN]
 
 
 def erase_contact(session: Session, external_id: str) -> bool:

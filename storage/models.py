@@ -29,7 +29,8 @@ def _json(default: type) -> Any:
 
 class DeliveryStatus(StrEnum):
     SCHEDULED = "scheduled"
-    SENDING = "sending"
+    CLAIMED = "claimed"  # taken by a worker's batch; its provider call has not started
+    SENDING = "sending"  # the provider call has started
     SENT = "sent"
     DELIVERED = "delivered"
     ANSWERED = "answered"
@@ -42,11 +43,19 @@ class DeliveryStatus(StrEnum):
 
 
 # Deliveries a reply can still land on: from the moment the provider is called, since a fast customer (or
-# provider) can answer before the worker has recorded the send.
-OPEN_STATUSES = (DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED)
+# provider) can answer before the worker has recorded the send; `unknown` ones until their expiry, since a
+# reply shows the send went out.
+OPEN_STATUSES = (
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.ANSWERED,
+    DeliveryStatus.UNKNOWN,
+)
 # Deliveries that reached (or may have reached) the customer, for the throttle.
 CONTACTED_STATUSES = (
     DeliveryStatus.SCHEDULED,
+    DeliveryStatus.CLAIMED,
     DeliveryStatus.SENDING,
     DeliveryStatus.SENT,
     DeliveryStatus.DELIVERED,

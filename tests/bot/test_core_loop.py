@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.app import create_app
-from bot.dispatch import call_provider, prepare_batch, record_outcomes
+from bot.dispatch import Send, call_provider, prepare_batch, record_outcomes, start_send
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.deliveries import claim_due_deliveries
@@ -38,6 +43,52 @@ def reply(client: FlaskClient, auth: dict[str, str], channel: str, sender: str, 
 
 def delivery(client: FlaskClient, auth: dict[str, str], delivery_id: int) -> dict:
     return client.get(f"/api/v1/deliveries/{delivery_id}", headers=auth).get_json()
+
+
+def customer(i: int) -> dict[str, str]:
+    return {"external_id": f"cust-{i}", "name": "Ada Lovelace", "phone": f"+44791112340{i}"}
+
+
+def claim_and_prepare(rt: Runtime) -> list[Send]:
+    with rt.session() as session:
+        claimed = claim_due_deliveries(session, utcnow(), 10, timedelta(minutes=5))
+    with rt.session() as session:
+        return prepare_batch(rt, session, claimed)
+
+
+def run_out_leases(rt: Runtime) -> None:
+    """As if the worker holding them had died a while ago."""
+    with rt.session() as session:
+        past = utcnow() - timedelta(seconds=1)
+        session.execute(sa.update(Delivery).where(Delivery.lease_until.is_not(None)).values(lease_until=past))
+
+
+def throttle_query(statement: str) -> bool:
+    """The re-check of the throttle just before sending."""
+    return "max(" in statement and "sent_at" in statement
+
+
+def send_start(statement: str) -> bool:
+    """The mark that a delivery's provider call starts."""
+    return "UPDATE delivery SET status" in statement and "expires_at" in statement
+
+
+@contextmanager
+def database_fails(rt: Runtime, at: Callable[[str], bool], stays_down: bool = False) -> Iterator[None]:
+    """The database drops the connection on the first statement matching `at` (and on every one after it while
+    `stays_down`), raising the driver's own error as a dropped connection would."""
+    down = [False]
+
+    def fail(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if (down[0] and stays_down) or (not down[0] and at(statement)):
+            down[0] = True
+            raise rt.engine.dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    sa.event.listen(rt.engine, "before_cursor_execute", fail)
+    try:
+        yield
+    finally:
+        sa.event.remove(rt.engine, "before_cursor_execute", fail)
 
 
 def test_event_becomes_a_question_and_a_reply_with_comment_becomes_a_response(
@@ -267,13 +318,118 @@ def test_a_send_whose_worker_died_becomes_unknown_and_is_never_resent(
 ) -> None:
     install_flow(rt, flow_yaml())
     [planned] = post_event(client, auth, event())["deliveries"]
-    with rt.session() as session:
-        claimed = claim_due_deliveries(session, utcnow(), 10, timedelta(seconds=-1))
-    assert claimed == [planned["id"]]
+    [question] = claim_and_prepare(rt)
+    assert start_send(rt, question)  # the provider call starts; the worker dies before it returns
+    run_out_leases(rt)
     report = tick(rt)
     assert report.unknown == 1 and report.sent == 0
-    assert delivery(client, auth, planned["id"])["status"] == "unknown"
+    shown = delivery(client, auth, planned["id"])
+    assert shown["status"] == "unknown"
+    assert [h["status"] for h in shown["history"]] == ["scheduled", "sending", "unknown"]
     assert sandbox(client, auth, "+447911123456") == []
+
+
+def test_a_claim_whose_worker_died_before_the_send_goes_back_to_the_queue(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    [planned] = post_event(client, auth, event())["deliveries"]
+    with rt.session() as session:
+        assert claim_due_deliveries(session, utcnow(), 10, timedelta(minutes=5)) == [planned["id"]]
+    run_out_leases(rt)  # the worker died between its claim and any provider call
+    report = tick(rt)
+    assert (report.unknown, report.sent) == (0, 1)
+    shown = delivery(client, auth, planned["id"])
+    assert (shown["status"], shown["attempts"]) == ("sent", 1)
+    assert "claim ran out" in shown["history"][1]["detail"]
+    assert len(sandbox(client, auth, "+447911123456")) == 1
+
+
+def test_a_database_error_before_any_send_puts_the_batch_back(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    ids = [post_event(client, auth, event(f"e-{i}", contact=customer(i)))["deliveries"][0]["id"] for i in range(3)]
+    with database_fails(rt, at=throttle_query), pytest.raises(sa.exc.OperationalError):
+        tick(rt)  # the throttle re-check fails after the claim, before any provider call
+    shown = [delivery(client, auth, i) for i in ids]
+    assert [(d["status"], d["attempts"]) for d in shown] == [("scheduled", 0)] * 3
+    assert all("not sent: database error" in d["history"][-1]["detail"] for d in shown)
+    report = tick(rt)
+    assert (report.sent, report.unknown) == (3, 0)
+    assert [delivery(client, auth, i)["status"] for i in ids] == ["sent"] * 3
+    assert all(len(sandbox(client, auth, customer(i)["phone"])) == 1 for i in range(3))
+
+
+def test_a_batch_claimed_while_the_database_went_away_is_sent_once_it_is_back(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    ids = [post_event(client, auth, event(f"e-{i}", contact=customer(i)))["deliveries"][0]["id"] for i in range(3)]
+    with database_fails(rt, at=throttle_query, stays_down=True), pytest.raises(sa.exc.OperationalError):
+        tick(rt)  # nothing can be written back either: the claim stays until its lease runs out
+    run_out_leases(rt)
+    report = tick(rt)
+    assert (report.sent, report.unknown) == (3, 0)
+    assert [delivery(client, auth, i)["status"] for i in ids] == ["sent"] * 3
+
+
+def test_a_database_error_as_a_send_starts_puts_back_only_that_one(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    ids = [post_event(client, auth, event(f"e-{i}", contact=customer(i)))["deliveries"][0]["id"] for i in range(3)]
+    with database_fails(rt, at=send_start):
+        report = tick(rt)
+    assert (report.sent, report.unknown) == (2, 0)
+    first = delivery(client, auth, ids[0])
+    assert (first["status"], first["attempts"]) == ("scheduled", 0)
+    assert "not sent: database error" in first["history"][-1]["detail"]
+    assert sandbox(client, auth, customer(0)["phone"]) == []
+    assert tick(rt).sent == 1
+    assert [delivery(client, auth, i)["status"] for i in ids] == ["sent"] * 3
+
+
+def test_a_reply_to_a_survey_whose_send_is_unknown_is_its_answer(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    [planned] = post_event(client, auth, event())["deliveries"]
+    questions = claim_and_prepare(rt)  # the worker's first steps
+    [outcome] = [call_provider(rt, question) for question in questions]
+    assert outcome.result is not None  # the provider took it; the worker dies before recording that
+    run_out_leases(rt)
+    assert tick(rt).unknown == 1
+    assert delivery(client, auth, planned["id"])["status"] == "unknown"
+
+    first = reply(client, auth, "sms", "+447911123456", "9")
+    assert first["intent"] == "answer" and first["delivery_id"] == planned["id"]
+    reply(client, auth, "sms", "+447911123456", "Quick delivery")
+    shown = delivery(client, auth, planned["id"])
+    assert (shown["status"], shown["response"]["score"]) == ("completed", 9)
+    assert shown["response"]["comment"] == "Quick delivery"
+    assert [h["status"] for h in shown["history"]] == [
+        "scheduled", "sending", "unknown", "delivered", "answered", "completed"
+    ]
+    assert "replied" in shown["history"][3]["detail"]
+    assert shown["sent_at"] is not None
+
+
+def test_an_unknown_survey_past_its_expiry_takes_no_reply(
+    rt: Runtime, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    install_flow(rt, flow_yaml())
+    [planned] = post_event(client, auth, event())["deliveries"]
+    [question] = claim_and_prepare(rt)
+    start_send(rt, question)
+    run_out_leases(rt)
+    tick(rt)
+    with rt.session() as session:
+        row = session.get(Delivery, planned["id"])
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+    assert reply(client, auth, "sms", "+447911123456", "9")["intent"] == "unmatched"
+    assert delivery(client, auth, planned["id"])["response"] is None
 
 
 def test_a_reply_that_beats_the_recording_of_its_send_is_answered(
@@ -281,10 +437,7 @@ def test_a_reply_that_beats_the_recording_of_its_send_is_answered(
 ) -> None:
     install_flow(rt, flow_yaml())
     [planned] = post_event(client, auth, event())["deliveries"]
-    with rt.session() as session:
-        claimed = claim_due_deliveries(session, utcnow(), 10, timedelta(minutes=5))
-    with rt.session() as session:
-        questions = prepare_batch(rt, session, claimed)
+    questions = claim_and_prepare(rt)  # the worker's first steps
     outcomes = [call_provider(rt, question) for question in questions]  # the worker's steps, one at a time
     assert [outcome.result is not None for outcome in outcomes] == [True]  # the provider took the question
     reply(client, auth, "sms", "+447911123456", "9")  # before the worker has recorded the send

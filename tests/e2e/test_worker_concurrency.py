@@ -70,7 +70,7 @@ def test_four_workers_send_two_thousand_deliveries_exactly_once(database_url: st
             waiting = session.exec(
                 select(sa.func.count())
                 .select_from(Delivery)
-                .where(Delivery.status.in_([DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING]))
+                .where(Delivery.status.in_([DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING]))
             ).one()
         return waiting == 0
 
