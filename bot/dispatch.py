@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -33,6 +35,7 @@ from flows.schedule import next_allowed_send
 from flows.templates import TemplateProblem
 from storage.contacts import learn_address, opted_out_by_contact, opted_out_channels, set_opt_out
 from storage.deliveries import (
+    SendStart,
     claim_due_deliveries,
     claim_paced_deliveries,
     claim_reminder,
@@ -75,12 +78,56 @@ class TickReport:
 
 @dataclass(frozen=True)
 class Send:
-    """A question ready for its provider, with the claim it was taken under (its lease, which only this
-    worker's claim has) and how long the survey stays open after it is sent."""
+    """A question ready for its provider, and what marking its send started needs."""
 
     message: Outbound
-    claim: datetime
-    expire_after: timedelta
+    start: SendStart
+
+
+class SendMarks:
+    """Marks asked for at the same moment share one transaction (a group commit): a thread that finds no mark
+    being written writes every one waiting, its own included, while the others wait for it. Each is still
+    written just before its own provider call, never ahead of it."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._changed = threading.Condition()
+        self._waiting: list[SendStart] = []
+        self._done: dict[int, bool | Exception] = {}
+        self._writing = False
+
+    def start(self, send: Send) -> bool:
+        """True once the delivery is committed as `sending`; False if this worker's claim no longer holds it."""
+        key = send.start.delivery_id
+        group: list[SendStart] = []
+        with self._changed:
+            self._waiting.append(send.start)
+            while self._writing and key not in self._done:
+                self._changed.wait()
+            if key not in self._done:
+                group, self._waiting, self._writing = self._waiting, [], True
+        if group:
+            self._write(group)
+        with self._changed:
+            done = self._done.pop(key)
+        if isinstance(done, Exception):
+            raise done
+        return done
+
+    def _write(self, group: list[SendStart]) -> None:
+        ids = [start.delivery_id for start in group]
+        outcome: dict[int, bool | Exception] = dict.fromkeys(ids, False)
+        try:
+            with self._rt.session() as session:
+                started = start_sending(session, group, timedelta(seconds=self._rt.settings.send_lease_seconds))
+            outcome = {delivery_id: delivery_id in started for delivery_id in ids}
+        except Exception as error:
+            outcome = dict.fromkeys(ids, error)
+        finally:
+            with self._changed:
+                self._done.update(outcome)
+                self._writing = False
+                self._changed.notify_all()
 
 
 @dataclass(frozen=True)
@@ -131,7 +178,7 @@ def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None
         sends = [replace(s, message=replace(s.message, not_before=slots.get(s.message.delivery_id or 0)))
                  for s in sends]
         mapper = executor.map if executor is not None else map
-        outcomes = list(mapper(lambda s: call_provider(rt, s), sends))
+        outcomes = list(mapper(partial(call_provider, rt, marks=SendMarks(rt)), sends))
         with rt.session() as session:
             total += record_outcomes(rt, session, outcomes)
         if any(outcome.not_sent for outcome in outcomes):
@@ -208,7 +255,7 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Send]:
         if message is None:
             fall_back(rt, session, delivery, contact, "no address", blocked)
             continue
-        sends.append(Send(message, delivery.lease_until, definition.expire_td))
+        sends.append(Send(message, SendStart(delivery.id, delivery.lease_until, definition.expire_td)))
     messages = with_session_windows(session, [send.message for send in sends])
     return [replace(send, message=message) for send, message in zip(sends, messages, strict=True)]
 
@@ -235,16 +282,17 @@ def question_message(
     )
 
 
-def call_provider(rt: Runtime, send: Send) -> Outcome:
+def call_provider(rt: Runtime, send: Send, marks: SendMarks | None = None) -> Outcome:
+    """Mark the send started, then hand the message to its provider (the marks of a batch share commits)."""
     message = send.message
     _wait_for_slot(message)
     try:
-        if not start_send(rt, send):
+        if not (marks or SendMarks(rt)).start(send):
             log.info("delivery %s: no longer claimed by this worker; not sent", message.delivery_id)
             return Outcome(message, not_sent="claimed elsewhere")
     except Exception as error:
         log.warning("delivery %s: could not mark its send started (%s); not sent", message.delivery_id, _why(error))
-        return Outcome(message, not_sent=_why(error), claim=send.claim)
+        return Outcome(message, not_sent=_why(error), claim=send.start.claim)
     started = time.perf_counter()
     try:
         result = rt.channels[message.channel].send(message)
@@ -254,17 +302,6 @@ def call_provider(rt: Runtime, send: Send) -> Outcome:
         log.exception("delivery %s: unexpected error while sending", message.delivery_id)
         return Outcome(message, crashed=True, millis=_since(started))
     return Outcome(message, result=result, millis=_since(started))
-
-
-def start_send(rt: Runtime, send: Send) -> bool:
-    """Commit the delivery as `sending` before its provider is called; False if this worker's claim no longer
-    holds it."""
-    assert send.message.delivery_id is not None
-    now = utcnow()
-    lease = now + timedelta(seconds=rt.settings.send_lease_seconds)
-    with rt.session() as session:
-        return start_sending(session, send.message.delivery_id, send.claim, lease, now + send.expire_after,
-                             f"attempt {send.message.attempt}")
 
 
 def _since(started: float) -> float:

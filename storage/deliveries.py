@@ -103,27 +103,17 @@ _CLAIM = (
     .values(status=str(DeliveryStatus.CLAIMED), attempts=_DELIVERIES.c.attempts + 1,
             lease_until=sa.bindparam("lease"), updated_at=sa.bindparam("now"))
 )
-# The call-started mark: only while this worker's claim (its lease) still holds the delivery.
+# The call-started mark: only while this worker's claim (its lease) still holds the deliveries.
 _START = (
     sa.update(_DELIVERIES)
     .where(
-        _DELIVERIES.c.id == sa.bindparam("delivery_id"),
+        _DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)),
         _DELIVERIES.c.status == str(DeliveryStatus.CLAIMED),
         _DELIVERIES.c.lease_until == sa.bindparam("claim", type_=UTCDateTime),
     )
     .values(status=str(DeliveryStatus.SENDING), lease_until=sa.bindparam("lease"),
             expires_at=sa.bindparam("expires"), updated_at=sa.bindparam("now"))
-)
-_START_RETURNING = _START.returning(_DELIVERIES.c.channel)
-_STARTED = _START.returning(_DELIVERIES.c.id, _DELIVERIES.c.channel).cte("started")
-_START_WITH_STATUS = (
-    sa.insert(_STATUSES)
-    .from_select(
-        ["delivery_id", "status", "channel", "detail", "at"],
-        sa.select(_STARTED.c.id, sa.literal(str(DeliveryStatus.SENDING), sa.String), _STARTED.c.channel,
-                  sa.bindparam("detail", type_=sa.String), sa.bindparam("at", type_=UTCDateTime)),
-    )
-    .returning(_STATUSES.c.delivery_id)
+    .returning(_DELIVERIES.c.id, _DELIVERIES.c.channel, _DELIVERIES.c.attempts)
 )
 
 
@@ -232,28 +222,40 @@ def _claim(session: Session, where: list[Any], now: datetime, limit: int, lease:
     return [i for i in ids if i is not None]
 
 
-def start_sending(
-    session: Session, delivery_id: int, claim: datetime, lease: datetime, expires_at: datetime, detail: str
-) -> bool:
-    """Mark a claimed delivery `sending` just before its provider call (the caller commits before calling).
+@dataclass(frozen=True)
+class SendStart:
+    """A claimed delivery about to be handed to its provider: the claim (lease) it was taken under, and how
+    long its survey stays open after the send."""
+
+    delivery_id: int
+    claim: datetime
+    expire_after: timedelta
+
+
+def start_sending(session: Session, starts: list[SendStart], lease: timedelta) -> set[int]:
+    """Mark claimed deliveries `sending` just before their provider calls (the caller commits before calling);
+    returns those marked. Several at once share the statements and the commit.
 
     From this mark on, a worker that dies leaves a send that may have gone out (`unknown` after the lease);
-    before it, a dead worker's claim is released. False if the claim no longer holds the delivery (its
-    lease ran out and it was released, or it was cancelled): then it must not be sent. `expires_at` is the
-    expiry counted from this attempt, which bounds the replies an `unknown` send can take.
+    before it, a dead worker's claim is released. One not returned is no longer held by its claim (the lease
+    ran out and it was released, or it was cancelled): it must not be sent. The expiry is counted from this
+    attempt; it bounds the replies an `unknown` send can take.
     """
     now = utcnow()
-    values = {"delivery_id": delivery_id, "claim": claim, "lease": lease, "expires": expires_at, "now": now,
-              "detail": detail, "at": now}
+    groups: dict[tuple[datetime, timedelta], list[int]] = {}
+    for start in starts:
+        groups.setdefault((start.claim, start.expire_after), []).append(start.delivery_id)
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return connection.execute(_START_WITH_STATUS, values).first() is not None
-    channel = connection.execute(_START_RETURNING, values).scalar()
-    if channel is None:
-        return False
-    connection.execute(_INSERT_STATUS, {"delivery_id": delivery_id, "status": str(DeliveryStatus.SENDING),
-                                        "channel": channel, "detail": detail, "at": now})
-    return True
+    started = []
+    for (claim, expire_after), ids in groups.items():
+        values = {"ids": ids, "claim": claim, "lease": now + lease, "expires": now + expire_after, "now": now}
+        started += connection.execute(_START, values).all()
+    if started:
+        connection.execute(_INSERT_STATUS, [
+            {"delivery_id": row.id, "status": str(DeliveryStatus.SENDING), "channel": row.channel,
+             "detail": f"attempt {row.attempts}", "at": now} for row in started
+        ])
+    return {row.id for row in started}
 
 
 def release_claims(session: Session, ids: list[int], claim: datetime, reason: str) -> int:

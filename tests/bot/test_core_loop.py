@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.app import create_app
-from bot.dispatch import Send, call_provider, prepare_batch, record_outcomes, start_send
+from bot.dispatch import Send, SendMarks, call_provider, prepare_batch, record_outcomes
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.deliveries import claim_due_deliveries
@@ -319,7 +319,7 @@ def test_a_send_whose_worker_died_becomes_unknown_and_is_never_resent(
     install_flow(rt, flow_yaml())
     [planned] = post_event(client, auth, event())["deliveries"]
     [question] = claim_and_prepare(rt)
-    assert start_send(rt, question)  # the provider call starts; the worker dies before it returns
+    assert SendMarks(rt).start(question)  # the provider call starts; the worker dies before it returns
     run_out_leases(rt)
     report = tick(rt)
     assert report.unknown == 1 and report.sent == 0
@@ -421,7 +421,7 @@ def test_an_unknown_survey_past_its_expiry_takes_no_reply(
     install_flow(rt, flow_yaml())
     [planned] = post_event(client, auth, event())["deliveries"]
     [question] = claim_and_prepare(rt)
-    start_send(rt, question)
+    SendMarks(rt).start(question)
     run_out_leases(rt)
     tick(rt)
     with rt.session() as session:
