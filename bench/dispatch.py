@@ -14,9 +14,9 @@ Setups, each on a fresh copy:
   delivery `sent`. That is the minimum the worker must also do; it skips the ORM, the opt-out/throttle/
   quiet-hours re-checks, template rendering, the status trail, the daily sent tally and logging.
 - `touchpoint worker` x1 and x2 on PostgreSQL, x1 on SQLite: the real CLI with default settings (tick 1 s,
-  batch 100, 8 provider calls in flight), sandbox transport. Seconds run from the first claim (the earliest
-  `sending` status change) to the last `sent_at`, both from the database, so process start-up and the first
-  tick's wait are left out; the wall time including them is shown too.
+  batch 100, 8 provider calls in flight), sandbox transport. Seconds run from the first send's start (the
+  earliest `sending` status change; a claim writes none) to the last `sent_at`, both from the database, so
+  process start-up and the first tick's wait are left out; the wall time including them is shown too.
 
 Every setup is checked: each delivery `sent`, exactly one outbound question message per delivery, all on
 the sandbox transport. Peak RSS is VmHWM of each worker process, read just before it is stopped.
