@@ -20,6 +20,14 @@ class Band(StrEnum):
 
 
 @dataclass(frozen=True)
+class EndLabels:
+    """What the two ends of a scale mean, shown beside the buttons so a click needs no instructions."""
+
+    low: str
+    high: str
+
+
+@dataclass(frozen=True)
 class Scale:
     low: int
     high: int

@@ -32,9 +32,10 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from flows.durations import format_duration, parse_duration
-from flows.questions import Band, QuestionKind, scale_for
+from flows.questions import Band, EndLabels, QuestionKind, scale_for
 from flows.schedule import parse_quiet_hours
 from flows.templates import check_template, render_template
+from flows.texts import end_labels, has_language
 
 CHANNELS: tuple[str, ...] = ("sms", "whatsapp", "email", "slack", "web")
 Channel = Literal["sms", "whatsapp", "email", "slack", "web"]
@@ -81,6 +82,15 @@ def _template(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
     check_template(value)
+    return value
+
+
+def _end_label(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if "{{" in value or "{%" in value:
+        raise ValueError("end labels are plain text; templates are not rendered here")
     return value
 
 
@@ -139,6 +149,7 @@ Slug = Annotated[str, AfterValidator(slug)]
 Locale = Annotated[str, AfterValidator(_locale)]
 TemplateText = Annotated[str, AfterValidator(_template)]
 LocalizedText = Annotated[dict[Locale, TemplateText], AfterValidator(_non_empty_texts)]
+EndLabel = Annotated[str, Field(max_length=60), AfterValidator(_end_label)]
 Duration = Annotated[str, BeforeValidator(_duration)]
 QuietHours = Annotated[str, BeforeValidator(_quiet_hours)]
 WhereValue = Annotated[Scalar | list[Scalar], BeforeValidator(_where_value)]
@@ -154,9 +165,40 @@ class Trigger(_Strict):
     where: dict[str, WhereValue] | None = None
 
 
+class ScaleEnds(_Strict):
+    """What the lowest and the highest score mean, in one language."""
+
+    low: EndLabel
+    high: EndLabel
+
+
 class Question(_Strict):
+    """The question, with optional wording per channel: "Reply 1 to 5" suits a text message, not a button."""
+
     kind: QuestionKind
     text: LocalizedText
+    channel_text: dict[Channel, LocalizedText] | None = None
+    labels: Annotated[dict[Locale, ScaleEnds], AfterValidator(_non_empty_texts)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_options(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Questions without these keep the stored form they had before the options existed.
+        data = handler(self)
+        for name in ("channel_text", "labels"):
+            if isinstance(data, dict) and data.get(name, False) is None:
+                del data[name]
+        return data
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_fit_kind(cls, labels: dict[str, ScaleEnds] | None, info: ValidationInfo) -> dict | None:
+        if labels is not None and info.data.get("kind") is QuestionKind.THUMBS:
+            raise ValueError("thumbs questions have no scale ends; their buttons already say Yes and No")
+        return labels
+
+    def texts_on(self, channel: str | None) -> dict[str, str]:
+        """The channel's own wording when the flow gives one, else the common text."""
+        return (self.channel_text or {}).get(channel or "") or self.text
 
 
 class BandPrompts(_Strict):
@@ -267,6 +309,16 @@ class FlowDefinition(_Strict):
             seen.add(channel)
         return channels
 
+    @field_validator("question")
+    @classmethod
+    def _channel_texts_are_used(cls, question: Question, info: ValidationInfo) -> Question:
+        channels = info.data.get("channels", CHANNELS)
+        for channel in question.channel_text or {}:
+            if channel not in channels:
+                raise _rule(f"{channel} is not among this flow's channels; add it there or remove this text",
+                            "channel_text", channel)
+        return question
+
     @field_validator("comment")
     @classmethod
     def _prompts_cover_bands(cls, comment: Comment, info: ValidationInfo) -> Comment:
@@ -339,11 +391,26 @@ class FlowDefinition(_Strict):
     def comment_window_td(self) -> timedelta:
         return parse_duration(self.comment.window)
 
-    def text_for(self, locale: str | None, context: Mapping[str, Any] | None = None) -> str:
-        """The question in the customer's language; rendered when a template context is given."""
-        text = pick_locale(self.question.text, locale)
+    def text_for(
+        self, locale: str | None, context: Mapping[str, Any] | None = None, channel: str | None = None
+    ) -> str:
+        """The question in the customer's language, in the channel's wording when the flow gives one;
+        rendered when a template context is given."""
+        text = pick_locale(self.question.texts_on(channel), locale)
         assert text is not None, "validation guarantees at least one question text"
         return _maybe_render(text, context)
+
+    def end_labels(self, locale: str | None, channel: str | None = None) -> EndLabels | None:
+        """What the scale's ends mean, in the language the question is shown in (a Spanish label under
+        an English question reads as a mistake): the flow's own labels, else the built-in ones."""
+        shown = picked_tag(self.question.texts_on(channel), locale)
+        labels = self.question.labels or {}
+        tag = picked_tag(labels, shown, fallback=False)
+        if tag is None and not has_language(shown):
+            tag = picked_tag(labels, shown)
+        if tag is not None:
+            return EndLabels(labels[tag].low, labels[tag].high)
+        return end_labels(self.question.kind, shown)
 
     def wants_comment(self, band: Band) -> bool:
         return self.comment.wants(band)
@@ -368,20 +435,26 @@ def pick_locale(texts: Mapping[str, T], locale: str | None) -> T | None:
     A flow written for "en" must still reach an "en-GB" contact, and one written only in Spanish must
     still reach a contact whose locale is unknown.
     """
+    tag = picked_tag(texts, locale)
+    return texts[tag] if tag is not None else None
+
+
+def picked_tag(texts: Mapping[str, Any], locale: str | None, fallback: bool = True) -> str | None:
+    """The locale key `pick_locale` takes; without `fallback`, only one in the locale's own language."""
     if not texts:
         return None
-    by_tag = {_normal_tag(tag): text for tag, text in texts.items()}
+    by_tag = {_normal_tag(tag): tag for tag in texts}
     wanted = _normal_tag(locale or "en")
     language = wanted.split("-")[0]
     for tag in (wanted, language):
         if tag in by_tag:
             return by_tag[tag]
-    for tag, text in by_tag.items():
-        if tag.split("-")[0] == language:
-            return text
-    if "en" in by_tag:
-        return by_tag["en"]
-    return next(iter(texts.values()))
+    for normal, tag in by_tag.items():
+        if normal.split("-")[0] == language:
+            return tag
+    if not fallback:
+        return None
+    return by_tag.get("en", next(iter(texts)))
 
 
 def error_path(error: ErrorDetails) -> tuple[str | int, ...]:

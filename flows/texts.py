@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.questions import QuestionKind, scale_for
+from flows.questions import EndLabels, QuestionKind, scale_for
 
 _TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -35,6 +35,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "thanks": "Thank you!",
         "widget_score": "{score} out of {high}",
         "widget_close": "Close",
+        "nps_low": "Not at all likely",
+        "nps_high": "Extremely likely",
+        "csat_low": "Very unsatisfied",
+        "csat_high": "Very satisfied",
+        "ces_low": "Very difficult",
+        "ces_high": "Very easy",
     },
     "es": {
         "slack_chosen": "Elegiste *{score}*. ¡Gracias!",
@@ -66,6 +72,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "thanks": "¡Gracias!",
         "widget_score": "{score} de {high}",
         "widget_close": "Cerrar",
+        "nps_low": "Nada probable",
+        "nps_high": "Muy probable",
+        "csat_low": "Muy insatisfecho",
+        "csat_high": "Muy satisfecho",
+        "ces_low": "Muy difícil",
+        "ces_high": "Muy fácil",
     },
     "fr": {
         "slack_chosen": "Vous avez choisi *{score}*. Merci !",
@@ -97,6 +109,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "thanks": "Merci !",
         "widget_score": "{score} sur {high}",
         "widget_close": "Fermer",
+        "nps_low": "Pas du tout probable",
+        "nps_high": "Très probable",
+        "csat_low": "Très insatisfait",
+        "csat_high": "Très satisfait",
+        "ces_low": "Très difficile",
+        "ces_high": "Très facile",
     },
     "de": {
         "slack_chosen": "Sie haben *{score}* gewählt. Danke!",
@@ -128,6 +146,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "thanks": "Danke!",
         "widget_score": "{score} von {high}",
         "widget_close": "Schließen",
+        "nps_low": "Überhaupt nicht wahrscheinlich",
+        "nps_high": "Äußerst wahrscheinlich",
+        "csat_low": "Sehr unzufrieden",
+        "csat_high": "Sehr zufrieden",
+        "ces_low": "Sehr schwierig",
+        "ces_high": "Sehr einfach",
     },
 }
 
@@ -136,6 +160,11 @@ def language_of(locale: str | None) -> str:
     """The built-in language for a locale such as "es-MX", falling back to English."""
     lang = (locale or "en").replace("_", "-").split("-")[0].lower()
     return lang if lang in _TEXTS else "en"
+
+
+def has_language(locale: str | None) -> bool:
+    """Whether the built-in texts speak this locale's language, rather than falling back to English."""
+    return language_of(locale) == (locale or "en").replace("_", "-").split("-")[0].lower()
 
 
 def builtin_text(name: str, locale: str | None, **values: object) -> str:
@@ -170,3 +199,18 @@ def choice_labels(kind: QuestionKind, locale: str | None) -> list[tuple[int, str
                 (0, "\N{THUMBS DOWN SIGN} " + builtin_text("thumbs_down", locale))]
     scale = scale_for(kind)
     return [(score, str(score)) for score in range(scale.low, scale.high + 1)]
+
+
+def end_labels(kind: QuestionKind | str, locale: str | None) -> EndLabels | None:
+    """The built-in meaning of a scale's two ends; None for thumbs, whose buttons already say Yes and No."""
+    kind = QuestionKind(kind)
+    if kind is QuestionKind.THUMBS:
+        return None
+    return EndLabels(builtin_text(f"{kind}_low", locale), builtin_text(f"{kind}_high", locale))
+
+
+def end_legend(kind: QuestionKind | str, labels: EndLabels) -> tuple[str, str]:
+    """Each end with its number ("0 = Not at all likely"): buttons that wrap onto two rows on a phone
+    no longer put the high end at the right edge, so the label says which button it means."""
+    scale = scale_for(kind)
+    return f"{scale.low} = {labels.low}", f"{scale.high} = {labels.high}"
