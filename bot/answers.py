@@ -40,7 +40,7 @@ def _view(rt: Runtime, session: Session, found: AnswerContext) -> SurveyView:
         channel=delivery.channel,
         kind=QuestionKind(definition.question.kind),
         locale=locale,
-        question=definition.text_for(locale, context),
+        question=definition.text_for(locale, context, delivery.channel),
         score=score,
         comment=response.comment if response else None,
         phase=delivery.conversation,
@@ -48,6 +48,7 @@ def _view(rt: Runtime, session: Session, found: AnswerContext) -> SurveyView:
         else None,
         thanks=definition.thanks_text(locale, context) or builtin_text("thanks", locale),
         open=is_answerable(delivery),
+        labels=definition.end_labels(locale, delivery.channel),
     )
 
 

@@ -272,10 +272,10 @@ def question_message(
     return Outbound(
         channel=delivery.channel,
         to=address,
-        text=definition.text_for(locale, survey_context(contact, event, definition)),
+        text=definition.text_for(locale, survey_context(contact, event, definition), delivery.channel),
         kind=kind,
         delivery_id=delivery.id,
-        question=Question(QuestionKind(definition.question.kind)),
+        question=Question(QuestionKind(definition.question.kind), definition.end_labels(locale, delivery.channel)),
         attempt=delivery.attempts,
         token=delivery.token,
         locale=locale,

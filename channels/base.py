@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol
 import sqlalchemy as sa
 from flask import Blueprint
 
-from flows.questions import QuestionKind
+from flows.questions import EndLabels, QuestionKind
 
 
 class ChannelError(Exception):
@@ -55,6 +55,7 @@ class Question:
     """The survey question a message carries, so a channel can render buttons or links."""
 
     kind: QuestionKind
+    labels: EndLabels | None = None  # what the scale's ends mean, shown beside the buttons; None for thumbs
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class SurveyView:
     prompt: str | None  # the comment prompt for the band of the current score
     thanks: str
     open: bool  # still answerable: not expired, cancelled or closed
+    labels: EndLabels | None = None  # what the scale's ends mean; None for thumbs
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -28,7 +28,7 @@ from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, Sen
 from channels.email_pages import pages
 from channels.email_parse import OUR_MESSAGE_ARG
 from channels.email_webhooks import WebhookSecrets, webhooks
-from flows.questions import QuestionKind
+from flows.questions import EndLabels, QuestionKind
 from flows.texts import builtin_text, choice_labels
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -99,19 +99,27 @@ class Choice:
     score: int
     label: str
     url: str
+    end: str | None = None  # what the score means, for the lowest and the highest
 
 
-def choices(kind: QuestionKind, token: str, public_url: str, locale: str | None) -> list[Choice]:
-    return [Choice(score, label, f"{public_url}/s/{token}/{score}") for score, label in choice_labels(kind, locale)]
+def choices(
+    kind: QuestionKind, token: str, public_url: str, locale: str | None, labels: EndLabels | None = None
+) -> list[Choice]:
+    found = [Choice(score, label, f"{public_url}/s/{token}/{score}") for score, label in choice_labels(kind, locale)]
+    if labels is not None and len(found) > 1:
+        found[0], found[-1] = replace(found[0], end=labels.low), replace(found[-1], end=labels.high)
+    return found
 
 
 def compose(message: Outbound, config: EmailConfig) -> EmailMessage:
     """Plain text and HTML that render without scripts, forms or remote images in any mail client."""
     brand, locale = config.brand, message.locale
-    links = choices(message.question.kind, message.token, config.public_url, locale) \
-        if message.question is not None and message.token else []
+    question = message.question
+    links = choices(question.kind, message.token, config.public_url, locale, question.labels) \
+        if question is not None and message.token else []
     unsubscribe = f"{config.public_url}/s/{message.token}/unsubscribe" if message.token else None
     values = {"brand": brand, "text": message.text, "choices": links, "unsubscribe": unsubscribe,
+              "ends": question.labels if links and question is not None else None,
               "choose": builtin_text("email_choose", locale), "lang": (locale or "en").split("-")[0],
               "unsubscribe_label": builtin_text("email_unsubscribe", locale)}
     mail = EmailMessage()

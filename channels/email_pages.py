@@ -14,7 +14,7 @@ from flask import Blueprint, Response, render_template, request
 
 from channels.base import Inbox, SurveyView
 from flows.questions import QuestionKind, answer_text, scale_for, valid_score
-from flows.texts import builtin_text
+from flows.texts import builtin_text, end_legend
 
 
 def pages(inbox: Inbox) -> Blueprint:
@@ -23,10 +23,15 @@ def pages(inbox: Inbox) -> Blueprint:
     def show(view: SurveyView | None, chosen: int | None = None, status: int = 200) -> tuple[str, int]:
         if view is None:
             return render_template("survey_page.html", view=None, t=_texts(None)), 404
-        scores = list(range(scale_for(view.kind).low, scale_for(view.kind).high + 1))
-        if view.kind is QuestionKind.THUMBS:
-            scores = [1, 0]
-        return render_template("survey_page.html", view=view, chosen=chosen, scores=scores, t=_texts(view.locale),
+        scale = scale_for(view.kind)
+        scores = [1, 0] if view.kind is QuestionKind.THUMBS else list(range(scale.low, scale.high + 1))
+        ends = end_legend(view.kind, view.labels) if view.labels else None
+        # One row of buttons; on a phone, a long scale takes two (as in the widget).
+        columns = f"--n:{len(scores)};--m:{-(-len(scores) // 2) if len(scores) > 7 else len(scores)}"
+        chosen_text = None if chosen is None else \
+            builtin_text("page_chosen", view.locale, score=_label(view.kind, chosen, view.locale))
+        return render_template("survey_page.html", view=view, chosen=chosen, chosen_text=chosen_text, scores=scores,
+                               t=_texts(view.locale), ends=ends, columns=columns,
                                label=lambda s: _label(view.kind, s, view.locale)), status
 
     def landing(token: str, score: int) -> tuple[str, int]:

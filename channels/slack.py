@@ -76,7 +76,8 @@ class SlackTransport(Transport):
             dm = self._dm(client, user)
             blocks = None
             if message.question is not None and message.token and message.kind in ("question", "reminder"):
-                blocks = question_blocks(message.text, message.question.kind, message.token, message.locale)
+                question = message.question
+                blocks = question_blocks(message.text, question.kind, message.token, message.locale, question.labels)
             posted = client.chat_postMessage(channel=dm, text=message.text, blocks=blocks, unfurl_links=False)
         return SendResult(f"{dm}:{posted['ts']}", self.name, address=user if user != message.to else None)
 

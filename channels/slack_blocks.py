@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from channels.base import CaseView, SurveyView
-from flows.questions import QuestionKind, answer_text
-from flows.texts import builtin_text, choice_labels
+from flows.questions import EndLabels, QuestionKind, answer_text
+from flows.texts import builtin_text, choice_labels, end_legend
 
 Block = dict[str, Any]
 
@@ -37,22 +37,30 @@ def _button(action_id: str, label: str, value: str, style: str | None = None) ->
     return button
 
 
-def question_blocks(text: str, kind: QuestionKind, token: str, locale: str | None) -> list[Block]:
-    """The question and one button per answer: NPS on two rows, every other scale on one."""
+def question_blocks(
+    text: str, kind: QuestionKind, token: str, locale: str | None, labels: EndLabels | None = None
+) -> list[Block]:
+    """The question, one button per answer (NPS on two rows, every other scale on one) and, under them,
+    what the scale's ends mean."""
     buttons = [
         _button(f"{SCORE_ACTION}_{score}", label, f"{token}:{answer_text(kind, score)}")
         for score, label in choice_labels(kind, locale)
     ]
     rows = [buttons[:_NPS_FIRST_ROW], buttons[_NPS_FIRST_ROW:]] if kind is QuestionKind.NPS else [buttons]
-    return [_section(text)] + [
+    blocks = [_section(text)] + [
         {"type": "actions", "block_id": f"tp_survey_{i}", "elements": row} for i, row in enumerate(rows)
     ]
+    if labels is not None:
+        legend = ", ".join(end_legend(kind, labels))
+        blocks.append({"type": "context", "block_id": "tp_survey_ends",
+                       "elements": [{"type": "plain_text", "text": legend[:2000], "emoji": True}]})
+    return blocks
 
 
 def answered_blocks(view: SurveyView) -> tuple[str, list[Block]]:
     """The survey message after a click: what was chosen, the comment if any, and the way to add one."""
     if view.score is None:
-        return view.question, question_blocks(view.question, view.kind, view.token, view.locale)
+        return view.question, question_blocks(view.question, view.kind, view.token, view.locale, view.labels)
     chosen = dict(choice_labels(view.kind, view.locale)).get(view.score, str(view.score))
     summary = builtin_text("slack_chosen", view.locale, score=chosen)
     blocks = [_section(view.question), _section(summary)]

@@ -360,7 +360,8 @@ def _choices_hint(kind: QuestionKind) -> str:
 
 
 def _survey_json(view: SurveyView, delay: int, color: str) -> dict[str, Any]:
-    """What the pop-up shows, in the user's language: the question, one named button per answer."""
+    """What the pop-up shows, in the user's language: the question, one named button per answer, and what
+    the scale's ends mean."""
     if view.kind is QuestionKind.THUMBS:
         choices = [(1, "\N{THUMBS UP SIGN}"), (0, "\N{THUMBS DOWN SIGN}")]
     else:
@@ -373,6 +374,7 @@ def _survey_json(view: SurveyView, delay: int, color: str) -> dict[str, Any]:
         "question": view.question,
         "choices": [{"score": score, "label": label, "name": score_label(view.kind, score, view.locale)}
                     for score, label in choices],
+        "labels": {"low": view.labels.low, "high": view.labels.high} if view.labels else None,
         "thanks": view.thanks,
         "delay": delay,
         "color": color,

@@ -105,6 +105,8 @@ font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-se
 .card *{box-sizing:border-box;font:inherit;color:inherit;letter-spacing:normal;text-transform:none}
 .q{display:block;margin:0 32px 14px 0;font-weight:600}
 .scale{display:grid;grid-template-columns:repeat(var(--n),1fr);gap:4px}
+.ends{display:flex;justify-content:space-between;gap:12px;margin:6px 0 0;font-size:13px;color:#4a5160}
+.ends span+span{text-align:right}
 button{display:inline-block;min-height:40px;margin:0;padding:0 4px;border:1px solid #b9bfca;border-radius:6px;
 background:#f4f5f7;cursor:pointer;visibility:visible;opacity:1}
 button:hover{background:#e6e9ef}
@@ -209,6 +211,13 @@ border-radius:6px;background:#fff;resize:vertical}
     title("p", survey.question, body, {});
     const scale = el("div", {className: "scale"}, body, {role: "group", "aria-labelledby": "tp-title"});
     const count = survey.choices.length;
+    if (survey.labels) {
+      // What the ends mean, numbered: on a phone the scale wraps onto two rows.
+      const ends = el("p", {className: "ends", id: "tp-ends"}, body);
+      el("span", {textContent: survey.choices[0].label + " = " + survey.labels.low}, ends);
+      el("span", {textContent: survey.choices[count - 1].label + " = " + survey.labels.high}, ends);
+      scale.setAttribute("aria-describedby", "tp-ends");
+    }
     scale.style.setProperty("--n", count);
     scale.style.setProperty("--m", count > 7 ? Math.ceil(count / 2) : count);
     survey.choices.forEach((choice) => {

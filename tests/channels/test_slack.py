@@ -141,6 +141,38 @@ def test_every_scale_has_one_row_of_buttons(rt: Runtime, slack: FakeSlack, kind:
     assert [[b["text"]["text"] for b in row] for row in buttons(message)] == [labels]
 
 
+def context_texts(message: dict[str, Any]) -> list[str]:
+    return [element["text"] for block in message["blocks"] if block["type"] == "context"
+            for element in block["elements"]]
+
+
+def test_the_scale_ends_are_labelled_under_the_buttons(rt: Runtime, slack: FakeSlack) -> None:
+    _, message = survey_dm(rt, slack)
+    assert [block["type"] for block in message["blocks"]] == ["section", "actions", "actions", "context"]
+    assert context_texts(message) == ["0 = Not at all likely, 10 = Extremely likely"]
+
+
+def test_thumbs_buttons_need_no_end_labels(rt: Runtime, slack: FakeSlack) -> None:
+    _, message = survey_dm(rt, slack, kind="thumbs", ask="never")
+    assert context_texts(message) == []
+
+
+def test_the_dm_reads_the_flows_slack_wording_and_labels(rt: Runtime, slack: FakeSlack) -> None:
+    text = flow_yaml("slack-csat", kind="csat", channels="[slack, sms]", ask="never")
+    sms_line = next(line for line in text.splitlines() if "Reply 0-10" in line)
+    install_flow(rt, text.replace(sms_line, sms_line + """
+  channel_text:
+    slack: {en: "Hi {{ contact.first_name }}, how did we do?"}
+  labels:
+    en: {low: "Awful", high: "Superb"}"""))
+    ingest(rt, event(contact=GRACE))
+    tick(rt)
+    message = slack.messages(slack.dm_channel("U0GRACE"))[-1]
+    assert message["text"] == "Hi Grace, how did we do?"
+    assert message["blocks"][0]["text"]["text"] == "Hi Grace, how did we do?"
+    assert context_texts(message) == ["1 = Awful, 5 = Superb"]
+
+
 def test_a_click_records_the_score_and_the_message_says_so_with_a_comment_button(
     rt: Runtime, client: FlaskClient, slack: FakeSlack
 ) -> None:

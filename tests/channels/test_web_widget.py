@@ -197,6 +197,37 @@ def test_a_survey_queued_by_a_server_event_shows_on_the_next_page_view(
     assert survey["texts"] == {"close": "Close", "send": "Send"} and survey["delay"] == 0
 
 
+def test_the_pop_up_reads_the_web_wording_and_carries_what_the_scale_ends_mean(
+    rt: Runtime, client: FlaskClient, auth: dict, widget: Widget
+) -> None:
+    es_text = '    es: "¿Qué probabilidad hay de que nos recomiendes a un amigo?"\n'
+    install_flow(rt, web_flow(channels="[web, sms]").replace("a friend?\"", "a friend? Reply 0-10.\"").replace(
+        es_text, es_text + '  channel_text:\n    web: {en: "How likely are you to recommend us?"}\n'
+        '  labels:\n    en: {low: "Never", high: "Definitely"}\n'))
+    queued_survey(rt, client, auth)
+    queued_survey(rt, client, auth, "e-2", "user-bea", locale="es")
+
+    survey = widget.identify()
+    assert survey["question"] == "How likely are you to recommend us?"
+    assert survey["labels"] == {"low": "Never", "high": "Definitely"}
+    assert survey["choices"][0]["name"] == "0 out of 10"
+    # The web wording is English only, so Bea's labels are English too; the buttons' names follow her locale.
+    bea = widget.identify("user-bea")
+    assert bea["question"] == "How likely are you to recommend us?" and bea["labels"]["low"] == "Never"
+    assert bea["choices"][8]["name"] == "8 de 10"
+
+
+def test_without_labels_of_its_own_the_pop_up_shows_the_built_in_ones_in_the_users_language(
+    rt: Runtime, client: FlaskClient, auth: dict, widget: Widget
+) -> None:
+    install_flow(rt, web_flow())
+    queued_survey(rt, client, auth, locale="es")
+
+    survey = widget.identify()
+    assert survey["question"].startswith("¿Qué probabilidad")
+    assert survey["labels"] == {"low": "Nada probable", "high": "Muy probable"}
+
+
 @pytest.mark.parametrize("given", ["wrong", "other user", "missing"])
 def test_without_a_valid_hash_nothing_is_visible_or_answerable(
     rt: Runtime, client: FlaskClient, auth: dict, widget: Widget, given: str

@@ -95,11 +95,47 @@ def test_the_mail_has_both_parts_the_headers_and_a_link_per_score(mail_server: S
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text, html = parts(mail)
     assert "How likely are you to recommend us?" in text and "1 Market Street, Springfield" in text
-    assert f"10: {mail_server.url}/s/{token}/10" in text
+    assert f"5: {mail_server.url}/s/{token}/5" in text
+    # The flow's question is English only: its scale's ends are labelled in English too.
+    assert f"10 (Extremely likely): {mail_server.url}/s/{token}/10" in text
     links = score_links(html)
     assert [link for link in links if "/unsubscribe" not in link] == [
         f"{mail_server.url}/s/{token}/{score}" for score in range(11)]
     assert "<script" not in html and "<form" not in html
+
+
+def test_the_mail_and_its_pages_read_the_email_wording_and_label_the_scale_ends(
+    start_server: StartServer, smtp: FakeSmtp
+) -> None:
+    server = start_server(TOUCHPOINT_SMTP_URL=smtp.url, TOUCHPOINT_SANDBOX="on")
+    common = flow_yaml("mail-csat", kind="csat", channels="[email, sms]", ask="always")
+    sms_line = next(line for line in common.splitlines() if "Reply 0-10" in line)
+    flow = server.cwd / "flow.yaml"
+    flow.write_text(common.replace(sms_line, sms_line + """
+  channel_text:
+    email:
+      en: "Hi {{ contact.first_name }}! How did we do?"
+      fr: "Bonjour {{ contact.first_name }} ! Comment nous en sommes-nous sortis ?"
+"""), encoding="utf-8")
+    cli(server.env, "flows", "import", str(flow), cwd=server.cwd)
+
+    delivery_id, mail = survey_mail(server, smtp)
+    text, html = parts(mail)
+    assert "Reply" not in text and "Reply" not in html
+    assert text.startswith("Bonjour Ada ! Comment nous en sommes-nous sortis ?")
+    assert "1 (Très insatisfait): " in text and "5 (Très satisfait): " in text
+    assert ">Très insatisfait</td>" in html and ">Très satisfait</td>" in html
+    assert 'aria-label="1, Très insatisfait"' in html and 'aria-label="3"' in html
+
+    one = next(link for link in score_links(html) if link.endswith("/1"))
+    landing = requests.get(one, timeout=10).text
+    assert "Comment nous en sommes-nous sortis ?" in landing and "Reply" not in landing
+    assert "Votre réponse : 1" in landing and "1 = Très insatisfait, 5 = Très satisfait" in landing
+    page = requests.post(one.rsplit("/", 1)[0] + "/answer", data={"score": "2"}, timeout=10).text
+    assert 'data-state="comment"' in page and "Comment nous en sommes-nous sortis ?" in page
+    assert 'aria-describedby="ends"' in page and '<p class="ends" id="ends">' in page
+    assert "<span>1 = Très insatisfait</span>" in page
+    assert server.api("GET", f"/deliveries/{delivery_id}").json()["response"]["score"] == 2
 
 
 def test_a_link_scanner_opening_every_link_records_nothing(mail_server: Server, smtp: FakeSmtp) -> None:

@@ -146,6 +146,12 @@ def test_a_user_answers_with_the_keyboard_and_the_answer_reaches_the_api(
     names = in_widget(page, "return [...root.querySelectorAll('.scale button')]"
                             ".map(b => b.getAttribute('aria-label'));")
     assert names == [f"{n} out of 10" for n in range(11)]
+    ends = in_widget(page, "const group = root.querySelector('[role=group]');"
+                           "const ends = root.getElementById(group.getAttribute('aria-describedby'));"
+                           "const box = ends.getBoundingClientRect();"
+                           "return {texts: [...ends.children].map(s => s.textContent), shown: box.height > 0,"
+                           "below: box.top >= group.getBoundingClientRect().bottom};")
+    assert ends == {"texts": ["0 = Not at all likely", "10 = Extremely likely"], "shown": True, "below": True}
 
     for _ in range(4):
         page.keyboard.press("Tab")
@@ -219,6 +225,10 @@ def test_escape_closes_the_pop_up_and_gives_focus_back_on_a_phone(
                           "const b = root.querySelector('.scale button').getBoundingClientRect();"
                           "return {left: r.left, right: r.right, button: b.height, width: b.width};")
     assert box["left"] >= 0 and box["right"] <= 360 and box["button"] >= 40 and box["width"] >= 40
+    ends = in_widget(page, "return [...root.querySelectorAll('.ends span')].map(s => {"
+                           "const r = s.getBoundingClientRect();"
+                           "return [s.textContent, r.left >= 0 && r.right <= 360];});")
+    assert ends == [["0 = Not at all likely", True], ["10 = Extremely likely", True]]
 
     for _ in range(12):  # Tab cycles inside the dialog: it never reaches the page
         page.keyboard.press("Tab")
