@@ -11,7 +11,7 @@ from tests.e2e.processes import Server, cli
 
 pytestmark = needs_chromium
 
-QUESTION = "Katherine, how easy was it to get set up? 1 = very difficult, 7 = very easy."
+QUESTION = "Katherine, how easy was it to get set up?"
 WIDGET = "touchpoint-widget"
 
 

@@ -38,3 +38,14 @@ def test_the_demo_flows_round_trip_and_render_for_a_nameless_contact() -> None:
         assert load_flow(dump_flow(flow), source) == flow
         context = template_context({"external_id": "c1"}, {}, {"key": flow.key, "name": flow.name})
         assert "{{" not in flow.text_for("en", context)
+
+
+def test_the_demo_reads_right_on_every_channel() -> None:
+    """Text channels say how to reply; surfaces with a button per score do not (their ends are labelled)."""
+    context = template_context({"external_id": "c1", "name": "Ada"}, {"ticket_id": "4711"}, {"key": "k"})
+    for flow in load_flows(demo_files()):
+        for channel in flow.channels:
+            for locale in flow.question.texts_on(channel):
+                text = flow.text_for(locale, context, channel)
+                told = any(word in text for word in ("Reply", "Responde", "1 = "))
+                assert told is (channel in ("sms", "whatsapp")), (flow.key, channel, locale, text)
