@@ -213,18 +213,22 @@ _QUANTITY_WORDS = frozenset({
     "text", "texts", "message", "messages", "attempt", "attempts", "try", "tries",
     "pound", "pounds", "quid", "dollars", "euros", "bucks", "kg", "km", "miles",
 })  # fmt: skip
+# A tentative score: "maybe 8", and as a join, two alternatives ("8, maybe 9").
+_HEDGE = r"(?:maybe|perhaps|possibly)"
 # Words right before a number that show it is being given as a score: "a 7", "I'd say 3", "give it 8".
 _SCORE_CUE = re.compile(
     r"\b(?:a|an|solid|strong|firm|easy|say|give|gave|giving|it|you|u|ya|them|rate|rated|rating|"
-    r"score|scored|of|is|be|mark)\s+$",
+    rf"score|scored|of|is|be|mark|{_HEDGE})\s+$",
     re.IGNORECASE,
 )
 # A negation shortly before the number, in the same clause: "never score 10", "not a 10".
 _NEGATION_BEFORE = re.compile(
     rf"(?:n{_APOS}t|\b(?:not|never|no|nowhere|hardly)\b)(?:\s+[^\s,.;:!?]+){{0,3}}\s+$", re.IGNORECASE
 )
-# What joins two numbers into a range or a choice: "7 or 8", "6-7", "between 6 and 7".
-_RANGE_JOIN = re.compile(r"\s*(?:[-\u2013\u2014~&]+|or(?:\s+(?:maybe|perhaps|even))?|to|and|till?)\s*", re.IGNORECASE)
+# What joins two numbers into a range or a choice: "7 or 8", "6-7", "between 6 and 7", "8, maybe 9".
+_RANGE_JOIN = re.compile(
+    rf"\s*,?\s*(?:[-\u2013\u2014~&]+|or(?:\s+(?:{_HEDGE}|even))?|(?:or\s+)?{_HEDGE}|to|and|till?)\s*", re.IGNORECASE
+)
 _CLAUSE_END_BEFORE = re.compile(r"(?:^|[,.;:!?\n\-\u2013\u2014])\s*$")
 # Nothing but an interjection before the number: "ok 9 - great", "Hi, 8".
 _ONLY_INTERJECTION = re.compile(r"\W*(?:(?:ok|okay|hmm+|um+|erm+|uh+|well|hi|hello|hey|sure|so)\b\W*)+", re.IGNORECASE)

@@ -358,6 +358,25 @@ def test_two_different_scores_are_reprompted() -> None:
     assert answer("I'd say a 6, maybe a 9") == Reply(Intent.REPROMPT)
 
 
+@pytest.mark.parametrize(
+    "text", ["maybe 8, maybe 9", "Maybe 8 maybe 9", "8, maybe 9", "8 perhaps 9", "perhaps 7, or 8"]
+)
+def test_two_tentative_scores_are_ambiguous(text: str) -> None:
+    assert answer(text) == Reply(Intent.REPROMPT)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("maybe 8, maybe 8", Reply(Intent.ANSWER, score=8)),
+        ("maybe 8", Reply(Intent.ANSWER, score=8)),
+        ("8 - took 3 days, maybe 4", Reply(Intent.ANSWER, score=8, comment="took 3 days, maybe 4")),
+    ],
+)
+def test_one_tentative_score_or_the_same_one_twice_is_the_answer(text: str, expected: Reply) -> None:
+    assert answer(text) == expected
+
+
 # --- awaiting a score: thumbs -----------------------------------------------------------------------
 
 
