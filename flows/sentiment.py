@@ -111,6 +111,8 @@ _NEGATED = re.compile(r"(?:n't|nt)$")
 _NEGATION_WORDS = {"didnt", "dont", "doesnt", "wont", "cant", "couldnt", "wouldnt", "isnt", "wasnt", "arent",
                    "werent", "havent", "hasnt", "hadnt", "shouldnt", "aint"}
 _PHRASES = [(re.compile(pattern), score) for pattern, score in SERVICE_PHRASES.items()]
+# Links, email addresses and @mentions carry no opinion, and "http://" would read as the frowning ":/".
+_NO_SENTIMENT = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|<?@\w+>?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def _words(text: str) -> list[tuple[str, None]]:
 
 def polarity(text: str) -> float:
     """Average polarity of the opinion words and phrases in the text, -1..1; 0 when it has none."""
-    lowered = text.lower()
+    lowered = _NO_SENTIMENT.sub(" ", text).lower()
     scores = [score for pattern, score in _PHRASES if pattern.search(lowered)]
     words = _words(lowered)
     scores.extend(score for _chunk, score, _subjectivity, _label in _lexicon().assessments(words))

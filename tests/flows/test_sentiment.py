@@ -41,6 +41,25 @@ def test_comments_without_opinion_are_neutral(comment: str | None) -> None:
     assert tag_sentiment(comment) == Sentiment("neutral", 0.0)
 
 
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "I ordered on Tuesday, see http://example.com/orders/123",
+        "details at https://shop.example.com/a:/b",
+        "I ordered on Tuesday, write to jane.doe@example.com",
+        "I ordered on Tuesday, ask @sam_from_support",
+        "I ordered on Tuesday <@U0123ABC>",
+    ],
+)
+def test_links_addresses_and_mentions_carry_no_sentiment(comment: str) -> None:
+    assert tag_sentiment(comment) == Sentiment("neutral", 0.0)
+
+
+def test_a_link_does_not_hide_the_comments_own_emoticon() -> None:
+    assert tag_sentiment("I ordered on Tuesday :/ http://example.com").label == "negative"
+    assert tag_sentiment("great, see www.example.com/terrible-awful").label == "positive"
+
+
 def test_negation_turns_praise_into_complaint() -> None:
     assert tag_sentiment("the staff were helpful").label == "positive"
     assert tag_sentiment("the staff were not helpful").label == "negative"
