@@ -207,6 +207,42 @@ def apikey_create(name: str) -> None:
     click.echo(key)
 
 
+@apikey.command("list")
+def apikey_list() -> None:
+    """List API keys: id, name, created, last used, revoked (never the key itself)."""
+    from storage.apikeys import list_api_keys
+
+    def when(moment: object) -> str:
+        return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+    with _session() as session:
+        keys = list_api_keys(session)
+    click.echo(f"{'id':>4}  {'name':<24} {'created':<16}  {'last used':<16}  revoked")
+    for key in keys:
+        click.echo(f"{key.id:>4}  {key.name:<24} {when(key.created_at):<16}  {when(key.last_used_at):<16}  "
+                   f"{when(key.revoked_at)}")
+
+
+@apikey.command("revoke")
+@click.argument("name_or_id")
+def apikey_revoke(name_or_id: str) -> None:
+    """Revoke an API key by id or name; every process refuses it from the next request on."""
+    from storage.apikeys import AmbiguousKeyName, find_api_key, revoke_api_key
+
+    with _session() as session:
+        try:
+            key = find_api_key(session, name_or_id)
+        except AmbiguousKeyName:
+            raise click.ClickException(f"several keys are named {name_or_id}; give the id (touchpoint apikey list)") \
+                from None
+        if key is None:
+            raise click.ClickException(f"no API key has the id or name {name_or_id}")
+        already = key.revoked_at is not None
+        revoked_at = revoke_api_key(session, key)
+    state = "was already revoked" if already else "revoked"
+    click.echo(f"API key {key.id} ({key.name}) {state} at {revoked_at:%Y-%m-%d %H:%M} UTC")
+
+
 @main.group()
 def users() -> None:
     """People who use the web app."""

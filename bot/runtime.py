@@ -32,8 +32,6 @@ class Runtime:
     _definitions: dict[int, FlowDefinition] = field(default_factory=dict, repr=False)
     _flows: dict[int, Flow] = field(default_factory=dict, repr=False)
     _current: tuple[FlowsStamp, list[int]] | None = field(default=None, repr=False)
-    # API key -> (its name, monotonic time until which it is trusted without a lookup)
-    api_keys: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
 
     def definition(self, flow: Flow) -> FlowDefinition:
         """The parsed definition of a flow version; versions never change, so it is parsed once."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from bot.api import schemas as s
+from bot.api.apikeys import ApiKeyList
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/sites/{key}", "One web widget site", s.SiteOut, path_params=("key",), errors=(401, 404)),
     Operation("patch", "/sites/{key}", "Change a site's name, allowed origins or recontact period", s.SiteOut,
               body=s.SitePatch, path_params=("key",), errors=(400, 401, 404, 415, 422)),
+)
+
+# API keys: listed without the key itself, revoked at once.
+OPERATIONS += (
+    Operation("get", "/apikeys", "API keys: id, name, created, last used, revoked (never the key)", ApiKeyList),
+    Operation("delete", "/apikeys/{id}", "Revoke an API key; every process refuses it at once (it may revoke itself)",
+              None, 204, path_params=("id",), errors=(401, 404)),
 )
 
 
