@@ -6,6 +6,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from bot.logs import install_masking
+
 
 class _Server(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
@@ -25,4 +27,7 @@ class _Server(BaseApplication):
 
 
 def serve(bind: str, workers: int) -> None:
+    """The access log (on stdout) goes through the same masking as every other log line: query values, survey
+    tokens and addresses in request lines and referrers are masked in the master and every worker."""
+    install_masking()
     _Server({"bind": bind, "workers": workers, "threads": 4, "accesslog": "-"}).run()

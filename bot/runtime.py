@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ import yaml
 from flask import current_app
 from sqlmodel import Session
 
+from bot.logs import setup_logging
 from bot.settings import Settings
 from channels.base import Channel
 from channels.registry import build_channels
@@ -87,9 +87,7 @@ def runtime() -> Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # One line per tick is noise; our own worker logs what a tick did.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    setup_logging(settings.log_level, settings.secret_key_value)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     channels = build_channels(os.environ, settings.sandbox, settings.public_url)
     for channel in channels.values():

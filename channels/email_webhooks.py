@@ -69,7 +69,7 @@ def webhooks(inbox: Inbox, secrets: WebhookSecrets) -> Blueprint:
         if unsubscribe and inbox.unsubscribe(unsubscribe, "email mailto"):
             return "", 200
         if token is None:
-            log.info("%s inbound mail to %s names no survey; ignored", provider, mail.recipients)
+            log.info("%s inbound mail names no survey; ignored", provider)
             return "", 200
         text = strip_reply(mail.text)
         message_id = mail.message_id or hashlib.sha256(f"{mail.sender}\0{mail.text}".encode()).hexdigest()

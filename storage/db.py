@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,15 +19,34 @@ def make_engine(url: str, *, pool_size: int = 5, ping_after_idle: float = 10.0) 
     tallies.install()
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # Statement parameters are names, addresses and comments: never in an exception's text or a log.
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                  hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, hide_parameters=True)
+    sa.event.listen(engine, "handle_error", _without_row_values)
     sa.event.listen(engine, "checkin", _note_idle_since)
     sa.event.listen(engine, "checkout", _ping_if_idle(engine.dialect, ping_after_idle))
     return engine
+
+
+_QUOTED_VALUE = re.compile(r'(:\s*)"[^"]*"')
+
+
+def _without_row_values(context: sa.engine.ExceptionContext) -> None:
+    """PostgreSQL's error text quotes the row: `DETAIL: Key (email)=(jane@example.com) already exists`, `Failing row
+    contains (...)`, `invalid input syntax for type integer: "..."`. Only the first line stays, values masked; the
+    driver's `diag` keeps the details for code that needs them."""
+    original, wrapped = context.original_exception, context.sqlalchemy_exception
+    if not isinstance(original, context.dialect.loaded_dbapi.Error):
+        return
+    first = _QUOTED_VALUE.sub(r'\1"***"', str(original).split("\n", 1)[0])
+    original.args = (first,)
+    if wrapped is not None:
+        wrapped.args = (f"({type(original).__module__}.{type(original).__name__}) {first}",)
 
 
 def _note_idle_since(_dbapi_conn: Any, record: Any) -> None:

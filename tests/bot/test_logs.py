@@ -1,0 +1,85 @@
+"""No personal data, secret or token reaches a log line or an exception's text."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bot.api.schemas import EventIn
+from bot.ingest import ingest_event
+from bot.runtime import Runtime
+from tests.helpers import event, flow_yaml, install_flow
+
+NAME, EMAIL, PHONE = "Grace Hopper", "grace.hopper@example.com", "+447400123456"
+PERSONAL = (NAME, EMAIL, PHONE, PHONE.removeprefix("+"))
+
+
+def contact(external_id: str) -> dict[str, str]:
+    return {"external_id": external_id, "name": NAME, "email": EMAIL, "phone": PHONE}
+
+
+@pytest.fixture
+def one_contact_per_phone(rt: Runtime) -> Iterator[None]:
+    """A unique index the ingestion does not expect: a second contact with the same phone is a real
+    constraint violation in the middle of an event."""
+    with rt.engine.begin() as conn:
+        conn.execute(sa.text("CREATE UNIQUE INDEX one_contact_per_phone ON contact (phone)"))
+    yield
+    with rt.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX one_contact_per_phone"))
+
+
+def test_a_database_error_during_an_event_carries_no_contact_data(
+    rt: Runtime, one_contact_per_phone: None
+) -> None:
+    install_flow(rt, flow_yaml())
+    ingest_event(rt, EventIn.model_validate(event("evt-1", contact=contact("cust-1"))))
+
+    with pytest.raises(sa.exc.IntegrityError) as raised:
+        ingest_event(rt, EventIn.model_validate(event("evt-2", contact=contact("cust-2"))))
+
+    text = "".join(traceback.format_exception(raised.value))
+    assert "contact" in text  # the error still says what failed
+    for value in PERSONAL:
+        assert value not in text
+
+
+def test_the_api_logs_a_failed_event_without_the_contacts_data(
+    app: Flask, client: FlaskClient, rt: Runtime, auth: dict[str, str], one_contact_per_phone: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app.testing = False  # a production app logs the exception and answers 500
+    caplog.set_level(logging.DEBUG)
+    install_flow(rt, flow_yaml())
+    first = client.post("/api/v1/events", json=event("evt-1", contact=contact("cust-1")), headers=auth)
+    assert first.status_code == 202
+
+    failed = client.post("/api/v1/events", json=event("evt-2", contact=contact("cust-2")), headers=auth)
+
+    assert failed.status_code == 500
+    assert "IntegrityError" in caplog.text
+    for value in PERSONAL:
+        assert value not in caplog.text
+
+
+def test_a_comment_or_address_in_a_log_line_of_any_library_is_masked(caplog: pytest.LogCaptureFixture) -> None:
+    from bot.logs import install_masking
+
+    install_masking("configured-secret-value")
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("any.library").info("GET /s/%s/answer?secret=%s&channel=sms to %s <%s> key %s",
+                                          "tok3n-ABC", "configured-secret-value", PHONE, EMAIL, "tp_abcdefghijklmnop")
+    try:
+        raise ValueError(f"refused {EMAIL} and {PHONE}")
+    except ValueError:
+        logging.getLogger("any.library").exception("sending failed")
+
+    for value in (*PERSONAL, "tok3n-ABC", "configured-secret-value", "abcdefghijklmnop"):
+        assert value not in caplog.text
+    assert "/s/***/answer?secret=***&channel=sms" in caplog.text and "ValueError: refused" in caplog.text
