@@ -12,9 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bot.api.schemas import EventIn
+from bot.app import create_app
 from bot.ingest import ingest_event
 from bot.runtime import Runtime
-from tests.helpers import event, flow_yaml, install_flow
+from bot.settings import Settings
+from tests.fakes.twilio_api import FakeTwilio
+from tests.helpers import event, flow_yaml, install_flow, tick
 
 NAME, EMAIL, PHONE = "Grace Hopper", "grace.hopper@example.com", "+447400123456"
 PERSONAL = (NAME, EMAIL, PHONE, PHONE.removeprefix("+"))
@@ -83,3 +86,31 @@ def test_a_comment_or_address_in_a_log_line_of_any_library_is_masked(caplog: pyt
     for value in (*PERSONAL, "tok3n-ABC", "configured-secret-value", "abcdefghijklmnop"):
         assert value not in caplog.text
     assert "/s/***/answer?secret=***&channel=sms" in caplog.text and "ValueError: refused" in caplog.text
+
+
+@pytest.fixture
+def twilio_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeTwilio, Runtime]]:
+    """The real Twilio client against a Twilio-like API, as production builds it from the environment."""
+    with FakeTwilio() as twilio:
+        for name, value in {"TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
+                            "TWILIO_FROM": "+15017250604", "TWILIO_API_BASE_URL": twilio.base_url}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("TWILIO_EDGE", raising=False)
+        monkeypatch.delenv("TWILIO_REGION", raising=False)
+        app = create_app(settings)
+        yield twilio, app.extensions["touchpoint"]
+        app.extensions["touchpoint"].engine.dispose()
+
+
+def test_a_survey_sent_through_twilio_logs_neither_the_customer_nor_the_account(
+    twilio_app: tuple[FakeTwilio, Runtime], caplog: pytest.LogCaptureFixture
+) -> None:
+    twilio, rt = twilio_app
+    caplog.set_level(logging.INFO)
+    install_flow(rt, flow_yaml(channels="[sms]"))
+    ingest_event(rt, EventIn.model_validate(event("evt-1", contact=contact("cust-1"))))
+
+    assert tick(rt).sent == 1 and twilio.sent[0].params["To"] == PHONE
+
+    for value in (*PERSONAL, twilio.account_sid, twilio.auth_token):
+        assert value not in caplog.text
