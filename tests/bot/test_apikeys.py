@@ -74,34 +74,34 @@ def test_a_key_revoked_in_the_database_is_refused_at_once(client: FlaskClient, r
 def test_the_cli_lists_keys_without_them_and_revokes_by_name(
     touchpoint, client: FlaskClient, other_client: FlaskClient
 ) -> None:
-    key = touchpoint("apikey", "create", "backend").output.strip()
+    key = touchpoint("apikey", "create", "backend").stdout.strip()
     assert other_client.get("/api/v1/flows", headers=bearer(key)).status_code == 200
 
     listed = touchpoint("apikey", "list")
     assert listed.exit_code == 0
-    [row] = [line for line in listed.output.splitlines() if "backend" in line]
+    [row] = [line for line in listed.stdout.splitlines() if "backend" in line]
     assert row.rstrip().endswith("-")  # not revoked
-    assert key not in listed.output and key.removeprefix("tp_")[:8] not in listed.output
+    assert key not in listed.stdout and key.removeprefix("tp_")[:8] not in listed.stdout
 
     revoked = touchpoint("apikey", "revoke", "backend")
     assert revoked.exit_code == 0 and "revoked" in revoked.output
 
     assert client.get("/api/v1/flows", headers=bearer(key)).status_code == 401
     assert other_client.get("/api/v1/flows", headers=bearer(key)).status_code == 401
-    [row] = [line for line in touchpoint("apikey", "list").output.splitlines() if "backend" in line]
+    [row] = [line for line in touchpoint("apikey", "list").stdout.splitlines() if "backend" in line]
     assert not row.rstrip().endswith("-")
 
 
 def test_the_cli_revokes_by_id_and_asks_for_the_id_when_a_name_is_shared(touchpoint, client: FlaskClient) -> None:
-    first = touchpoint("apikey", "create", "ci").output.strip()
-    second = touchpoint("apikey", "create", "ci").output.strip()
+    first = touchpoint("apikey", "create", "ci").stdout.strip()
+    second = touchpoint("apikey", "create", "ci").stdout.strip()
 
     ambiguous = touchpoint("apikey", "revoke", "ci")
     assert ambiguous.exit_code == 1 and "give the id" in ambiguous.output
     unknown = touchpoint("apikey", "revoke", "nobody")
     assert unknown.exit_code == 1 and "no API key" in unknown.output
 
-    ids = [line.split()[0] for line in touchpoint("apikey", "list").output.splitlines()[1:] if " ci " in line]
+    ids = [line.split()[0] for line in touchpoint("apikey", "list").stdout.splitlines()[1:] if " ci " in line]
     assert touchpoint("apikey", "revoke", ids[0]).exit_code == 0
     assert client.get("/api/v1/flows", headers=bearer(first)).status_code == 401
     assert client.get("/api/v1/flows", headers=bearer(second)).status_code == 200
