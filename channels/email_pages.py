@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template, request
 
 from channels.base import Inbox, SurveyView
+from flows.inputs import storable, unstorable
 from flows.questions import QuestionKind, answer_text, scale_for, valid_score
 from flows.texts import builtin_text, end_legend
 
@@ -34,6 +35,11 @@ def pages(inbox: Inbox) -> Blueprint:
                                t=_texts(view.locale), ends=ends, columns=columns,
                                label=lambda s: _label(view.kind, s, view.locale)), status
 
+    @bp.before_request
+    def _no_such_token() -> tuple[str, int] | None:
+        """A token the database cannot store is nobody's survey."""
+        return show(None) if unstorable((request.view_args or {}).get("token", "")) else None
+
     def landing(token: str, score: int) -> tuple[str, int]:
         view = inbox.survey(token)
         if view is not None and view.open and not valid_score(view.kind, score):
@@ -49,7 +55,7 @@ def pages(inbox: Inbox) -> Blueprint:
 
     def comment(token: str) -> tuple[str, int]:
         view = inbox.survey(token)
-        text = (request.form.get("comment") or "").strip()
+        text = storable(request.form.get("comment") or "").strip()  # the customer's words, never refused
         if view is None or not view.open or view.phase != "awaiting_comment" or not text:
             return show(view, None, 404 if view is None else 200 if not text else 409)
         return show(inbox.answer(token, text[:5000]))

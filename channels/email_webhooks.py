@@ -34,6 +34,7 @@ from channels.email_parse import (
     strip_reply,
     verify_mailgun,
 )
+from flows.inputs import storable, strict_json
 
 log = logging.getLogger("touchpoint.email")
 PROVIDERS = ("sendgrid", "mailgun", "postmark")
@@ -113,7 +114,7 @@ def _mailgun_signature() -> tuple[str, str, str] | None:
     """Inbound routes sign with form fields; event webhooks put the signature in their JSON."""
     source: Mapping[str, Any] = request.form
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = _json()
         source = body.get("signature", {}) if isinstance(body, dict) else {}
     values = (source.get("timestamp"), source.get("token"), source.get("signature"))
     return tuple(str(v) for v in values) if all(values) else None  # type: ignore[return-value]
@@ -121,16 +122,27 @@ def _mailgun_signature() -> tuple[str, str, str] | None:
 
 def _parse_inbound(provider: str) -> InboundEmail:
     if provider == "postmark":
-        payload = request.get_json(silent=True)
+        payload = _json()
         if not isinstance(payload, dict):
             raise EmailPayloadError("body", "Postmark posts a JSON object")
         return parse_postmark(payload)
-    form = request.form.to_dict()
+    form = storable(request.form.to_dict())
     return parse_sendgrid(form) if provider == "sendgrid" else parse_mailgun(form)
 
 
+def _json() -> Any:
+    """The JSON body with every text made storable (a customer's reply is kept, not refused), or None when it
+    is not JSON or is nested deeper than Python can parse."""
+    if not request.is_json:
+        return None
+    try:
+        return storable(strict_json(request.get_data(cache=True)))
+    except ValueError:
+        return None
+
+
 def _parse_events(provider: str) -> list[MailEvent]:
-    payload = request.get_json(silent=True)
+    payload = _json()
     if provider == "sendgrid":
         if not isinstance(payload, list):
             raise EmailPayloadError("body", "SendGrid posts a JSON array of events")

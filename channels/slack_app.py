@@ -45,6 +45,7 @@ from channels.slack_blocks import (
     reply_modal,
 )
 from channels.slack_workspaces import Installations, SlackConfig
+from flows.inputs import storable
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -80,7 +81,11 @@ def slack_blueprint(config: SlackConfig, installations: Installations, inbox: In
 
     @bp.post("/slack/events")
     def events() -> Response:
-        return to_flask_response(app.dispatch(to_bolt_request(request)))
+        try:
+            bolt_request = to_bolt_request(request)  # parses the body, before any signature check
+        except RecursionError:
+            return Response("the body is nested too deeply", status=400)
+        return to_flask_response(app.dispatch(bolt_request))
 
     if config.oauth:
         flow = OAuthFlow(client=client, logger=log, settings=OAuthSettings(
@@ -164,7 +169,7 @@ def _survey_listeners(app: App, inbox: Inbox) -> None:
     app.action(COMMENT_ACTION)(ack=_ack, lazy=[open_comment_box])
 
     def record_comment(ack: Ack, view: Body, context: BoltContext) -> None:
-        text = comment_of(view["state"]["values"]).strip()
+        text = storable(comment_of(view["state"]["values"])).strip()  # the customer's words, never refused
         if not text:
             ack(response_action="errors", errors={"comment": "Write a comment, or close this window."})
             return
@@ -179,6 +184,7 @@ def _survey_listeners(app: App, inbox: Inbox) -> None:
     app.view(COMMENT_VIEW)(ack=record_comment, lazy=[show_comment])
 
     def receive_dm(event: Body) -> None:
+        event = storable(event)
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
         message_id = event.get("client_msg_id") or f"{event['channel']}:{event['ts']}"
@@ -233,7 +239,7 @@ def _case_listeners(app: App, inbox: Inbox) -> None:
 
     def send_reply(body: Body, view: Body, context: BoltContext, client: WebClient) -> None:
         """After the ack: the reply goes through the customer's provider, which may take longer than Slack waits."""
-        text = comment_of(view["state"]["values"], "reply").strip()
+        text = storable(comment_of(view["state"]["values"], "reply")).strip()
         if not text:
             return
         where = json.loads(view["private_metadata"])

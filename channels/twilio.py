@@ -37,6 +37,7 @@ from channels.base import (
     Transport,
 )
 from channels.gsm7 import segments, to_gsm7
+from flows.inputs import storable
 
 log = logging.getLogger("touchpoint.twilio")
 
@@ -202,7 +203,7 @@ def webhooks(channel: str, transport: TwilioTransport, inbox: Inbox) -> Blueprin
             log.warning("rejected a %s webhook with a missing or wrong signature from %s", channel,
                         request.remote_addr)
             abort(403)
-        return request.form.to_dict()
+        return storable(request.form.to_dict())  # a customer's message is kept, whatever characters it has
 
     def inbound() -> Response:
         params = verified()

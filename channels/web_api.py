@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from channels.base import Inbox, SurveyView
 from channels.web_desk import WidgetDesk, WidgetSite
+from flows.inputs import TooDeep, first_unstorable, strict_json, unstorable
 from flows.questions import QuestionKind, answer_text, scale_for, valid_score
 from flows.texts import builtin_text, score_label
 
@@ -239,7 +240,8 @@ def widget_blueprint(inbox: Inbox, desk: WidgetDesk, limits: WidgetLimits, color
         """The site from the path, the caller's origin on its list, then the IP's allowance."""
         if request.endpoint == "widget.script":
             return None
-        site = desk.site((request.view_args or {}).get("public_key", ""))
+        public_key = (request.view_args or {}).get("public_key", "")
+        site = None if unstorable(public_key) else desk.site(public_key)
         if site is None:
             raise WidgetError(404, "not_found", "no site has this public key")
         origin = request.headers.get("Origin", "")
@@ -332,9 +334,16 @@ def _body(model: type[B]) -> B:
         raise WidgetError(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
     if not request.is_json:
         raise WidgetError(415, "unsupported_media_type", "send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise WidgetError(400, "malformed_json", "the body is not valid JSON")
+    try:
+        data = strict_json(request.get_data(cache=True))
+    except TooDeep:
+        raise WidgetError(400, "malformed_json", "the body is nested too deeply") from None
+    except ValueError:
+        raise WidgetError(400, "malformed_json", "the body is not valid JSON") from None
+    found = first_unstorable(data)
+    if found:
+        raise WidgetError(422, "invalid", "the request is not valid", [{"field": found[0] or "body",
+                                                                         "message": found[1]}])
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -8,9 +8,9 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, select
 
-from bot.api.body import unstorable
 from bot.api.errors import ApiError, field_errors
 from bot.api.schemas import MAX_ID
+from flows.inputs import unstorable
 from storage.models import Flow
 
 Q = TypeVar("Q", bound=BaseModel)

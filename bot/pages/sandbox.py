@@ -23,7 +23,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from sqlmodel import Session
 
+from bot.api.body import json_data
 from bot.api.errors import ApiError
+from bot.api.params import reject_unstorable_url
 from bot.api.sandbox import sandbox_channel_or_error, sandbox_reply
 from bot.api.schemas import normalize_origin
 from bot.demo import DEMO_CONTACTS, DEMO_PROPERTIES, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER, SANDBOX_CONTACTS
@@ -154,8 +156,15 @@ def _survey_links(rt: Runtime, session: Session, message: Message) -> list[dict[
     return [{"label": c.label, "url": c.url} for c in choices(kind, delivery.token, "", None)]
 
 
+def _json_object() -> dict[str, Any]:
+    data = json_data()
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "send a JSON object")
+    return data
+
+
 def reply() -> Response:
-    data = request.get_json(silent=True) or {}
+    data = _json_object()
     text = str(data.get("text", "")).strip()
     channel, address = str(data.get("channel", "")), str(data.get("address", ""))
     if not text:
@@ -175,7 +184,7 @@ def trigger() -> Response | tuple[str, int]:
     """JSON for the page's script and for JSON clients; the page again, with the outcome, for a plain form."""
     wants_json = request.is_json or request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
         "application/json")
-    data = (request.get_json(silent=True) or {}) if request.is_json else request.form.to_dict()
+    data = _json_object() if request.is_json else request.form.to_dict()
     if wants_json:
         return jsonify(start_survey(runtime(), data))
     try:
@@ -187,6 +196,7 @@ def trigger() -> Response | tuple[str, int]:
 
 def sandbox_blueprint() -> Blueprint:
     bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", template_folder="../templates")
+    bp.before_request(reject_unstorable_url)
     bp.add_url_rule("", "page", page, methods=["GET"])
     bp.add_url_rule("/conversations", "conversations", conversations, methods=["GET"])
     bp.add_url_rule("/messages", "messages", messages, methods=["GET"])

@@ -15,11 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.api.body import check_storable
 from bot.api.errors import ApiError, field_errors
 from bot.api.schemas import EventIn
 from bot.demo import SANDBOX_CONTACTS
 from bot.ingest import IngestResult, ingest_event
 from bot.runtime import Runtime
+from flows.inputs import strict_json
 
 CONTACT_FIELDS = ("external_id", "name", "phone", "email", "slack_user_id")
 FORM_DEFAULTS = {"external_id": "sandbox:sam", "name": "Sam Sandbox", "phone": "+447911123456",
@@ -30,17 +32,12 @@ def _invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid", "the event is not valid", [{"field": field, "message": message}])
 
 
-def _no_constants(word: str) -> Any:
-    raise ValueError(f"{word} is not a number")
-
-
 def _value(text: str) -> Any:
     """A value as JSON when it is JSON (true, 3, "x", [..]), else the text itself."""
     try:
-        value = json.loads(text, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
+        return strict_json(text)
+    except ValueError:
         return text
-    return value
 
 
 def parse_properties(text: str) -> dict[str, Any]:
@@ -48,8 +45,8 @@ def parse_properties(text: str) -> dict[str, Any]:
     text = text.strip()
     if text.startswith("{"):
         try:
-            value = json.loads(text, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
+            value = strict_json(text)
+        except ValueError as exc:
             raise _invalid("properties", f"not a JSON object ({exc})") from None
         if not isinstance(value, dict):
             raise _invalid("properties", "a JSON object is needed")
@@ -88,6 +85,7 @@ def _finite(value: Any) -> bool:
 def event_from(data: Mapping[str, Any]) -> EventIn:
     """The event a trigger asks for, from the form's fields or a JSON body ({type, contact, properties}); only
     ever for a sandbox customer, so nobody else's name or addresses can be changed from here."""
+    check_storable(dict(data))
     if isinstance(data.get("contact"), dict):
         contact, properties = data["contact"], data.get("properties") or {}
     else:

@@ -483,3 +483,28 @@ def test_oauth_install_stores_the_workspace_and_its_token_is_used(
         assert post.headers.get("Authorization") == f"Bearer {token}"
     finally:
         rt.engine.dispose()
+
+
+def test_a_dm_and_a_comment_with_nul_are_recorded_without_it(
+    rt: Runtime, client: FlaskClient, slack: FakeSlack
+) -> None:
+    """Slack relays the customer's words: kept with NUL removed, never refused (PostgreSQL cannot store NUL)."""
+    dm, _ = survey_dm(rt, slack)
+    body = event_body({"type": "message", "channel": dm, "channel_type": "im", "user": "U0GRACE",
+                       "text": "3\u0000", "ts": "1700000000.000100", "client_msg_id": "m-\u00001"}, event_id="Ev0001")
+    assert post_signed(client, body, "application/json").status_code == 200
+    stored = eventually(lambda: stored_response(rt))
+    assert stored.score == 3
+    eventually(lambda: [m for m in slack.messages(dm) if m["text"] == "Sorry about that. What went wrong?"])
+    comment = event_body({"type": "message", "channel": dm, "channel_type": "im", "user": "U0GRACE",
+                          "text": "rude \ud800courier", "ts": "1700000000.000200", "client_msg_id": "m-2"},
+                         event_id="Ev0002")
+    assert post_signed(client, comment, "application/json").status_code == 200
+    eventually(lambda: [m for m in slack.messages(dm) if m["text"] == "Thank you!"])
+    assert stored_response(rt).comment == "rude \ufffdcourier"  # type: ignore[union-attr]
+
+
+def test_deep_json_to_the_slack_endpoint_is_a_4xx(client: FlaskClient) -> None:
+    body = "[" * 5000 + "]" * 5000
+    assert 400 <= post_signed(client, body, "application/json").status_code < 500
+    assert 400 <= client.post("/slack/events", data=body, content_type="application/json").status_code < 500
