@@ -1,7 +1,8 @@
 """Durations as flow files write them: a whole number and one unit, such as 30m, 2h or 3d.
 
 One unit per value keeps flow files easy to read and to diff; anything finer than a second has no
-meaning for a survey that is sent minutes or days after an event.
+meaning for a survey that is sent minutes or days after an event. Nothing a survey waits for is longer
+than a year, and a bound keeps every later date sum (due times, windows, deadlines) within range.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import timedelta
 _UNIT_SECONDS: dict[str, int] = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(?P<amount>\d+)(?P<unit>[smhd])")
 _HINT = "use a whole number followed by s, m, h or d, such as 30m, 2h or 3d"
+MAX_DURATION = timedelta(days=365)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -21,7 +23,11 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"{text!r} is not a duration; {_HINT}")
-    return timedelta(seconds=int(match["amount"]) * _UNIT_SECONDS[match["unit"]])
+    amount = match["amount"].lstrip("0") or "0"
+    seconds = int(amount) * _UNIT_SECONDS[match["unit"]] if len(amount) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"at most {MAX_DURATION.days}d")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:

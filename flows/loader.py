@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from flows.inputs import MAX_DEPTH
 from flows.schema import FlowDefinition, error_path, field_names_at
 
 _TOP_LEVEL_HINT = "a flow file is a mapping of fields such as key, name, trigger and question"
@@ -50,6 +51,23 @@ class _FlowYamlLoader(yaml.SafeLoader):
     condition those silently change what is matched. Here only true/false are booleans, only plain
     decimals are numbers, and dates stay text.
     """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """No aliases and no deep nesting: a flow needs neither, and a few lines of `*alias` can expand to
+        billions of values (the "billion laughs") while deep nesting exhausts the stack."""
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a flow file; "
+                                              "write the value out", mark)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _FlowYamlLoader.yaml_implicit_resolvers = {
