@@ -508,3 +508,18 @@ def test_deep_json_to_the_slack_endpoint_is_a_4xx(client: FlaskClient) -> None:
     body = "[" * 5000 + "]" * 5000
     assert 400 <= post_signed(client, body, "application/json").status_code < 500
     assert 400 <= client.post("/slack/events", data=body, content_type="application/json").status_code < 500
+
+
+def test_a_modal_comment_with_nul_is_recorded_without_it(rt: Runtime, client: FlaskClient, slack: FakeSlack) -> None:
+    dm, message = survey_dm(rt, slack)
+    three = buttons(message)[0][3]
+    click(client, block_actions_payload("U0GRACE", three["action_id"], three["value"], dm, message["ts"]))
+    comment = buttons(eventually(lambda: next((m for m in slack.messages(dm) if "edited" in m), None)))[0][0]
+    click(client, block_actions_payload("U0GRACE", comment["action_id"], comment["value"], dm, message["ts"]))
+    modal = eventually(lambda: slack.views)[0]
+    values = {"comment": {"text": "late\u0000 again"}}
+    assert click(client, view_submission_payload("U0GRACE", modal["callback_id"], modal["private_metadata"],
+                                                 values)).status_code == 200
+    stored = stored_response(rt)
+    assert stored is not None and (stored.score, stored.comment) == (3, "late again")
+    eventually(lambda: next((m for m in slack.messages(dm) if "late again" in str(m.get("blocks"))), None))
