@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from flows.loader import FlowError, Problem, dump_flow, load_flow, load_flows
@@ -334,3 +336,10 @@ def test_a_stored_definition_validates_again_unchanged() -> None:
     flow = load_flow(EXAMPLE)
 
     assert type(flow).model_validate(flow.model_dump(mode="json")) == flow
+
+
+def test_the_readme_flow_example_is_a_valid_flow() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Flows", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    flow = load_flow(example, "README.md")
+    assert flow.key == "post-delivery-nps" and flow.channels == ["sms", "email", "web"]
