@@ -292,24 +292,30 @@ def sites() -> None:
 @click.option("--name", default=None, help="A readable name (default: the key).")
 def sites_create(key: str, origins: tuple[str, ...], recontact_days: int, name: str | None) -> None:
     """Create a site and print its public key and widget secret (the secret is shown only this once)."""
-    from pydantic import ValidationError
-
-    from bot.api.schemas import SiteIn
+    from bot.sites import check_site_key, site_origins
     from storage.sites import SiteExists, create_site
 
+    problems: list[str] = []
+    allowed: list[str] = []
     try:
-        spec = SiteIn(key=key, allowed_origins=list(origins), recontact_days=recontact_days, name=name)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                    for e in exc.errors(include_url=False)]
-        raise click.ClickException("; ".join(problems)) from None
+        check_site_key(key)
+    except ValueError as exc:
+        problems.append(f"key: {exc}")
+    try:
+        allowed = site_origins(list(origins))
+    except ValueError as exc:
+        problems.append(f"allowed_origins: {exc}")
+    if name is not None and not name.strip():
+        problems.append("name: may not be empty")
+    if problems:
+        raise click.ClickException("; ".join(problems))
     try:
         with _session() as session:
-            site = create_site(session, spec.key, spec.allowed_origins, spec.recontact_days, spec.name)
+            site = create_site(session, key, allowed, recontact_days, name and name.strip())
             public_key, secret = site.public_key, site.secret
     except SiteExists:
         raise click.ClickException(f"a site with key {key} already exists") from None
-    click.echo(f"site: {spec.key}")
+    click.echo(f"site: {key}")
     click.echo(f"public key: {public_key}")
     click.echo(f"secret: {secret}")
     click.echo("Keep the secret on your server, where it signs user ids (HMAC-SHA256); it is not shown again.")

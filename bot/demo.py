@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.api.schemas import EventIn, normalize_origin
 from bot.flow_admin import store_definitions
-from bot.ingest import ingest_event
+from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import Runtime
+from bot.sites import normalize_origin
 from flows.loader import load_flows
 from storage.sandbox import SandboxContacts
 from storage.sites import SiteExists, create_site, site_by_key
@@ -71,15 +71,9 @@ def load_demo(rt: Runtime) -> str:
     lines = [f"flows: {', '.join(item.key for item in imported)}"]
     contacts = {c["external_id"]: c for c in DEMO_CONTACTS}
     for event_type, external_id, properties in DEMO_EVENTS:
-        payload = EventIn.model_validate(
-            {
-                "type": event_type,
-                "idempotency_key": f"demo-{event_type}-{external_id}",
-                "contact": contacts[external_id],
-                "properties": properties,
-            }
-        )
-        result = ingest_event(rt, payload)
+        fields = {name: value for name, value in contacts[external_id].items() if name != "external_id"}
+        contact = NewContact(external_id, fields)
+        result = ingest_event(rt, NewEvent(event_type, f"demo-{event_type}-{external_id}", contact, properties))
         for delivery in result.deliveries:
             when = delivery.due_at.strftime("%H:%M:%S UTC")
             lines.append(

@@ -25,7 +25,7 @@ from bot.alerts import sync_case_cards
 from bot.fallback import fall_back
 from bot.inbound import process_inbound
 from bot.ingest import contact_timezone
-from bot.outbox import outbound_row, send_reply, with_session_windows
+from bot.outbox import call_channel, outbound_row, send_and_record, with_session_windows
 from bot.provider_status import retry_held_statuses
 from bot.recipients import recipient_of, survey_context
 from bot.runtime import Runtime
@@ -293,19 +293,12 @@ def call_provider(rt: Runtime, send: Send, marks: SendMarks | None = None) -> Ou
     except Exception as error:
         log.warning("delivery %s: could not mark its send started (%s); not sent", message.delivery_id, _why(error))
         return Outcome(message, not_sent=_why(error), claim=send.start.claim)
-    started = time.perf_counter()
     try:
-        result = rt.channels[message.channel].send(message)
-    except ChannelError as error:
-        return Outcome(message, error=error, millis=_since(started))
+        attempt = call_channel(rt.channels[message.channel], message)
     except Exception:
         log.exception("delivery %s: unexpected error while sending", message.delivery_id)
-        return Outcome(message, crashed=True, millis=_since(started))
-    return Outcome(message, result=result, millis=_since(started))
-
-
-def _since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
+        return Outcome(message, crashed=True)
+    return Outcome(message, result=attempt.result, error=attempt.error, millis=attempt.millis)
 
 
 def record_outcomes(rt: Runtime, session: Session, outcomes: list[Outcome]) -> int:
@@ -359,13 +352,6 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
         message = replace(message, to=outcome.result.address)
     result = outcome.result
     session.add(outbound_row(message, delivery.contact_id, result.provider_message_id, result.transport))
-    log.debug(
-        "sent delivery=%s channel=%s transport=%s in %.1f ms",
-        delivery.id,
-        delivery.channel,
-        outcome.result.transport,
-        outcome.millis,
-    )
 
 
 def _handle_failure(rt: Runtime, session: Session, delivery: Delivery, error: ChannelError) -> None:
@@ -410,7 +396,7 @@ def send_reminders(rt: Runtime, now: datetime) -> int:
                 reminder = (replace(reminder[0], not_before=slot), reminder[1])
         if reminder is not None:
             _wait_for_slot(reminder[0])
-            count += int(send_reply(rt, *reminder))
+            count += int(send_and_record(rt, *reminder).sent)
     return count
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from bot.followups import route_response, tag_response, thread_customer_reply
-from bot.outbox import outbound_row, send_reply
+from bot.followups import thread_customer_reply
+from bot.outbox import outbound_row, send_and_record
 from bot.recipients import survey_context
+from bot.routing import route_response
 from bot.runtime import Runtime
+from bot.tagging import tag_response
 from channels.base import Inbound, InlineReply, Outbound, ReplyMode
 from flows.conversation import Conversation, Phase, Step, advance
 from flows.questions import QuestionKind
@@ -92,7 +94,7 @@ def process_inbound(
         return InboundResult(message_id, True, done.delivery_id, done.kind or None)
     if replies is ReplyMode.SEND:
         for reply in result.replies:
-            send_reply(rt, reply, contact_id)
+            send_and_record(rt, reply, contact_id)
     return result
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.answers import answer_by_token, reply_by_token, survey_view, unsubscribe_by_token
-from bot.api.errors import ApiError
+from bot.errors import ServiceError
 from bot.followups import case_view, claim_case, reply_to_customer, resolve_case
 from bot.inbound import receive
 from bot.provider_status import apply_status
@@ -68,8 +68,8 @@ class AppInbox:
 
 @contextmanager
 def _as_case_error() -> Iterator[None]:
-    """The API's refusals (resolved, opted out, unknown case) reach the channel as a reason to show."""
+    """A service's refusals (resolved, opted out, unknown case) reach the channel as a reason to show."""
     try:
         yield
-    except ApiError as error:
+    except ServiceError as error:
         raise CaseActionError(error.message) from None

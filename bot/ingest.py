@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.api.schemas import EventIn
 from bot.recipients import recipient_of
 from bot.runtime import Runtime
 from flows.schedule import next_allowed_send
@@ -21,6 +21,27 @@ from storage.deliveries import NewDelivery, create_delivery, last_contacted_at
 from storage.events import deliveries_of_event, event_by_key, insert_event
 from storage.models import Contact, Delivery, Event, Flow
 from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class NewContact:
+    """Who an event is about. `fields` (name, email, phone, slack_user_id, locale, timezone, attributes) update
+    the stored contact, absent or None ones stay; a mapping, not one attribute per column, so a channel's new
+    address needs no change here. Already valid: each surface checks its own input."""
+
+    external_id: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """Something that happened to a contact, as any surface (API, widget, demo, sandbox) hands it in."""
+
+    type: str
+    idempotency_key: str
+    contact: NewContact
+    properties: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
 
 
 @dataclass
@@ -40,7 +61,7 @@ class Ineligible(Exception):
     """Why a matching flow does not survey this contact for this event."""
 
 
-def ingest_event(rt: Runtime, payload: EventIn, channels: Collection[str] | None = None) -> IngestResult:
+def ingest_event(rt: Runtime, payload: NewEvent, channels: Collection[str] | None = None) -> IngestResult:
     """Store the event once and schedule one delivery per matching, eligible flow.
 
     `channels` limits the event to flows that may use one of them: a browser's event (the web widget's
@@ -64,11 +85,10 @@ def _duplicate(session: Session, event: Event) -> IngestResult:
 
 
 def _ingest_new(
-    rt: Runtime, session: Session, payload: EventIn, channels: Collection[str] | None = None
+    rt: Runtime, session: Session, payload: NewEvent, channels: Collection[str] | None = None
 ) -> IngestResult:
     now = utcnow()
-    fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
-    contact, created = upsert_contact(session, payload.contact.external_id, fields)
+    contact, created = upsert_contact(session, payload.contact.external_id, dict(payload.contact.fields))
     assert contact.id is not None
     inserted = insert_event(
         session,

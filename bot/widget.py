@@ -14,8 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.answers import survey_view
-from bot.api.schemas import EventIn
-from bot.ingest import ingest_event
+from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import Runtime
 from channels.base import SurveyView
 from channels.web_desk import PendingSurvey, Tracked, WidgetSite
@@ -74,14 +73,9 @@ class AppWidgetDesk:
         locale: str | None,
         attributes: dict[str, Any],
     ) -> Tracked:
-        contact: dict[str, Any] = {"external_id": user_id}
-        if locale:
-            contact["locale"] = locale
-        if attributes:
-            contact["attributes"] = attributes
+        contact = NewContact(user_id, {"locale": locale or None, "attributes": attributes or None})
         digest = hashlib.sha256(f"{site.id}\n{user_id}\n{client_id}".encode()).hexdigest()
-        payload = EventIn.model_validate({"type": event, "idempotency_key": f"widget-{digest[:48]}",
-                                          "contact": contact, "properties": properties})
+        payload = NewEvent(event, f"widget-{digest[:48]}", contact, properties)
         result = ingest_event(self.rt, payload, channels=("web",))
         now = utcnow()
         due_in = [max(0.0, (d.due_at - now).total_seconds()) for d in result.deliveries if d.channel == "web"]

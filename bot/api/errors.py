@@ -8,6 +8,16 @@ from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bot.errors import (
+    CaseClosed,
+    CustomerOptedOut,
+    CustomerUnreachable,
+    NotFound,
+    NotInSandbox,
+    ProviderRefused,
+    ServiceError,
+)
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> None:
@@ -20,6 +30,28 @@ class ApiError(Exception):
 
 def not_found(what: str, ident: object) -> ApiError:
     return ApiError(404, "not_found", f"{what} {ident} does not exist")
+
+
+# How each service refusal reads in the API: (status, code). The message is the service's own.
+SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    CaseClosed: (409, "resolved"),
+    CustomerOptedOut: (409, "opted_out"),
+    CustomerUnreachable: (409, "unreachable"),
+    ProviderRefused: (502, "channel_error"),
+    NotInSandbox: (422, "not_in_sandbox"),
+}
+
+
+def api_error(exc: ServiceError) -> ApiError:
+    """The API's answer to a service's refusal (the most specific entry of SERVICE_ERRORS)."""
+    kind = next((k for k in type(exc).__mro__ if k in SERVICE_ERRORS), None)
+    status, code = SERVICE_ERRORS[kind] if kind is not None else (409, "refused")
+    if isinstance(exc, NotInSandbox):
+        choices = ", ".join(exc.sandbox_channels) or "none"
+        return ApiError(status if exc.sandbox_channels else 404, code, exc.message,
+                        [{"field": "channel", "message": f"one of: {choices}"}])
+    return ApiError(status, code, exc.message)
 
 
 def error_response(status: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> Response:
@@ -41,6 +73,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return _api_error(api_error(exc))
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

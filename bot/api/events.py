@@ -6,13 +6,20 @@ from flask import Blueprint, Response, jsonify
 
 from bot.api.body import json_body
 from bot.api.schemas import DeliverySummary, EventAccepted, EventIn, Skipped
-from bot.ingest import ingest_event
+from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import runtime
+
+
+def new_event(payload: EventIn) -> NewEvent:
+    """The service's input from the API's body: the contact fields the caller set, and only those."""
+    fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
+    contact = NewContact(payload.contact.external_id, fields)
+    return NewEvent(payload.type, payload.idempotency_key, contact, payload.properties, payload.occurred_at)
 
 
 def create_event() -> tuple[Response, int]:
     payload = json_body(EventIn)
-    result = ingest_event(runtime(), payload)
+    result = ingest_event(runtime(), new_event(payload))
     body = EventAccepted(
         event_id=result.event_id,
         duplicate=result.duplicate,

@@ -5,8 +5,6 @@ It exists only while at least one channel runs on its sandbox transport.
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, Response, jsonify
 
 from bot.api.body import json_body
@@ -20,27 +18,9 @@ from bot.api.schemas import (
     SandboxMessages,
     SandboxMessagesQuery,
 )
-from bot.inbound import InboundResult, receive
-from bot.runtime import Runtime, runtime
-from channels.base import Inbound
-from storage.sandbox import SANDBOX, sandbox_messages
-
-
-def sandbox_channel_or_error(rt: Runtime, channel: str) -> None:
-    if channel not in rt.sandbox_channels:
-        raise ApiError(
-            404 if not rt.sandbox_channels else 422,
-            "not_in_sandbox",
-            f"channel {channel!r} is not running on the sandbox transport",
-            [{"field": "channel", "message": f"one of: {', '.join(rt.sandbox_channels) or 'none'}"}],
-        )
-
-
-def sandbox_reply(rt: Runtime, channel: str, sender: str, text: str) -> InboundResult:
-    """Handle text typed by a pretend customer exactly as a provider webhook would be handled."""
-    sandbox_channel_or_error(rt, channel)
-    raw = {"from": sender, "text": text}
-    return receive(rt, Inbound(channel, sender, text, f"sbin-{uuid.uuid4().hex}", raw, transport=SANDBOX))
+from bot.runtime import runtime
+from bot.sandbox import sandbox_reply
+from storage.sandbox import sandbox_messages
 
 
 def list_messages() -> Response:

@@ -6,12 +6,12 @@ import base64
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from bot.sites import SITE_KEY, check_site_key, site_origins
 from flows.questions import Band
 from flows.schema import CHANNELS
 from storage.models import FollowUpStatus
@@ -374,42 +374,6 @@ class MetricsOut(BaseModel):
 
 # Web widget sites.
 
-_SITE_KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def normalize_origin(value: str) -> str:
-    """An origin exactly as browsers send it in the Origin header: scheme://host[:port], lowercase."""
-    hint = f"{value!r} is not an origin; give the scheme and host only, such as https://app.example.com"
-    parts = urlsplit(value.strip())
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(hint) from None
-    if (parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/")
-            or parts.query or parts.fragment or parts.username or parts.password):
-        raise ValueError(hint)
-    scheme, host = parts.scheme.lower(), parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
-
-
-def _origins(values: list[str]) -> list[str]:
-    origins: list[str] = []
-    for value in values:
-        origin = normalize_origin(value)
-        if origin not in origins:
-            origins.append(origin)
-    return origins
-
-
-def _site_key(value: str) -> str:
-    if not _SITE_KEY.fullmatch(value) or len(value) > 64:
-        raise ValueError("use lowercase letters, digits and single hyphens (at most 64), such as web-app")
-    return value
-
-
 class SiteOut(BaseModel):
     key: str
     name: str
@@ -428,13 +392,13 @@ class SiteList(BaseModel):
 
 
 class SiteIn(Strict):
-    key: str = Field(json_schema_extra={"pattern": f"^{_SITE_KEY.pattern}$", "maxLength": 64})
+    key: str = Field(json_schema_extra={"pattern": f"^{SITE_KEY.pattern}$", "maxLength": 64})
     name: str | None = Field(default=None, min_length=1, max_length=255)
     allowed_origins: list[str] = Field(min_length=1, max_length=50)
     recontact_days: int = Field(default=14, ge=0, le=365)
 
-    _key = field_validator("key")(_site_key)
-    _allowed = field_validator("allowed_origins")(_origins)
+    _key = field_validator("key")(check_site_key)
+    _allowed = field_validator("allowed_origins")(site_origins)
 
 
 class SitePatch(Strict):
@@ -445,7 +409,7 @@ class SitePatch(Strict):
     @field_validator("allowed_origins")
     @classmethod
     def _allowed(cls, value: list[str] | None) -> list[str] | None:
-        return _origins(value) if value is not None else None
+        return site_origins(value) if value is not None else None
 
 
 # Query parameters: validated like bodies, so an unknown value is a 422 naming the parameter, not an empty page.

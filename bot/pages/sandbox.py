@@ -26,11 +26,11 @@ from sqlmodel import Session
 from bot.api.body import json_data
 from bot.api.errors import ApiError
 from bot.api.params import reject_unstorable_url
-from bot.api.sandbox import sandbox_channel_or_error, sandbox_reply
-from bot.api.schemas import normalize_origin
 from bot.demo import DEMO_CONTACTS, DEMO_PROPERTIES, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER, SANDBOX_CONTACTS
 from bot.pages.sandbox_trigger import FORM_DEFAULTS, format_properties, start_survey
 from bot.runtime import Runtime, runtime
+from bot.sandbox import require_sandboxed, sandbox_reply
+from bot.sites import normalize_origin
 from channels.email import choices
 from flows.questions import QuestionKind
 from flows.triggers import example_properties
@@ -170,7 +170,7 @@ def reply() -> Response:
     if not text:
         raise ApiError(422, "invalid", "type a reply first", [{"field": "text", "message": "empty"}])
     rt = runtime()
-    sandbox_channel_or_error(rt, channel)
+    require_sandboxed(rt, channel)
     with rt.session() as session:
         ours = only_sandbox_contacts_at(session, channel, address, SANDBOX_CONTACTS)
     if not ours:

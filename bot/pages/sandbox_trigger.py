@@ -17,9 +17,10 @@ from pydantic import ValidationError
 
 from bot.api.body import check_storable
 from bot.api.errors import ApiError, field_errors
+from bot.api.events import new_event
 from bot.api.schemas import EventIn
 from bot.demo import SANDBOX_CONTACTS
-from bot.ingest import IngestResult, ingest_event
+from bot.ingest import IngestResult, NewEvent, ingest_event
 from bot.runtime import Runtime
 from flows.inputs import strict_json
 
@@ -82,7 +83,7 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def event_from(data: Mapping[str, Any]) -> EventIn:
+def event_from(data: Mapping[str, Any]) -> NewEvent:
     """The event a trigger asks for, from the form's fields or a JSON body ({type, contact, properties}); only
     ever for a sandbox customer, so nobody else's name or addresses can be changed from here."""
     check_storable(dict(data))
@@ -98,9 +99,10 @@ def event_from(data: Mapping[str, Any]) -> EventIn:
         raise _invalid("contact.external_id", f"the sandbox plays only its own customers: use an id that starts "
                        f"with {SANDBOX_CONTACTS.prefix} (or a demo customer's, such as demo-ada)")
     try:
-        return EventIn.model_validate({"type": data.get("type"), "idempotency_key": f"sandbox-{uuid.uuid4().hex}",
-                                       "contact": {**contact, "external_id": external_id},
-                                       "properties": properties})
+        payload = EventIn.model_validate({"type": data.get("type"), "idempotency_key": f"sandbox-{uuid.uuid4().hex}",
+                                          "contact": {**contact, "external_id": external_id},
+                                          "properties": properties})
+        return new_event(payload)
     except ValidationError as exc:
         raise ApiError(422, "invalid", "the event is not valid", field_errors(exc)) from None
 

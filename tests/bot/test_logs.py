@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot.api.events import new_event
 from bot.api.schemas import EventIn
 from bot.app import create_app
 from bot.ingest import ingest_event
@@ -42,10 +43,10 @@ def test_a_database_error_during_an_event_carries_no_contact_data(
     rt: Runtime, one_contact_per_phone: None
 ) -> None:
     install_flow(rt, flow_yaml())
-    ingest_event(rt, EventIn.model_validate(event("evt-1", contact=contact("cust-1"))))
+    ingest_event(rt, new_event(EventIn.model_validate(event("evt-1", contact=contact("cust-1")))))
 
     with pytest.raises(sa.exc.IntegrityError) as raised:
-        ingest_event(rt, EventIn.model_validate(event("evt-2", contact=contact("cust-2"))))
+        ingest_event(rt, new_event(EventIn.model_validate(event("evt-2", contact=contact("cust-2")))))
 
     text = "".join(traceback.format_exception(raised.value))
     assert "contact" in text  # the error still says what failed
@@ -108,7 +109,7 @@ def test_a_survey_sent_through_twilio_logs_neither_the_customer_nor_the_account(
     twilio, rt = twilio_app
     caplog.set_level(logging.INFO)
     install_flow(rt, flow_yaml(channels="[sms]"))
-    ingest_event(rt, EventIn.model_validate(event("evt-1", contact=contact("cust-1"))))
+    ingest_event(rt, new_event(EventIn.model_validate(event("evt-1", contact=contact("cust-1")))))
 
     assert tick(rt).sent == 1 and twilio.sent[0].params["To"] == PHONE
 

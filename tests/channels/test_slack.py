@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.alerts import sync_case_cards
+from bot.api.events import new_event
 from bot.api.schemas import EventIn
 from bot.ingest import ingest_event
 from bot.runtime import Runtime
@@ -106,7 +107,7 @@ def survey_dm(rt: Runtime, slack: FakeSlack, user: str = "U0GRACE", kind: str = 
 
 
 def ingest(rt: Runtime, body: dict[str, Any]) -> None:
-    ingest_event(rt, EventIn.model_validate(body))
+    ingest_event(rt, new_event(EventIn.model_validate(body)))
 
 
 def buttons(message: dict[str, Any]) -> list[list[dict[str, Any]]]:

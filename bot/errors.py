@@ -1,0 +1,50 @@
+"""What a service refuses, in its own words: each surface (API, pages, widget, Slack card, CLI) says it its way.
+
+A service never knows which surface called it, so these carry a plain message and no HTTP status; the API's
+one translation table is bot.api.errors.SERVICE_ERRORS.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A refusal a person can act on; `message` reads well on its own."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    def __init__(self, what: str, ident: object) -> None:
+        super().__init__(f"{what} {ident} does not exist")
+
+
+class CaseNotFound(NotFound):
+    def __init__(self, followup_id: int) -> None:
+        super().__init__("follow-up", followup_id)
+
+
+class CaseClosed(ServiceError):
+    """The case is resolved: nothing more can be done to it."""
+
+
+class CustomerOptedOut(ServiceError):
+    """The customer opted out of the case's channel; nothing was sent."""
+
+
+class CustomerUnreachable(ServiceError):
+    """The case's channel is not running, or the customer has no address on it."""
+
+
+class ProviderRefused(ServiceError):
+    """The channel's provider did not take the message."""
+
+
+class NotInSandbox(ServiceError):
+    """A pretend customer's message for a channel that is not on its sandbox transport."""
+
+    def __init__(self, channel: str, sandbox_channels: tuple[str, ...] | list[str]) -> None:
+        super().__init__(f"channel {channel!r} is not running on the sandbox transport")
+        self.channel = channel
+        self.sandbox_channels = tuple(sandbox_channels)
