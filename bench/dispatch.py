@@ -57,8 +57,7 @@ from bench.ingest_http import (
     stop_process,
     touchpoint_command,
 )
-from bot.api.schemas import EventIn
-from bot.ingest import ingest_event
+from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from storage.db import make_engine
@@ -91,20 +90,12 @@ class Result:
 # ---------------------------------------------------------------- seeding
 
 
-def event_payload(i: int) -> EventIn:
-    return EventIn.model_validate(
-        {
-            "type": "order.delivered",
-            "idempotency_key": f"dispatch-{i}",
-            "contact": {
-                "external_id": f"dispatch-c{i}",
-                "name": "Ada Lovelace",
-                "phone": f"+447911{i % 1_000_000:06d}",
-                "email": f"ada{i}@example.com",
-            },
-            "properties": {"order_id": i},
-        }
+def event_payload(i: int) -> NewEvent:
+    contact = NewContact(
+        f"dispatch-c{i}",
+        {"name": "Ada Lovelace", "phone": f"+447911{i % 1_000_000:06d}", "email": f"ada{i}@example.com"},
     )
+    return NewEvent("order.delivered", f"dispatch-{i}", contact, {"order_id": i})
 
 
 def seed(database_url: str, count: int) -> float:

@@ -32,10 +32,9 @@ from bench.ingest_http import (
     print_table,
     raise_on_sigterm,
 )
-from bot.api.schemas import EventIn
 from bot.dispatch import dispatch_due
 from bot.flow_admin import store_definitions
-from bot.ingest import ingest_event
+from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from flows.loader import load_flow
@@ -73,9 +72,8 @@ def open_surveys(database_url: str, slack: FakeSlack, count: int) -> list[tuple[
         with rt.session() as session:
             store_definitions(session, [load_flow(FLOW_YAML, "bench-slack.yaml")])
         for i in range(count):
-            contact = {"external_id": f"bench-{i}", "slack_user_id": user(i)}
-            ingest_event(rt, EventIn.model_validate(
-                {"type": "slack.bench", "idempotency_key": f"bench-{i}", "contact": contact}))
+            contact = NewContact(f"bench-{i}", {"slack_user_id": user(i)})
+            ingest_event(rt, NewEvent("slack.bench", f"bench-{i}", contact))
         while dispatch_due(rt, utcnow()):
             pass
     finally:
