@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot.followups import case_view
 from bot.runtime import Runtime
 from channels.base import ChannelError
-from channels.slack import SlackTransport
+from channels.slack.transport import SlackTransport
 from storage.models import SlackCard
 from storage.pacing import free_slots, hold_sender, take_slots
 from storage.slack_cards import add_missing_cards, claim_stale_cards, record_card, release_card

@@ -17,7 +17,7 @@ from bot.answers import survey_view
 from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import Runtime
 from channels.base import SurveyView
-from channels.web_desk import PendingSurvey, Tracked, WidgetSite
+from channels.web.desk import PendingSurvey, Tracked, WidgetSite
 from storage.contacts import contact_by_external_id
 from storage.sites import last_display_at, record_display, site_by_public_key, waiting_web_surveys, web_delivery_of
 from storage.types import utcnow

@@ -1,1 +1,2 @@
-"""One module per channel; each renders a question its own way and owns its inbound webhooks."""
+"""One package per channel (its transport, webhooks, pages, parsing and files), on the shared interface in
+base.py; registry.py lists them and sandbox.py stands in for a provider without credentials."""

@@ -31,7 +31,7 @@ from bot.pages.sandbox_trigger import FORM_DEFAULTS, format_properties, start_su
 from bot.runtime import Runtime, runtime
 from bot.sandbox import require_sandboxed, sandbox_reply
 from bot.sites import normalize_origin
-from channels.email import choices
+from channels.email.transport import choices
 from flows.questions import QuestionKind
 from flows.triggers import example_properties
 from storage.contacts import contact_by_external_id

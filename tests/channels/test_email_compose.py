@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels.base import Outbound, Question
-from channels.email import Brand, EmailConfig, choices, compose, config_from_env
+from channels.email.transport import Brand, EmailConfig, choices, compose, config_from_env
 from flows.questions import QuestionKind
 
 CONFIG = EmailConfig("smtp.example.com", 587, "user", "secret-password", False, "Shop <s@shop.example.com>",

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from channels.email_parse import (
+from channels.email.providers import (
     EmailPayloadError,
     InboundEmail,
-    html_to_text,
     mailgun_event,
     parse_mailgun,
     parse_postmark,
@@ -23,9 +22,9 @@ from channels.email_parse import (
     postmark_event,
     reply_token,
     sendgrid_events,
-    strip_reply,
     verify_mailgun,
 )
+from channels.email.quoting import html_to_text, strip_reply
 from tests.data import DATA
 
 SHARED_EMAIL = DATA / "fixtures" / "email"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.gsm7 import is_gsm7, segments, to_gsm7
+from channels.twilio.gsm7 import is_gsm7, segments, to_gsm7
 
 
 def test_typographic_punctuation_is_made_plain() -> None:

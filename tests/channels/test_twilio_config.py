@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels.sms import SmsChannel
-from channels.twilio import TwilioTransport, config_from_env
+from channels.twilio.transport import TwilioTransport, config_from_env
 from channels.whatsapp import WhatsAppChannel
 
 CREDENTIALS = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "secret-token"}

@@ -25,7 +25,7 @@ from bot.flow_admin import stored_form
 from bot.runtime import Runtime
 from bot.settings import Settings
 from channels.registry import build_channels
-from channels.web_api import FixedWindowLimiter
+from channels.web.api import FixedWindowLimiter
 from flows.loader import FlowError, dump_flow, load_flow
 from storage.db import make_engine
 from storage.migrate import upgrade

@@ -10,7 +10,6 @@ Without TOUCHPOINT_SMTP_URL the sandbox transport stands in; the survey pages wo
 from __future__ import annotations
 
 import json
-import os
 import re
 import smtplib
 import ssl
@@ -21,13 +20,10 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
-from channels.email_pages import pages
-from channels.email_parse import OUR_MESSAGE_ARG
-from channels.email_webhooks import WebhookSecrets, webhooks
+from channels.base import ChannelError, Outbound, SendResult, Transport
+from channels.email.providers import OUR_MESSAGE_ARG
 from flows.questions import EndLabels, QuestionKind
 from flows.texts import builtin_text, choice_labels
 
@@ -187,23 +183,3 @@ class SmtpTransport(Transport):
 
 def _text(reason: bytes | str) -> str:
     return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
-
-
-class EmailChannel(Channel):
-    name = "email"
-
-    def address(self, recipient: Recipient) -> str | None:
-        return recipient.email
-
-    def blueprint(self, inbox: Inbox) -> Blueprint | None:
-        """The survey pages behind the links (on the sandbox transport too, so a newcomer can click them),
-        and the providers' webhooks."""
-        bp = Blueprint("email", __name__)
-        bp.register_blueprint(pages(inbox))
-        bp.register_blueprint(webhooks(inbox, WebhookSecrets.from_env(os.environ)))
-        return bp
-
-    @classmethod
-    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
-        config = config_from_env(env, public_url)
-        return SmtpTransport(config) if config else None

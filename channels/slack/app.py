@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from channels.base import CaseActionError, CaseView, Inbound, Inbox, ReplyMode, SurveyView
-from channels.slack_blocks import (
+from channels.slack.blocks import (
     CASE_CLAIM,
     CASE_REPLY,
     CASE_RESOLVE,
@@ -44,7 +44,7 @@ from channels.slack_blocks import (
     comment_of,
     reply_modal,
 )
-from channels.slack_workspaces import Installations, SlackConfig
+from channels.slack.workspaces import Installations, SlackConfig
 from flows.inputs import storable
 
 log = logging.getLogger("touchpoint.slack")

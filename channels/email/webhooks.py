@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, abort, request
 
 from channels.base import DeliveryState, Inbound, Inbox, StatusReport
-from channels.email_parse import (
+from channels.email.providers import (
     EmailPayloadError,
     InboundEmail,
     MailEvent,
@@ -31,9 +31,9 @@ from channels.email_parse import (
     postmark_event,
     reply_token,
     sendgrid_events,
-    strip_reply,
     verify_mailgun,
 )
+from channels.email.quoting import strip_reply
 from flows.inputs import storable, strict_json
 
 log = logging.getLogger("touchpoint.email")

@@ -11,18 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Blueprint
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from channels.base import CaseView, Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
-from channels.slack_app import slack_blueprint
-from channels.slack_blocks import case_card, question_blocks
-from channels.slack_workspaces import Installations, SlackConfig, config_from_env
+from channels.base import CaseView, ChannelError, Outbound, SendResult, Transport
+from channels.slack.blocks import case_card, question_blocks
+from channels.slack.workspaces import Installations, SlackConfig
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -135,29 +131,3 @@ class _as_channel_error:
         if isinstance(error, (SlackClientError, OSError)):
             raise ChannelError(f"Slack: {error.__class__.__name__}: {error}", code="unavailable") from None
         return False
-
-
-class SlackChannel(Channel):
-    name = "slack"
-
-    def address(self, recipient: Recipient) -> str | None:
-        who = recipient.slack_user_id or (f"{EMAIL_PREFIX}{recipient.email}" if recipient.email else None)
-        if who and recipient.slack_team_id:
-            return f"{recipient.slack_team_id}/{who}"
-        return who
-
-    def use_database(self, engine: sa.Engine) -> None:
-        if isinstance(self.transport, SlackTransport):
-            self.transport.installations = Installations(self.transport.config, engine)
-
-    def blueprint(self, inbox: Inbox) -> Blueprint | None:
-        if not isinstance(self.transport, SlackTransport):
-            return None
-        transport = self.transport
-        assert transport.installations is not None, "the Slack channel needs its database (Channel.use_database)"
-        return slack_blueprint(transport.config, transport.installations, inbox)
-
-    @classmethod
-    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
-        config = config_from_env(env, public_url)
-        return SlackTransport(config) if config else None

@@ -1,8 +1,8 @@
 """The in-app pop-up: a pending survey waits for the contact's next page view in the customer's web app.
 
 The web channel needs no account: its transport records the survey as waiting (the sent delivery is the
-pending survey) and the widget asks for it when the page loads. The widget's endpoints are in web_api.py;
-what they need from the engine (sites, display rules, client events) is the WidgetDesk (web_desk.py).
+pending survey) and the widget asks for it when the page loads. The widget's endpoints are in api.py;
+what they need from the engine (sites, display rules, client events) is the WidgetDesk (desk.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Protocol, runtime_checkable
 from flask import Blueprint
 
 from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
-from channels.email import brand_from_env
-from channels.web_api import WidgetLimits, widget_blueprint
-from channels.web_desk import WidgetDesk
+from channels.email.transport import brand_from_env
+from channels.web.api import WidgetLimits, widget_blueprint
+from channels.web.desk import WidgetDesk
 
 
 @runtime_checkable

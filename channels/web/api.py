@@ -25,7 +25,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from channels.base import Inbox, SurveyView
-from channels.web_desk import WidgetDesk, WidgetSite
+from channels.web.desk import WidgetDesk, WidgetSite
 from flows.inputs import TooDeep, first_unstorable, strict_json, unstorable
 from flows.questions import QuestionKind, answer_text, scale_for, valid_score
 from flows.texts import builtin_text, score_label

@@ -1,0 +1,39 @@
+"""The Slack channel: a contact's Slack user (or their email, looked up), its transport and Slack's requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from flask import Blueprint
+
+from channels.base import Channel, Inbox, Recipient, Transport
+from channels.slack.app import slack_blueprint
+from channels.slack.transport import EMAIL_PREFIX, SlackTransport
+from channels.slack.workspaces import Installations, config_from_env
+
+
+class SlackChannel(Channel):
+    name = "slack"
+
+    def address(self, recipient: Recipient) -> str | None:
+        who = recipient.slack_user_id or (f"{EMAIL_PREFIX}{recipient.email}" if recipient.email else None)
+        if who and recipient.slack_team_id:
+            return f"{recipient.slack_team_id}/{who}"
+        return who
+
+    def use_database(self, engine: sa.Engine) -> None:
+        if isinstance(self.transport, SlackTransport):
+            self.transport.installations = Installations(self.transport.config, engine)
+
+    def blueprint(self, inbox: Inbox) -> Blueprint | None:
+        if not isinstance(self.transport, SlackTransport):
+            return None
+        transport = self.transport
+        assert transport.installations is not None, "the Slack channel needs its database (Channel.use_database)"
+        return slack_blueprint(transport.config, transport.installations, inbox)
+
+    @classmethod
+    def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
+        config = config_from_env(env, public_url)
+        return SlackTransport(config) if config else None

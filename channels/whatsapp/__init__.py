@@ -1,0 +1,5 @@
+"""WhatsApp through Twilio."""
+
+from channels.whatsapp.channel import WhatsAppChannel
+
+__all__ = ["WhatsAppChannel"]
