@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.data import DATA
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli
 from tests.fakes.smtp import FakeSmtp
@@ -256,7 +255,7 @@ def test_unauthenticated_email_webhooks_are_refused(mail_server: Server, smtp: F
     assert mail_server.api("GET", f"/deliveries/{delivery_id}").json()["response"] is None
 
 
-OWN_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"
+FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "email" / "fixtures"
 
 
 def bounce_payload(provider: str, ours: str) -> dict:
@@ -266,14 +265,14 @@ def bounce_payload(provider: str, ours: str) -> dict:
                   "touchpoint_message": ours, "reason": "550 5.1.1 unknown user", "timestamp": int(time.time())}]
         return {"json": event, "params": {"secret": HOOK_SECRET}}
     if provider == "mailgun":
-        body = json.loads((OWN_FIXTURES / "mailgun_event_permanent_failure.json").read_text(encoding="utf-8"))
+        body = json.loads((FIXTURES / "mailgun_event_permanent_failure.json").read_text(encoding="utf-8"))
         body["event-data"]["recipient"] = ADA["email"]
         body["event-data"]["user-variables"] = {"touchpoint_message": ours}
         stamp, nonce = str(int(time.time())), secrets.token_hex(16)
         digest = hmac.new(MAILGUN_KEY.encode(), (stamp + nonce).encode(), hashlib.sha256).hexdigest()
         body["signature"] = {"timestamp": stamp, "token": nonce, "signature": digest}
         return {"json": body}
-    body = json.loads((OWN_FIXTURES / "postmark_spam_complaint.json").read_text(encoding="utf-8"))
+    body = json.loads((FIXTURES / "postmark_spam_complaint.json").read_text(encoding="utf-8"))
     body["Email"], body["Metadata"] = ADA["email"], {"touchpoint_message": ours}
     return {"json": body, "auth": ("postmark", HOOK_SECRET)}
 
@@ -307,9 +306,6 @@ def test_mail_to_the_unsubscribe_address_unsubscribes(mail_server: Server, smtp:
 
 def event_body(key: str) -> dict:
     return event(key, contact=ADA)
-
-
-FIXTURES = DATA / "fixtures" / "email"
 
 
 def recorded_payload(provider: str, to: str) -> dict:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.data import DATA
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli
 from tests.fakes.slack_api import (
@@ -29,7 +29,7 @@ from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml
 SECRET = "e2e-slack-signing-secret"
 SUPPORT = "C0SUPPORT"
 GRACE = {"external_id": "grace", "name": "Grace Hopper", "slack_user_id": "U0GRACE"}
-SLACK_FIXTURES = DATA / "fixtures" / "slack"
+SLACK_FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "slack" / "fixtures"
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.data import DATA
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, sign, signed_post
@@ -230,7 +230,7 @@ def test_whatsapp_uses_the_template_outside_the_session_and_text_inside(
 
 
 def test_the_documented_inbound_payload_is_answered(sms_server: Server, twilio: FakeTwilio) -> None:
-    fixture = DATA / "fixtures" / "twilio"
+    fixture = Path(__file__).resolve().parents[1] / "channels" / "twilio" / "fixtures"
     params = json.loads((fixture / "inbound_sms.assembled_from_docs.json").read_text(encoding="utf-8"))
     caller = {"external_id": "docs", "name": "Grace Hopper", "phone": params["From"]}
     delivery_id = survey(sms_server, "o-docs", caller)

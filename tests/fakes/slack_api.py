@@ -8,7 +8,7 @@ calls, so the real client can be pointed at it with ``WebClient(token=..., base_
 
 It also builds and signs what Slack posts to *our* server (interactivity payloads, Events API envelopes), with the
 same ``X-Slack-Signature`` scheme slack_sdk's SignatureVerifier checks. Payload shapes follow the fixtures in
-tests/data/fixtures/slack (copied from slackapi/bolt-python's tests).
+tests/channels/slack/fixtures (copied from slackapi/bolt-python's tests).
 """
 
 from __future__ import annotations
@@ -717,7 +717,7 @@ def block_actions_payload(
     message: Mapping[str, Any] | None = None,
     api_app_id: str = DEFAULT_APP_ID,
 ) -> dict[str, Any]:
-    """A button click (``block_actions``) on a message, shaped like fixtures/slack/block_actions.json.
+    """A button click (``block_actions``) on a message, shaped like tests/channels/slack/fixtures/block_actions.json.
 
     ``message`` adds the clicked message (Slack includes it for non-ephemeral messages; the fixture has none).
     """
@@ -784,7 +784,7 @@ def view_submission_payload(
     user_name: str | None = None,
     api_app_id: str = DEFAULT_APP_ID,
 ) -> dict[str, Any]:
-    """A modal submit (``view_submission``), shaped like fixtures/slack/view_submission.json.
+    """A modal submit (``view_submission``), shaped like tests/channels/slack/fixtures/view_submission.json.
 
     ``values`` is ``view.state.values``: ``{block_id: {action_id: {"type": ..., "value": ...}}}``, or a plain string
     instead of the inner dict for a plain_text_input.

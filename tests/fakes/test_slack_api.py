@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from tests.data import DATA
 from tests.fakes.slack_api import (
     FakeSlack,
     block_actions_payload,
@@ -35,7 +35,7 @@ from tests.fakes.slack_api import (
 
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"
-SLACK_FIXTURES = DATA / "fixtures" / "slack"
+SLACK_FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "slack" / "fixtures"
 BLOCKS = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "How likely are you to recommend us?"}},
     {
@@ -269,7 +269,8 @@ def test_sign_is_accepted_by_slack_sdk_and_tampering_is_not() -> None:
 
 
 def test_sign_matches_slack_sdk_published_vector() -> None:
-    # slackapi/python-slack-sdk tests/slack_sdk/signature/test_signature_verifier.py (see fixtures SOURCES.md)
+    # slackapi/python-slack-sdk tests/slack_sdk/signature/test_signature_verifier.py
+    # (see tests/channels/twilio/fixtures/signature_vectors.md)
     body = (
         "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
         "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="

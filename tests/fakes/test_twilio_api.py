@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,7 +23,6 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.datastructures import MultiDict
 
-from tests.data import DATA
 from tests.fakes.twilio_api import (
     FakeTwilio,
     inbound_sms_params,
@@ -37,7 +37,7 @@ TOKEN = "test-auth-token"
 FROM = "+15017250604"
 TO = "+15558675310"
 SERVICE = "MG" + "b" * 32
-FIXTURES = DATA / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "twilio" / "fixtures"
 
 ClientFactory = Callable[..., Client]
 
@@ -79,7 +79,7 @@ def _send(client: Client, to: str = TO, **kwargs: str) -> object:
 
 
 def _fixture(name: str) -> dict[str, str]:
-    return json.loads((FIXTURES / "twilio" / name).read_text())
+    return json.loads((FIXTURES / name).read_text())
 
 
 # --- creating messages ----------------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_status_callback_params_cover_the_fixture() -> None:
 
 
 def test_sign_matches_twilio_python_vectors() -> None:
-    vectors = (FIXTURES / "twilio_signature_vectors.md").read_text()
+    vectors = (FIXTURES / "signature_vectors.md").read_text()
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     params = {"CallSid": "CA1234567890ABCDE", "Digits": "1234", "From": "+14158675309", "To": "+18005551212"}
     params["Caller"] = "+14158675309"

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,7 +29,6 @@ from bot.runtime import Runtime
 from storage.models import SLACK_BOTS, Contact, Delivery, FollowUp, Message, Response, SlackCard
 from storage.types import utcnow
 from tests.conftest import make_settings
-from tests.data import DATA
 from tests.fakes.slack_api import (
     FakeSlack,
     block_actions_payload,
@@ -40,7 +40,7 @@ from tests.fakes.slack_api import (
 from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml, install_flow, tick
 
 SECRET = "slack-signing-secret-for-tests"
-SLACK_FIXTURES = DATA / "fixtures" / "slack"
+SLACK_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUPPORT = "C0SUPPORT"
 GRACE = {"external_id": "grace", "name": "Grace Hopper", "slack_user_id": "U0GRACE", "email": "grace@example.com"}
 T = TypeVar("T")
