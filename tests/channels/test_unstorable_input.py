@@ -20,7 +20,7 @@ from bot.app import create_app
 from bot.runtime import Runtime
 from storage.apikeys import create_api_key
 from storage.models import Delivery, Message, Response
-from tests.channels.test_web_widget import ADA, ORIGIN, Widget, error_of, make_site, queued_survey, web_flow
+from tests.channels.web.test_widget import ADA, ORIGIN, Widget, error_of, make_site, queued_survey, web_flow
 from tests.conftest import make_settings
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, sign
 from tests.helpers import event, flow_yaml, install_flow, tick
