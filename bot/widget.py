@@ -1,4 +1,4 @@
-"""The engine's side of the web widget (channels.web.WidgetDesk): sites, display rules and client events.
+"""The engine's side of the web widget (channels.web.desk.WidgetDesk): sites, display rules and client events.
 
 Display rules, checked here on every page view (the script only adds "one per visit" with sessionStorage):
 a survey is shown at most once; none is shown while the contact is inside the site's recontact period,
