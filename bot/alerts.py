@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from bot.followups import case_view
 from bot.runtime import Runtime
-from channels.base import ChannelError
-from channels.slack.transport import SlackTransport
+from channels.base import CardPoster, ChannelError
+from channels.registry import card_poster
 from storage.models import SlackCard
 from storage.pacing import free_slots, hold_sender, take_slots
 from storage.slack_cards import add_missing_cards, claim_stale_cards, record_card, release_card
@@ -28,8 +28,8 @@ RETRY_BROKEN_CHANNEL = timedelta(minutes=10)  # an archived or unknown channel, 
 
 def sync_case_cards(rt: Runtime, now: datetime) -> int:
     """Post or update the cards that are behind their case; returns how many went to Slack."""
-    channel = rt.channels.get("slack")
-    if channel is None or not isinstance(channel.transport, SlackTransport):
+    poster = card_poster(rt.channels, "slack")
+    if poster is None:
         return 0
     with rt.session() as session:
         add_missing_cards(session, rt.settings.worker_batch)
@@ -45,7 +45,7 @@ def sync_case_cards(rt: Runtime, now: datetime) -> int:
             for card in rest:
                 release_card(session, card.followup_id)
         if first is not None:
-            synced += _sync_card(rt, channel.transport, first, now)
+            synced += _sync_card(rt, poster, first, now)
     return synced
 
 
@@ -61,13 +61,13 @@ def _take_slot(rt: Runtime, slack_channel: str, now: datetime) -> bool:
         return True
 
 
-def _sync_card(rt: Runtime, transport: SlackTransport, card: SlackCard, now: datetime) -> int:
+def _sync_card(rt: Runtime, poster: CardPoster, card: SlackCard, now: datetime) -> int:
     with rt.session() as session:
         case = case_view(session, card.followup_id)
     if case is None:
         return 0
     try:
-        ts = transport.post_card(card.channel, case, card.ts)
+        ts = poster.post_card(card.channel, case, card.ts)
     except ChannelError as error:
         until = None
         if error.retry_after:

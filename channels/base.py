@@ -214,6 +214,14 @@ class Inbox(Protocol):
         """Send `text` to the customer on the channel they answered on; CaseActionError when it cannot go."""
 
 
+class CardPoster(Protocol):
+    """A channel's alert cards: a case shown where the support team works, kept up to date in place."""
+
+    def post_card(self, destination: str, case: CaseView, ts: str | None) -> str:
+        """Post the case's card to `destination`, or update the one posted as `ts`; returns its id (ts).
+        Raises ChannelError like a send."""
+
+
 class Transport:
     """Talks to a provider. The sandbox transport stands in when credentials are missing."""
 
@@ -249,6 +257,10 @@ class Channel:
 
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
         """Inbound webhooks of the provider; None while the channel has none."""
+        return None
+
+    def card_poster(self) -> CardPoster | None:
+        """An optional capability: the channel posts alert cards for follow-up cases (None: it cannot)."""
         return None
 
     def use_database(self, engine: sa.Engine) -> None:

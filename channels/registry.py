@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from channels.base import Channel
+from channels.base import CardPoster, Channel
 from channels.email import EmailChannel
 from channels.sandbox import SandboxTransport
 from channels.slack import SlackChannel
@@ -39,3 +39,9 @@ def build_channels(env: Mapping[str, str], sandbox: str, public_url: str) -> dic
         if transport is not None:
             channels[cls.name] = cls(transport)
     return channels
+
+
+def card_poster(channels: Mapping[str, Channel], name: str) -> CardPoster | None:
+    """The named channel's alert cards, when it runs and can post them (a capability the channel declares)."""
+    channel = channels.get(name)
+    return channel.card_poster() if channel is not None else None

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from flask import Blueprint
 
-from channels.base import Channel, Inbox, Recipient, Transport
+from channels.base import CardPoster, Channel, Inbox, Recipient, Transport
 from channels.slack.app import slack_blueprint
 from channels.slack.transport import EMAIL_PREFIX, SlackTransport
 from channels.slack.workspaces import Installations, config_from_env
@@ -25,6 +25,9 @@ class SlackChannel(Channel):
     def use_database(self, engine: sa.Engine) -> None:
         if isinstance(self.transport, SlackTransport):
             self.transport.installations = Installations(self.transport.config, engine)
+
+    def card_poster(self) -> CardPoster | None:
+        return self.transport if isinstance(self.transport, SlackTransport) else None
 
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
         if not isinstance(self.transport, SlackTransport):
