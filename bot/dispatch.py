@@ -30,6 +30,7 @@ from bot.provider_status import retry_held_statuses
 from bot.recipients import recipient_of, survey_context
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound, Question, SendResult
+from channels.registry import channel_class
 from flows.questions import QuestionKind
 from flows.schedule import next_allowed_send
 from flows.templates import TemplateProblem
@@ -348,7 +349,9 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
         record_trail(session, delivery, DeliveryStatus.SENT, f"{detail}, recorded after the answer")
     message = outcome.message
     if outcome.result.address:
-        learn_address(session, delivery.contact_id, delivery.channel, outcome.result.address)
+        kind = channel_class(delivery.channel).address_kind
+        if kind is not None:
+            learn_address(session, delivery.contact_id, kind, outcome.result.address)
         message = replace(message, to=outcome.result.address)
     result = outcome.result
     session.add(outbound_row(message, delivery.contact_id, result.provider_message_id, result.transport))

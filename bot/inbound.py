@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot.followups import thread_customer_reply
 from bot.outbox import outbound_row, send_and_record
-from bot.recipients import survey_context
+from bot.recipients import stored_address, survey_context
 from bot.routing import route_response
 from bot.runtime import Runtime
 from bot.tagging import tag_response
@@ -132,7 +132,8 @@ def _process(
     if message.delivery_id is not None:
         return _process_for_delivery(rt, session, message, message.delivery_id, survey)
     result = InboundResult(message.id, False)
-    contacts, opted_out = contacts_at_address(session, message.channel, message.address)
+    kind, address = stored_address(message.channel, message.address)
+    contacts, opted_out = contacts_at_address(session, message.channel, kind, address)
     if not contacts:
         result.intent = "unmatched"
         return result, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.base import Recipient
+from channels.registry import channel_class
 from flows.schema import FlowDefinition
 from flows.templates import template_context
 from storage.models import Contact, Event
@@ -14,21 +15,27 @@ def recipient_of(contact: Contact) -> Recipient:
     return Recipient(
         external_id=contact.external_id,
         name=contact.name,
-        email=contact.email,
-        phone=contact.phone,
-        slack_user_id=contact.slack_user_id,
+        addresses=contact.addresses,
         locale=contact.locale,
-        slack_team_id=(contact.attributes or {}).get("slack_team_id"),
+        attributes=dict(contact.attributes or {}),
     )
 
 
+def stored_address(channel: str, address: str) -> tuple[str | None, str]:
+    """The kind and stored form of the address a channel's message came from (None: an external id)."""
+    cls = channel_class(channel)
+    return cls.address_kind, cls.contact_address(address)
+
+
 def contact_fields(contact: Contact) -> dict[str, Any]:
-    """The contact as templates see it."""
+    """The contact as templates see it: its addresses by kind (`contact.email`, `contact.phone`) and in
+    `contact.addresses`."""
+    addresses = contact.addresses
     return {
+        **addresses,
+        "addresses": addresses,
         "external_id": contact.external_id,
         "name": contact.name,
-        "email": contact.email,
-        "phone": contact.phone,
         "locale": contact.locale,
         "timezone": contact.timezone,
         "attributes": dict(contact.attributes or {}),

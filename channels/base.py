@@ -43,11 +43,9 @@ class Recipient:
 
     external_id: str
     name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    slack_user_id: str | None = None
+    addresses: Mapping[str, str] = field(default_factory=dict)  # kind -> address; see Channel.address_kind
     locale: str | None = None
-    slack_team_id: str | None = None  # the contact's workspace, when several are installed
+    attributes: Mapping[str, Any] = field(default_factory=dict)  # what the caller told of them (slack_team_id)
 
 
 @dataclass(frozen=True)
@@ -240,6 +238,9 @@ class Channel:
     # False for a channel that works without any account (the web widget): it runs on its own transport and
     # does not count when deciding whether anything is configured.
     needs_credentials: ClassVar[bool] = True
+    # The kind of contact address the channel reaches (`phone`, `email`, ...): a contact keeps one address per
+    # kind, and channels may share one (SMS and WhatsApp a phone). None: it addresses contacts by external id.
+    address_kind: ClassVar[str | None] = None
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
@@ -248,9 +249,29 @@ class Channel:
     def sandboxed(self) -> bool:
         return self.transport.name == "sandbox"
 
+    @classmethod
+    def normalize_address(cls, value: str) -> str:
+        """An address of the channel's kind as it is stored, or a ValueError whose text tells the caller why."""
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @classmethod
+    def provider_address(cls, address: str) -> str:
+        """What the provider calls a stored address (WhatsApp's `whatsapp:+44...`); see contact_address."""
+        return address
+
+    @classmethod
+    def contact_address(cls, provider_address: str) -> str:
+        """The stored address behind the one a provider gives for a reply; the inverse of provider_address."""
+        return provider_address
+
     def address(self, recipient: Recipient) -> str | None:
         """The address this channel would use for the recipient, or None when unreachable."""
-        raise NotImplementedError
+        if self.address_kind is None:
+            return recipient.external_id
+        stored = recipient.addresses.get(self.address_kind)
+        return self.provider_address(stored) if stored else None
 
     def send(self, message: Outbound) -> SendResult:
         return self.transport.send(message)

@@ -20,6 +20,34 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     WebChannel,
 )
 CHANNEL_NAMES = tuple(cls.name for cls in CHANNEL_CLASSES)
+_BY_NAME = {cls.name: cls for cls in CHANNEL_CLASSES}
+# Each address kind and the channel whose rules check it (the first to declare it: SMS for `phone`).
+ADDRESS_KINDS: dict[str, type[Channel]] = {}
+for _cls in CHANNEL_CLASSES:
+    if _cls.address_kind is not None:
+        ADDRESS_KINDS.setdefault(_cls.address_kind, _cls)
+# The longest address a contact may keep (the column's length).
+MAX_ADDRESS_LENGTH = 320
+
+
+def channel_class(name: str) -> type[Channel]:
+    """The named channel's class; KeyError for a name the registry does not know."""
+    return _BY_NAME[name]
+
+
+def normalize_address(kind: str, value: str) -> str:
+    """An address of `kind` as it is stored, or a ValueError saying why not (an unknown kind included)."""
+    if kind not in ADDRESS_KINDS:
+        raise ValueError(f"unknown address kind; known: {', '.join(ADDRESS_KINDS)}")
+    if len(value) > MAX_ADDRESS_LENGTH:
+        raise ValueError(f"longer than {MAX_ADDRESS_LENGTH} characters")
+    return ADDRESS_KINDS[kind].normalize_address(value)
+
+
+def provider_addresses(addresses: Mapping[str, str]) -> set[str]:
+    """Every address messages may carry for these stored ones, on every channel (for erasure)."""
+    return {cls.provider_address(addresses[cls.address_kind])
+            for cls in CHANNEL_CLASSES if cls.address_kind in addresses}
 
 
 def build_channels(env: Mapping[str, str], sandbox: str, public_url: str) -> dict[str, Channel]:

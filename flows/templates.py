@@ -22,9 +22,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # What a template may ask of each context object. Contact fields come from the Contact record; a typo
-# such as `contact.frist_name` would otherwise render as an empty string for every customer.
+# such as `contact.frist_name` would otherwise render as an empty string for every customer. The addresses
+# that had fields of their own keep them; any channel's is in `contact.addresses` by its kind.
 CONTACT_FIELDS = frozenset(
-    {"external_id", "name", "first_name", "email", "phone", "slack_user_id", "locale", "timezone", "attributes"}
+    {"external_id", "name", "first_name", "email", "phone", "slack_user_id", "locale", "timezone", "attributes",
+     "addresses"}
 )
 FLOW_FIELDS = frozenset({"key", "name"})
 CONTEXT_NAMES = frozenset({"contact", "event", "flow"})
@@ -39,6 +41,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "email": "alex@example.com",
         "phone": "+447700900123",
         "slack_user_id": "U0123456789",
+        "addresses": {"email": "alex@example.com", "phone": "+447700900123", "slack_user_id": "U0123456789"},
         "locale": "en",
         "timezone": "Europe/London",
         "attributes": {"plan": "pro"},

@@ -6,23 +6,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, select
 
-from storage.models import ChannelConsent, Contact
+from storage.models import ChannelConsent, Contact, ContactAddress
 from storage.types import utcnow
-from storage.upsert import InsertIgnoring
+from storage.upsert import INSERTS, InsertIgnoring
 
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 _INSERT_CONTACT = InsertIgnoring(_CONTACTS, ["external_id"], list(_CONTACTS.c))
 _NEW_CONTACT: dict[str, Any] = {c.name: None for c in _CONTACTS.c if c.name != "id"} | {"attributes": {}}
-_ADDRESS_COLUMNS = {
-    "sms": "phone",
-    "whatsapp": "phone",
-    "email": "email",
-    "slack": "slack_user_id",
-    "web": "external_id",
-}
 _CONTACT_NAMES = [column.name for column in _CONTACTS.c]
+_ADDRESSES = ContactAddress.__table__  # type: ignore[attr-defined]
 _CONSENTS = ChannelConsent.__table__  # type: ignore[attr-defined]
 _OPTED_OUT_HERE = (
     sa.select(_CONSENTS.c.id)
@@ -33,30 +28,61 @@ _OPTED_OUT_HERE = (
     )
     .exists()
 )
-_CONTACTS_AT = {
-    name: sa.select(*_CONTACTS.c, _OPTED_OUT_HERE.label("opted_out"))
-    .where(_CONTACTS.c[name] == sa.bindparam("address"))
+_CONTACTS_BY_ADDRESS = (
+    sa.select(*_CONTACTS.c, _OPTED_OUT_HERE.label("opted_out"))
+    .join(_ADDRESSES, _ADDRESSES.c.contact_id == _CONTACTS.c.id)
+    .where(_ADDRESSES.c.kind == sa.bindparam("kind"), _ADDRESSES.c.address == sa.bindparam("address"))
     .order_by(_CONTACTS.c.id)
-    for name in set(_ADDRESS_COLUMNS.values())
-}
+)
+_CONTACTS_BY_EXTERNAL_ID = (
+    sa.select(*_CONTACTS.c, _OPTED_OUT_HERE.label("opted_out"))
+    .where(_CONTACTS.c.external_id == sa.bindparam("address"))
+    .order_by(_CONTACTS.c.id)
+)
+# One query for a contact and its addresses, where the relationship's own loading takes two.
+_WITH_ADDRESSES = select(Contact).options(joinedload(Contact.address_rows))
 _OPTED_OUT_OF_ANY = sa.select(_CONSENTS.c.channel).where(
     _CONSENTS.c.contact_id.in_(sa.bindparam("ids", expanding=True)), _CONSENTS.c.opted_out_at.is_not(None)
 )
 
 
+def _upsert_addresses(session: Session, contact_id: int, addresses: dict[str, str]) -> None:
+    """All of them in one statement; an address that is already stored is left alone."""
+    rows = [{"contact_id": contact_id, "kind": kind, "address": address} for kind, address in addresses.items()]
+    insert = INSERTS[session.connection().dialect.name](_ADDRESSES).values(rows)
+    statement = insert.on_conflict_do_update(
+        index_elements=["contact_id", "kind"],
+        set_={"address": insert.excluded.address},
+        where=_ADDRESSES.c.address != insert.excluded.address,
+    )
+    session.connection().execute(statement)
+
+
 def upsert_contact(session: Session, external_id: str, fields: dict[str, Any]) -> tuple[Contact, bool]:
     """The contact, created if new (True) or updated with the fields the caller sent; absent fields stay.
 
-    INSERT ... ON CONFLICT DO NOTHING, so two events for a new contact arriving at once cannot both create it.
+    Fields that are not the contact's columns are addresses by kind (`phone`, `email`, ...), which the
+    channels declare. INSERT ... ON CONFLICT DO NOTHING, so two events for a new contact arriving at once
+    cannot both create it; the addresses take one more statement, only when the event carries some.
     """
-    given = {name: value for name, value in fields.items() if value is not None}
+    given = {name: value for name, value in fields.items() if value is not None and name in _NEW_CONTACT}
+    addresses = {kind: value for kind, value in fields.items() if value is not None and kind not in _NEW_CONTACT}
     now = utcnow()
     values = {**_NEW_CONTACT, **given, "external_id": external_id, "created_at": now, "updated_at": now}
     row = _INSERT_CONTACT.run(session, values)
     if row is not None:
-        return Contact(**row._mapping), True
-    contact = session.exec(select(Contact).where(Contact.external_id == external_id)).one()
+        contact = Contact(**row._mapping)
+        if addresses:
+            _upsert_addresses(session, row.id, addresses)
+        contact.address_rows = [ContactAddress(contact_id=row.id, kind=k, address=a) for k, a in addresses.items()]
+        return contact, True
+    contact = session.exec(_WITH_ADDRESSES.where(Contact.external_id == external_id)).unique().one()
     _merge(contact, given, now)
+    if any(contact.addresses.get(kind) != address for kind, address in addresses.items()):
+        assert contact.id is not None
+        _upsert_addresses(session, contact.id, addresses)
+        contact.updated_at = now
+        session.expire(contact, ["address_rows"])  # read again when asked for
     return contact, False
 
 
@@ -76,11 +102,14 @@ def contact_by_external_id(session: Session, external_id: str) -> Contact | None
     return session.exec(select(Contact).where(Contact.external_id == external_id)).first()
 
 
-def contacts_at_address(session: Session, channel: str, address: str) -> tuple[list[Contact], bool]:
-    """Everyone at this address (people may share a phone), oldest first, as read-only copies not attached to
-    the session; and whether any of them opted out of the channel. One query: a reply waits for it."""
-    value = address.removeprefix("whatsapp:") if channel == "whatsapp" else address
-    rows = session.connection().execute(_CONTACTS_AT[_ADDRESS_COLUMNS[channel]], {"address": value, "channel": channel})
+def contacts_at_address(
+    session: Session, channel: str, kind: str | None, address: str
+) -> tuple[list[Contact], bool]:
+    """Everyone with this address of this kind (people may share a phone; kind None: the external id, as the
+    web channel addresses contacts), oldest first, as read-only copies not attached to the session and
+    without their addresses; and whether any of them opted out of the channel. One query: a reply waits."""
+    query = _CONTACTS_BY_EXTERNAL_ID if kind is None else _CONTACTS_BY_ADDRESS
+    rows = session.connection().execute(query, {"kind": kind, "address": address, "channel": channel})
     contacts, opted_out = [], False
     for row in rows:
         *columns, row_opted_out = row
@@ -133,11 +162,11 @@ def set_opt_out(session: Session, contact_id: int, channel: str, at: datetime | 
     session.flush()
 
 
-def learn_address(session: Session, contact_id: int, channel: str, address: str) -> None:
-    """A provider found the contact's address on a channel (a Slack user by email): keep it, so their replies
+def learn_address(session: Session, contact_id: int, kind: str, address: str) -> None:
+    """A provider found the contact's address of a kind (a Slack user by email): keep it, so their replies
     are recognised and later sends skip the lookup. An address the contact already has is never replaced."""
-    column = _ADDRESS_COLUMNS.get(channel)
-    contact = session.get(Contact, contact_id)
-    if column and contact is not None and not getattr(contact, column):
-        setattr(contact, column, address)
-        session.add(contact)
+    session.execute(
+        INSERTS[session.connection().dialect.name](_ADDRESSES)
+        .values(contact_id=contact_id, kind=kind, address=address)
+        .on_conflict_do_nothing(index_elements=["contact_id", "kind"])
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -10,6 +12,7 @@ from storage.models import (
     Activity,
     ChannelConsent,
     Contact,
+    ContactAddress,
     Delivery,
     DeliveryStatus,
     Event,
@@ -22,8 +25,13 @@ _OPEN = [DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDIN
          DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED, DeliveryStatus.UNKNOWN]
 
 
-def erase_contact(session: Session, external_id: str) -> bool:
+def erase_contact(
+    session: Session, external_id: str, provider_addresses: Callable[[Mapping[str, str]], Iterable[str]]
+) -> bool:
     """Scores, bands, sentiment labels and statuses stay; names, addresses, texts and payloads go.
+
+    `provider_addresses` gives the addresses messages carry for the contact's stored ones (a WhatsApp message's
+    `whatsapp:+44...`): messages that reached no contact are found by them.
 
     Open surveys are cancelled. The contact row stays (answers point at it) under the name `erased:<id>`,
     so the same external id can come back later as a new contact.
@@ -38,8 +46,8 @@ def erase_contact(session: Session, external_id: str) -> bool:
         record_status(session, delivery, DeliveryStatus.CANCELLED, "contact erased")
     session.flush()
     cases = select(FollowUp.id).where(FollowUp.contact_id == contact_id).scalar_subquery()
-    addresses = [a for a in (contact.phone, contact.email, contact.slack_user_id) if a]
-    addresses += [f"whatsapp:{contact.phone}"] if contact.phone else []
+    stored = contact.addresses
+    addresses = {*stored.values(), *provider_addresses(stored)}
     mine = sa.or_(Message.contact_id == contact_id, col(Message.address).in_(addresses))
     statements = [
         sa.update(Activity).where(col(Activity.followup_id).in_(cases)).values(text=None),
@@ -47,11 +55,13 @@ def erase_contact(session: Session, external_id: str) -> bool:
         sa.update(Response).where(Response.contact_id == contact_id).values(comment=None, themes=[]),
         sa.update(Event).where(Event.contact_id == contact_id).values(properties={}),
         sa.delete(ChannelConsent).where(ChannelConsent.contact_id == contact_id),
+        sa.delete(ContactAddress).where(col(ContactAddress.contact_id) == contact_id),
     ]
     for statement in statements:
         session.execute(statement)
     contact.external_id = f"erased:{contact_id}"
-    contact.name = contact.email = contact.phone = contact.slack_user_id = None
+    session.expire(contact, ["address_rows"])
+    contact.name = None
     contact.locale = contact.timezone = None
     contact.attributes = {}
     session.add(contact)

@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import Mapped, relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from storage.types import JSONType, UTCDateTime, utcnow
 
@@ -70,14 +71,32 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=255, unique=True, index=True)
     name: str | None = Field(default=None, max_length=255)
-    email: str | None = Field(default=None, max_length=320, index=True)
-    phone: str | None = Field(default=None, max_length=32, index=True)
-    slack_user_id: str | None = Field(default=None, max_length=64, index=True)
     locale: str | None = Field(default=None, max_length=35)
     timezone: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] = _json(dict)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # Loaded with the contact (one more SELECT per query of contacts); copies made from raw rows have none.
+    address_rows: Mapped[list[ContactAddress]] = Relationship(
+        sa_relationship=relationship("ContactAddress", lazy="selectin", cascade="all, delete-orphan")
+    )
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Kind -> address: how each channel reaches the contact (a channel declares the kind it reads)."""
+        return {row.kind: row.address for row in self.address_rows}
+
+
+class ContactAddress(SQLModel, table=True):
+    """One address of a contact per kind (`phone` for SMS and WhatsApp, `email`, `slack_user_id`, ...): the
+    kinds are the channels' business, so a new channel adds rows, not columns."""
+
+    __tablename__ = "contact_address"
+    __table_args__ = (sa.Index("ix_contact_address_kind_address", "kind", "address"),)
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    address: str = Field(max_length=320)
 
 
 class ChannelConsent(SQLModel, table=True):

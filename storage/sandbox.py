@@ -61,10 +61,12 @@ def sandbox_thread(
     return list(reversed(rows))
 
 
-def only_sandbox_contacts_at(session: Session, channel: str, address: str, contacts: SandboxContacts) -> bool:
-    """Whether everyone at this address is a sandbox contact (and someone is): a reply typed in the sandbox
-    is matched by address, so it must not be able to answer anyone else's survey."""
-    found, _ = contacts_at_address(session, channel, address)
+def only_sandbox_contacts_at(
+    session: Session, channel: str, address: tuple[str | None, str], contacts: SandboxContacts
+) -> bool:
+    """Whether everyone at this address (kind and address) is a sandbox contact (and someone is): a reply
+    typed in the sandbox is matched by address, so it must not be able to answer anyone else's survey."""
+    found, _ = contacts_at_address(session, channel, *address)
     return bool(found) and all(contacts.includes(contact.external_id) for contact in found)
 
 

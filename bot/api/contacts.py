@@ -6,12 +6,13 @@ from flask import Blueprint
 
 from bot.api.errors import not_found
 from bot.runtime import runtime
+from channels.registry import provider_addresses
 from storage.erasure import erase_contact
 
 
 def delete_contact(external_id: str) -> tuple[str, int]:
     with runtime().session() as session:
-        if not erase_contact(session, external_id):
+        if not erase_contact(session, external_id, provider_addresses):
             raise not_found("contact", external_id)
     return "", 204
 

@@ -11,8 +11,10 @@ from bot.runtime import runtime
 
 
 def new_event(payload: EventIn) -> NewEvent:
-    """The service's input from the API's body: the contact fields the caller set, and only those."""
-    fields = payload.contact.model_dump(exclude={"external_id"}, exclude_unset=True)
+    """The service's input from the API's body: the contact fields the caller set, and only those; the
+    generic addresses beside the named ones (all are addresses by kind to the service)."""
+    fields = payload.contact.model_dump(exclude={"external_id", "addresses"}, exclude_unset=True)
+    fields |= payload.contact.addresses or {}
     contact = NewContact(payload.contact.external_id, fields)
     return NewEvent(payload.type, payload.idempotency_key, contact, payload.properties, payload.occurred_at)
 

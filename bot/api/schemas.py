@@ -8,27 +8,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from bot.sites import SITE_KEY, check_site_key, site_origins
+from channels.registry import normalize_address
 from flows.questions import Band
 from flows.schema import CHANNELS
 from storage.models import FollowUpStatus
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-
-
-def normalize_phone(value: str) -> str:
-    """E.164, or a ValueError that tells the caller how to write it."""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number; use international format such as +447911123456") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number for its country")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def check_timezone(value: str) -> str:
@@ -90,6 +87,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
+def _with_kinds(value: Any) -> Any:
+    # Each address is checked with its kind, so an error names `contact.addresses.<kind>`.
+    return {kind: (kind, address) for kind, address in value.items()} if isinstance(value, dict) else value
+
+
+Addresses = Annotated[
+    dict[str, Annotated[tuple[str, str], AfterValidator(lambda pair: normalize_address(*pair))]],
+    BeforeValidator(_with_kinds),
+    WithJsonSchema({
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "Addresses by kind for channels without a field of their own "
+        '(e.g. {"telegram_chat_id": "12345"}), each checked by the channel that reads its kind.',
+    }),
+]
+
+
 class ContactIn(Strict):
     external_id: str = Field(min_length=1, max_length=255)
     name: str | None = Field(default=None, max_length=255)
@@ -100,19 +114,13 @@ class ContactIn(Strict):
     timezone: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] | None = None
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not _EMAIL.match(value):
-            raise ValueError("not an email address")
-        return value.lower()
+    addresses: Addresses | None = Field(default=None, max_length=32)
 
-    @field_validator("phone")
+    @field_validator("email", "phone", "slack_user_id")
     @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalize_phone(value) if value is not None else None
+    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return normalize_address(info.field_name or "", value) if value is not None else None
+
 
     @field_validator("timezone")
     @classmethod

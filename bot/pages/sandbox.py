@@ -28,6 +28,7 @@ from bot.api.errors import ApiError
 from bot.api.params import reject_unstorable_url
 from bot.demo import DEMO_CONTACTS, DEMO_PROPERTIES, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER, SANDBOX_CONTACTS
 from bot.pages.sandbox_trigger import FORM_DEFAULTS, format_properties, start_survey
+from bot.recipients import stored_address
 from bot.runtime import Runtime, runtime
 from bot.sandbox import require_sandboxed, sandbox_reply
 from bot.sites import normalize_origin
@@ -172,7 +173,7 @@ def reply() -> Response:
     rt = runtime()
     require_sandboxed(rt, channel)
     with rt.session() as session:
-        ours = only_sandbox_contacts_at(session, channel, address, SANDBOX_CONTACTS)
+        ours = only_sandbox_contacts_at(session, channel, stored_address(channel, address), SANDBOX_CONTACTS)
     if not ours:
         raise ApiError(404, "not_a_sandbox_conversation", "the sandbox replies only in its own customers' "
                        "conversations: start a survey for one first")

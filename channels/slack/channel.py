@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -12,14 +13,27 @@ from channels.slack.app import slack_blueprint
 from channels.slack.transport import EMAIL_PREFIX, SlackTransport
 from channels.slack.workspaces import Installations, config_from_env
 
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,63}$")
+
 
 class SlackChannel(Channel):
     name = "slack"
+    address_kind = "slack_user_id"
+
+    @classmethod
+    def normalize_address(cls, value: str) -> str:
+        if not _USER_ID.match(value):
+            raise ValueError("not a Slack user id; it looks like U0123ABCD")
+        return value
 
     def address(self, recipient: Recipient) -> str | None:
-        who = recipient.slack_user_id or (f"{EMAIL_PREFIX}{recipient.email}" if recipient.email else None)
-        if who and recipient.slack_team_id:
-            return f"{recipient.slack_team_id}/{who}"
+        """The contact's Slack user, else their email (looked up); in the workspace their attributes name
+        (`slack_team_id`) when several are installed."""
+        email = recipient.addresses.get("email")
+        who = recipient.addresses.get("slack_user_id") or (f"{EMAIL_PREFIX}{email}" if email else None)
+        team = recipient.attributes.get("slack_team_id")
+        if who and team:
+            return f"{team}/{who}"
         return who
 
     def use_database(self, engine: sa.Engine) -> None:

@@ -7,12 +7,8 @@ TWILIO_API_BASE_URL. Webhooks: /webhooks/twilio/sms (inbound) and /webhooks/twil
 
 from __future__ import annotations
 
-from channels.base import Recipient
 from channels.twilio import TwilioChannel
 
 
 class SmsChannel(TwilioChannel):
     name = "sms"
-
-    def address(self, recipient: Recipient) -> str | None:
-        return recipient.phone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import phonenumbers
 from flask import Blueprint
 
 from channels.base import Channel, Inbox, Transport
@@ -13,6 +14,19 @@ from channels.twilio.webhooks import webhooks
 
 class TwilioChannel(Channel):
     """SMS and WhatsApp share everything but their name and address; see channels/sms/ and channels/whatsapp/."""
+
+    address_kind = "phone"
+
+    @classmethod
+    def normalize_address(cls, value: str) -> str:
+        """E.164, or a ValueError that tells the caller how to write it."""
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise ValueError("not a phone number; use international format such as +447911123456") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("not a valid phone number for its country")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
         transport = self.transport

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from flask import Blueprint
 
-from channels.base import Channel, ChannelError, Inbox, Outbound, Recipient, SendResult, Transport
+from channels.base import Channel, ChannelError, Inbox, Outbound, SendResult, Transport
 from channels.email.transport import brand_from_env
 from channels.web.api import WidgetLimits, widget_blueprint
 from channels.web.desk import WidgetDesk
@@ -42,9 +42,6 @@ class WidgetTransport(Transport):
 class WebChannel(Channel):
     name = "web"
     needs_credentials = False
-
-    def address(self, recipient: Recipient) -> str | None:
-        return recipient.external_id
 
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
         """The widget's script and its endpoints, when the engine offers a widget desk."""

@@ -8,12 +8,18 @@ TWILIO_WHATSAPP_CONTENT_SID (an approved template whose {{1}} receives the text,
 
 from __future__ import annotations
 
-from channels.base import Recipient
 from channels.twilio import TwilioChannel
+
+PREFIX = "whatsapp:"
 
 
 class WhatsAppChannel(TwilioChannel):
     name = "whatsapp"
 
-    def address(self, recipient: Recipient) -> str | None:
-        return f"whatsapp:{recipient.phone}" if recipient.phone else None
+    @classmethod
+    def provider_address(cls, address: str) -> str:
+        return f"{PREFIX}{address}"
+
+    @classmethod
+    def contact_address(cls, provider_address: str) -> str:
+        return provider_address.removeprefix(PREFIX)

@@ -51,6 +51,9 @@ def test_malformed_json_is_400_and_stores_nothing(rt: Runtime, client: FlaskClie
         ({"contact": {"external_id": "c", "timezone": "Mars/Olympus"}}, "contact.timezone"),
         ({"contact": {"external_id": "c", "email": "not-an-email"}}, "contact.email"),
         ({"contact": {"name": "no id"}}, "contact.external_id"),
+        ({"contact": {"external_id": "c", "addresses": {"telegram_chat_id": "12345"}}},
+         "contact.addresses.telegram_chat_id"),
+        ({"contact": {"external_id": "c", "addresses": {"email": "nope"}}}, "contact.addresses.email"),
         ({"properties": ["not", "an", "object"]}, "properties"),
         ({"occurred_at": "yesterday"}, "occurred_at"),
         ({"surprise": True}, "surprise"),
@@ -74,7 +77,7 @@ def test_phone_numbers_are_stored_in_e164(rt: Runtime, client: FlaskClient, auth
     assert client.post("/api/v1/events", json=body, headers=auth).status_code == 202
     with rt.session() as session:
         [contact] = session.exec(select(Contact)).all()
-        assert contact.phone == "+447911123456"
+        assert contact.addresses == {"phone": "+447911123456"}
 
 
 def test_oversized_body_is_413(rt: Runtime, client: FlaskClient, auth: dict) -> None:
@@ -105,3 +108,13 @@ def test_sandbox_inbound_names_unknown_channels(client: FlaskClient, auth: dict)
     )
     assert response.status_code == 422
     assert fields_of(response.get_json()) == ["channel"]
+
+
+def test_addresses_in_the_generic_field_are_checked_and_stored_by_their_channel(
+    rt: Runtime, client: FlaskClient, auth: dict
+) -> None:
+    body = event(contact={"external_id": "c", "addresses": {"email": "Ada@Example.com", "slack_user_id": "U0ADA"}})
+    assert client.post("/api/v1/events", json=body, headers=auth).status_code == 202
+    with rt.session() as session:
+        [contact] = session.exec(select(Contact)).all()
+        assert contact.addresses == {"email": "ada@example.com", "slack_user_id": "U0ADA"}

@@ -33,7 +33,7 @@ def one_contact_per_phone(rt: Runtime) -> Iterator[None]:
     """A unique index the ingestion does not expect: a second contact with the same phone is a real
     constraint violation in the middle of an event."""
     with rt.engine.begin() as conn:
-        conn.execute(sa.text("CREATE UNIQUE INDEX one_contact_per_phone ON contact (phone)"))
+        conn.execute(sa.text("CREATE UNIQUE INDEX one_contact_per_phone ON contact_address (kind, address)"))
     yield
     with rt.engine.begin() as conn:
         conn.execute(sa.text("DROP INDEX one_contact_per_phone"))

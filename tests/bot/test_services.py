@@ -55,7 +55,7 @@ def test_an_event_in_plain_words_schedules_its_survey_and_updates_only_the_field
     assert again.duplicate and again.event_id == first.event_id
     with rt.session() as session:
         [contact] = session.exec(select(Contact)).all()
-    assert (contact.name, contact.phone) == ("Ada", PHONE)
+    assert (contact.name, contact.addresses) == ("Ada", {"phone": PHONE})
 
 
 def test_resolving_a_resolved_case_raises_case_closed(rt: Runtime) -> None:
@@ -95,7 +95,7 @@ def test_replying_to_a_customer_without_an_address_raises_customer_unreachable(r
     with rt.session() as session:
         contact = session.get(Contact, case.contact_id)
         assert contact is not None
-        contact.phone = None
+        contact.address_rows = []
     with pytest.raises(CustomerUnreachable, match="cannot be reached on sms"):
         reply_to_customer(rt, case.id, "agent", "Sorry!")
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import storage.models  # noqa: F401
+from storage.contacts import contacts_at_address
 from storage.db import make_engine
+from storage.deliveries import open_delivery_for
 from storage.metrics import Filters, metric_totals
-from storage.migrate import current_head, upgrade
+from storage.migrate import alembic_config, current_head, upgrade
+from storage.models import Contact
+from tests.conftest import empty_pg_database
 
 
 def test_upgraded_database_matches_the_models(database_url: str) -> None:
@@ -72,3 +79,86 @@ def test_upgrade_from_the_first_release_keeps_its_answers(tmp_path: Path) -> Non
     engine.dispose()
     assert tuple(row) == (9, "promoter", 0)
     assert (totals.sent, totals.responses, totals.nps_promoters) == (1, 1, 1)
+
+
+def _seed_0008(url: str) -> None:
+    """The previous release's database: contacts with each address, an opt-out and a survey open on SMS."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO contact (external_id, phone, email, slack_user_id, attributes, created_at, updated_at) "
+            "VALUES ('ada', '+447911123456', 'ada@example.com', NULL, '{}', '2026-01-01', '2026-01-01'), "
+            "('grace', NULL, 'grace@example.com', 'U0GRACE', '{}', '2026-01-01', '2026-01-01'), "
+            "('alan', NULL, NULL, NULL, '{}', '2026-01-01', '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO channelconsent (contact_id, channel, opted_out_at, source, updated_at) "
+            "VALUES (2, 'email', '2026-01-02', 'email link', '2026-01-02')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO flow (key, version, name, definition, enabled, current, created_at) "
+            "VALUES ('f', 1, 'f', '{}', true, true, '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO event (type, contact_id, properties, idempotency_key, occurred_at, received_at) "
+            "VALUES ('t', 1, '{}', 'k', '2026-01-01', '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO delivery (event_id, flow_id, flow_key, contact_id, channel, channel_plan, status, due_at, "
+            "attempts, token, conversation, reprompts, sent_at, created_at, updated_at) "
+            "VALUES (1, 1, 'f', 1, 'sms', '[]', 'sent', '2026-01-01', 1, 't', 'awaiting_score', 0, "
+            "'2026-01-01 10:00:00', '2026-01-01', '2026-01-01')"
+        )
+    engine.dispose()
+
+
+@contextmanager
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the same kind without tables."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        with empty_pg_database() as url:
+            yield url
+
+
+def test_upgrade_from_the_previous_release_keeps_addresses_opt_outs_and_open_surveys(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as old:
+        upgrade(old, "0008")
+        _seed_0008(old)
+        upgrade(old)
+        engine = make_engine(old)
+        with Session(engine) as session:
+            sms = contacts_at_address(session, "sms", "phone", "+447911123456")
+            email = contacts_at_address(session, "email", "email", "grace@example.com")
+            addresses = {c.external_id: c.addresses for c in session.exec(select(Contact)).all()}
+            survey = open_delivery_for(session, [c.id for c in sms[0] if c.id is not None], "sms")
+        engine.dispose()
+    assert addresses == {
+        "ada": {"phone": "+447911123456", "email": "ada@example.com"},
+        "grace": {"email": "grace@example.com", "slack_user_id": "U0GRACE"},
+        "alan": {},
+    }
+    assert ([c.external_id for c in sms[0]], sms[1]) == (["ada"], False)
+    assert ([c.external_id for c in email[0]], email[1]) == (["grace"], True)  # still opted out of email
+    assert survey is not None and survey[0].token == "t"  # a reply by SMS still finds its survey
+
+
+def test_downgrade_puts_the_addresses_back_in_their_columns(database_url: str, tmp_path: Path) -> None:
+    with empty_database(database_url, tmp_path) as old:
+        upgrade(old, "0008")
+        _seed_0008(old)
+        upgrade(old)
+        command.downgrade(alembic_config(old), "0008")
+        engine = make_engine(old)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT external_id, phone, email, slack_user_id FROM contact ORDER BY id").all()
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("ada", "+447911123456", "ada@example.com", None),
+        ("grace", None, "grace@example.com", "U0GRACE"),
+        ("alan", None, None, None),
+    ]

@@ -309,7 +309,7 @@ def test_a_contact_with_only_an_email_is_found_once_and_remembered(
     with rt.session() as session:
         contact = session.exec(select(Contact).where(Contact.external_id == "alan")).one()
         sent = session.exec(select(Message).where(Message.direction == "out")).one()
-    assert (contact.slack_user_id, sent.address) == ("U0ALAN", "U0ALAN")
+    assert (contact.addresses["slack_user_id"], sent.address) == ("U0ALAN", "U0ALAN")
     assert len(slack.calls("users.lookupByEmail")) == 1
 
 
