@@ -147,8 +147,9 @@ def raw_statements(postgres: bool) -> dict[str, sa.TextClause]:
         "message": sa.text(
             "INSERT INTO message (direction, channel, address, contact_id, delivery_id, kind, text, transport, "
             "provider_message_id, status, created_at) "
-            "SELECT 'out', d.channel, c.phone, d.contact_id, d.id, 'question', :text, 'sandbox', :provider_id, "
-            "'sent', :now FROM delivery d JOIN contact c ON c.id = d.contact_id WHERE d.id = :id"
+            "SELECT 'out', d.channel, a.address, d.contact_id, d.id, 'question', :text, 'sandbox', :provider_id, "
+            "'sent', :now FROM delivery d JOIN contact_address a ON a.contact_id = d.contact_id AND a.kind = 'phone' "
+            "WHERE d.id = :id"
         ).bindparams(at),
         "sent": sa.text(
             "UPDATE delivery SET status = 'sent', sent_at = :now, lease_until = NULL WHERE id = :id"
