@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from flows.loader import load_flow
 from storage.db import make_engine
-from storage.models import Contact, Delivery, DeliveryStatus, Event, Flow, Message
+from storage.models import Contact, ContactAddress, Delivery, DeliveryStatus, Event, Flow, Message
 from storage.types import utcnow
 from tests.e2e.processes import Server, server_env, touchpoint_command
 from tests.helpers import flow_yaml
@@ -30,7 +30,10 @@ def seed_due_deliveries(url: str, count: int) -> None:
     with Session(engine) as session:
         flow = Flow(key="load", name="load", definition=definition)
         session.add(flow)
-        contacts = [Contact(external_id=f"c{i}", phone=f"+4479110{i:05d}") for i in range(count)]
+        contacts = [
+            Contact(external_id=f"c{i}", address_rows=[ContactAddress(kind="phone", address=f"+4479110{i:05d}")])
+            for i in range(count)
+        ]
         session.add_all(contacts)
         session.flush()
         events = [
