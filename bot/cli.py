@@ -135,6 +135,7 @@ def flows() -> None:
 
 
 def _read_flow_files(files: tuple[str, ...]) -> list:
+    from channels.registry import CHANNEL_NAMES
     from flows.loader import FlowError, load_flows
 
     texts = {}
@@ -144,7 +145,7 @@ def _read_flow_files(files: tuple[str, ...]) -> list:
         except (OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{name}: cannot read: {exc}") from None
     try:
-        return load_flows(texts)
+        return load_flows(texts, CHANNEL_NAMES)
     except FlowError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -10,6 +10,7 @@ from bot.flow_admin import store_definitions
 from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import Runtime
 from bot.sites import normalize_origin
+from channels.registry import CHANNEL_NAMES
 from flows.loader import load_flows
 from storage.sandbox import SandboxContacts
 from storage.sites import SiteExists, create_site, site_by_key
@@ -65,7 +66,7 @@ DEMO_PROPERTIES = {event_type: properties for event_type, _, properties in DEMO_
 def load_demo(rt: Runtime) -> str:
     """Idempotent: running it twice adds nothing (same flows, same event keys)."""
     files = {str(path): path.read_text(encoding="utf-8") for path in sorted(DEMO_FLOWS.glob("*.yaml"))}
-    definitions = load_flows(files)
+    definitions = load_flows(files, CHANNEL_NAMES)
     with rt.session() as session:
         imported = store_definitions(session, definitions)
     lines = [f"flows: {', '.join(item.key for item in imported)}"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,24 +105,27 @@ def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
 _FlowYamlDumper.add_representer(list, _represent_list)
 
 
-def load_flow(text: str, source: str = "<string>") -> FlowDefinition:
-    """Parse and validate one flow file; FlowError lists every problem with its line."""
+def load_flow(text: str, source: str = "<string>", channels: Collection[str] | None = None) -> FlowDefinition:
+    """Parse and validate one flow file; FlowError lists every problem with its line.
+
+    `channels` are the names a flow may use (the channel registry's); without them any well-formed name passes.
+    """
     root = _compose(text, source)
     data = _construct(root, source)
     try:
-        return FlowDefinition.model_validate(data)
+        return FlowDefinition.model_validate(data, context={"channels": channels})
     except ValidationError as error:
         raise FlowError([_problem(detail, root, source) for detail in error.errors()]) from None
 
 
-def load_flows(files: Mapping[str, str]) -> list[FlowDefinition]:
+def load_flows(files: Mapping[str, str], channels: Collection[str] | None = None) -> list[FlowDefinition]:
     """Validate a set of files ({source: text}) as a whole: all of them, or FlowError with every problem."""
     flows: list[FlowDefinition] = []
     problems: list[Problem] = []
     first_source: dict[str, str] = {}
     for source, text in files.items():
         try:
-            flow = load_flow(text, source)
+            flow = load_flow(text, source, channels)
         except FlowError as error:
             problems.extend(error.problems)
             continue

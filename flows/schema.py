@@ -37,12 +37,24 @@ from flows.schedule import parse_quiet_hours
 from flows.templates import check_template, render_template
 from flows.texts import end_labels, has_language
 
-CHANNELS: tuple[str, ...] = ("sms", "whatsapp", "email", "slack", "web")
-Channel = Literal["sms", "whatsapp", "email", "slack", "web"]
+_CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 CommentAsk = Literal["always", "detractors", "never"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Sentiment = Literal["positive", "neutral", "negative"]
 Scalar = str | bool | int | float
+
+
+def _known_channel(name: str, info: ValidationInfo) -> str:
+    """Which channels exist is the channel registry's to say: its names come in the validation context."""
+    known = (info.context or {}).get("channels")
+    if known is not None and name not in known:
+        raise PydanticCustomError("channel", "must be one of {names}", {"names": ", ".join(known)})
+    if known is None and not _CHANNEL_NAME.fullmatch(name):
+        raise PydanticCustomError("channel", "must be a channel name (lower-case letters, digits, _)")
+    return name
+
+
+Channel = Annotated[str, AfterValidator(_known_channel)]
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
@@ -312,7 +324,9 @@ class FlowDefinition(_Strict):
     @field_validator("question")
     @classmethod
     def _channel_texts_are_used(cls, question: Question, info: ValidationInfo) -> Question:
-        channels = info.data.get("channels", CHANNELS)
+        channels = info.data.get("channels")
+        if channels is None:  # the channels themselves are wrong, and reported
+            return question
         for channel in question.channel_text or {}:
             if channel not in channels:
                 raise _rule(f"{channel} is not among this flow's channels; add it there or remove this text",

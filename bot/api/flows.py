@@ -10,6 +10,7 @@ from bot.api.errors import ApiError, field_errors, not_found
 from bot.api.schemas import FlowList, FlowOut
 from bot.flow_admin import definition_of, store_definitions
 from bot.runtime import runtime
+from channels.registry import CHANNEL_NAMES
 from flows.loader import FlowError, dump_flow, load_flow
 from flows.schema import FlowDefinition
 from storage.flow_versions import current_flow, current_flows, retire_flow
@@ -44,7 +45,7 @@ def get_flow(key: str) -> Response:
 def _definition_from_request(key: str) -> FlowDefinition:
     if request.mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
-            definition = load_flow(raw_body().decode("utf-8", errors="replace"), f"{key}.yaml")
+            definition = load_flow(raw_body().decode("utf-8", errors="replace"), f"{key}.yaml", CHANNEL_NAMES)
             check_storable(definition.model_dump(mode="json"))
             return definition
         except RecursionError:
@@ -60,7 +61,7 @@ def _definition_from_request(key: str) -> FlowDefinition:
         raise ApiError(400, "malformed_json", "send the flow as a JSON object, or as YAML with a YAML content type")
     data.setdefault("key", key)
     try:
-        return FlowDefinition.model_validate(data)
+        return FlowDefinition.model_validate(data, context={"channels": CHANNEL_NAMES})
     except ValidationError as exc:
         raise ApiError(422, "invalid", "the flow is not valid", field_errors(exc)) from None
 

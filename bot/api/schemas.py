@@ -20,9 +20,8 @@ from pydantic import (
 )
 
 from bot.sites import SITE_KEY, check_site_key, site_origins
-from channels.registry import normalize_address
+from channels.registry import CHANNEL_NAMES, normalize_address
 from flows.questions import Band
-from flows.schema import CHANNELS
 from storage.models import FollowUpStatus
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -463,7 +462,7 @@ class FollowUpsQuery(Query):
 
 class MetricsQuery(Query):
     flow: Text | None = None
-    channel: one_of(*CHANNELS) | None = None  # type: ignore[valid-type]
+    channel: one_of(*CHANNEL_NAMES) | None = None  # type: ignore[valid-type]
     since: Time | None = None
     until: Time | None = None
 

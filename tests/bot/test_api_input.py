@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.runtime import Runtime
+from channels.registry import CHANNEL_NAMES
 from tests.bot.test_api_errors import fields_of, nothing_stored
 from tests.helpers import event, flow_yaml, install_flow
 
@@ -198,7 +199,7 @@ def test_405_names_the_allowed_methods(client: FlaskClient, auth: dict) -> None:
         ("/api/v1/followups?status=bogus", "status", "must be one of open, claimed, resolved"),
         ("/api/v1/followups?cursor=abc", "cursor", "not a cursor"),
         ("/api/v1/metrics?flow=nope", "flow", "no such flow"),
-        ("/api/v1/metrics?channel=pigeon", "channel", "must be one of sms, whatsapp, email, slack, web"),
+        ("/api/v1/metrics?channel=pigeon", "channel", "must be one of " + ", ".join(CHANNEL_NAMES)),
         ("/api/v1/metrics?until=soon", "until", "not an ISO 8601 time"),
     ],
 )

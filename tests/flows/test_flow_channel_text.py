@@ -76,7 +76,7 @@ def test_the_options_round_trip_and_a_flow_without_them_keeps_its_stored_form() 
     ("old", "new", "path", "fragment", "at"),
     [
         ("    email:\n", "    emial:\n", "question.channel_text.emial",
-         "must be one of sms, whatsapp, email, slack, web", "emial:"),
+         "emial is not among this flow's channels", "emial:"),
         ("    web: {en:", "    slack: {en:", "question.channel_text.slack", "slack is not among this flow's channels",
          "slack: {en:"),
         ("Hi {{ contact.first_name }}", "Hi {{ contact.frist_name }}", "question.channel_text.email.en",

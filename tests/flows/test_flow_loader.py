@@ -55,9 +55,13 @@ def line_of(text: str, fragment: str) -> int:
     return next(number for number, line in enumerate(text.splitlines(), 1) if fragment in line)
 
 
+# The channels a caller (the bot, from its channel registry) lets flows use.
+CHANNELS = ("sms", "email", "web")
+
+
 def problems_of(text: str, source: str = "flows/nps.yaml") -> list[Problem]:
     with pytest.raises(FlowError) as caught:
-        load_flow(text, source)
+        load_flow(text, source, CHANNELS)
     return caught.value.problems
 
 
@@ -229,7 +233,25 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
         ("channels.1", line_of(text, "channels:")),
         ("question.kind", line_of(text, "kind: nsp")),
     }
-    assert "must be one of sms, whatsapp, email, slack, web" in str(FlowError(problems))
+    assert "must be one of sms, email, web" in str(FlowError(problems))
+
+
+def test_the_channel_names_are_the_callers_and_without_them_any_well_formed_name_passes() -> None:
+    text = EXAMPLE.replace("channels: [sms, email]", "channels: [sms, fax_line]")
+    assert load_flow(text).channels == ["sms", "fax_line"]
+    [problem] = problems_of(text)
+    assert (problem.path, problem.message) == ("channels.1", "must be one of sms, email, web")
+
+    malformed = only_problem_without_names(EXAMPLE.replace("channels: [sms, email]", "channels: [sms, Fax-Line]"))
+    assert malformed.path == "channels.1"
+    assert malformed.message == "must be a channel name (lower-case letters, digits, _)"
+
+
+def only_problem_without_names(text: str) -> Problem:
+    with pytest.raises(FlowError) as caught:
+        load_flow(text, "flows/nps.yaml")
+    [problem] = caught.value.problems
+    return problem
 
 
 @pytest.mark.parametrize(
