@@ -116,7 +116,7 @@ def seed(database_url: str, count: int) -> float:
         with ThreadPoolExecutor(4) as pool:
             results = list(pool.map(lambda payload: ingest_event(rt, payload), payloads))
     finally:
-        rt.engine.dispose()
+        rt.close()
     scheduled = sum(len(result.deliveries) for result in results)
     if scheduled != count:
         raise SystemExit(f"seeding scheduled {scheduled} deliveries, expected {count}")

@@ -122,7 +122,7 @@ def measure(name: str, url: str, rows: int, runs: int) -> None:
         print(f"| GET /api/v1/metrics{query} ({case}) | {p50:.1f} | {p99(samples):.1f} | {p50 / baseline:.2f}x |")
     print("answer without filters:", client.get("/api/v1/metrics", headers=headers).get_json())
     engine.dispose()
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ def open_surveys(database_url: str, slack: FakeSlack, count: int) -> list[tuple[
         while dispatch_due(rt, utcnow()):
             pass
     finally:
-        rt.engine.dispose()
+        rt.close()
     surveys = []
     for i in range(count):
         dm = slack.dm_channel(user(i))

@@ -31,9 +31,9 @@ from bench.ingest_http import (
     print_table,
     raise_on_sigterm,
 )
-from bot.api.schemas import EventIn
 from bot.dispatch import dispatch_due
 from bot.ingest import ingest_event
+from bot.inputs import EventIn, new_event
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from storage.types import utcnow
@@ -53,12 +53,12 @@ def open_surveys(database_url: str, count: int) -> None:
     try:
         for i in range(count):
             contact = {"external_id": f"bench-{i}", "name": "Ada Lovelace", "phone": phone(i)}
-            ingest_event(rt, EventIn.model_validate(
-                {"type": "order.delivered", "idempotency_key": f"bench-{i}", "contact": contact}))
+            ingest_event(rt, new_event(EventIn.model_validate(
+                {"type": "order.delivered", "idempotency_key": f"bench-{i}", "contact": contact})))
         while dispatch_due(rt, utcnow()):
             pass
     finally:
-        rt.engine.dispose()
+        rt.close()
 
 
 def webhook_sender(url: str, first: int, count: int) -> Send:

@@ -45,7 +45,7 @@ def _runtime() -> Iterator[Runtime]:
     try:
         yield rt
     finally:
-        rt.engine.dispose()
+        rt.close()
 
 
 @contextmanager
@@ -89,6 +89,7 @@ def run(host: str | None, port: int | None, demo: bool) -> None:
         pass
     finally:
         scheduler.shutdown(wait=False)
+        rt.close()
 
 
 @main.command()

@@ -33,6 +33,12 @@ class Runtime:
     _flows: dict[int, Flow] = field(default_factory=dict, repr=False)
     _current: tuple[FlowsStamp, list[int]] | None = field(default=None, repr=False)
 
+    def close(self) -> None:
+        """Channels first, so the work they run in the background still has its database."""
+        for channel in self.channels.values():
+            channel.close()
+        self.engine.dispose()
+
     def definition(self, flow: Flow) -> FlowDefinition:
         """The parsed definition of a flow version; versions never change, so it is parsed once."""
         assert flow.id is not None

@@ -287,6 +287,9 @@ class Channel:
     def use_database(self, engine: sa.Engine) -> None:
         """For a channel that keeps provider state of its own (Slack's workspace installations)."""
 
+    def close(self) -> None:
+        """Let work the channel started in the background finish (Slack's listeners) before the database goes."""
+
     @classmethod
     def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:
         """The real transport when its credentials are present in the environment, else None."""

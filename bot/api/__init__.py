@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from bot.api.errors import ApiError
-from bot.api.params import reject_unstorable_url
+from bot.http_json import ApiError, reject_unstorable_url
 from bot.runtime import runtime
 from storage.apikeys import verify_api_key
 

@@ -1,10 +1,11 @@
-"""One JSON error shape for the whole API: {"error": {"code", "message", "details": [{field, message}]}}."""
+"""How the API answers what goes wrong: a service's refusal, a validation error, an HTTP error (in the one JSON
+error shape of bot.http_json)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -17,15 +18,7 @@ from bot.errors import (
     ProviderRefused,
     ServiceError,
 )
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or []
+from bot.http_json import ApiError, error_response, field_errors
 
 
 def not_found(what: str, ident: object) -> ApiError:
@@ -52,21 +45,6 @@ def api_error(exc: ServiceError) -> ApiError:
         return ApiError(status if exc.sandbox_channels else 404, code, exc.message,
                         [{"field": "channel", "message": f"one of: {choices}"}])
     return ApiError(status, code, exc.message)
-
-
-def error_response(status: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "details": details or []}})
-    response.status_code = status
-    return response
-
-
-def field_errors(exc: ValidationError, prefix: str = "", unknown: str = "unknown field") -> list[dict[str, str]]:
-    details = []
-    for err in exc.errors(include_url=False):
-        path = ".".join(str(part) for part in err["loc"] if part != "__root__")
-        message = unknown if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        details.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "body", "message": message})
-    return details
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.api.body import json_body
-from bot.api.schemas import DeliverySummary, EventAccepted, EventIn, Skipped
-from bot.ingest import NewContact, NewEvent, ingest_event
+from bot.api.schemas import DeliverySummary, EventAccepted, Skipped
+from bot.http_json import json_body
+from bot.ingest import ingest_event
+from bot.inputs import EventIn, new_event
 from bot.runtime import runtime
-
-
-def new_event(payload: EventIn) -> NewEvent:
-    """The service's input from the API's body: the contact fields the caller set, and only those; the
-    generic addresses beside the named ones (all are addresses by kind to the service)."""
-    fields = payload.contact.model_dump(exclude={"external_id", "addresses"}, exclude_unset=True)
-    fields |= payload.contact.addresses or {}
-    contact = NewContact(payload.contact.external_id, fields)
-    return NewEvent(payload.type, payload.idempotency_key, contact, payload.properties, payload.occurred_at)
 
 
 def create_event() -> tuple[Response, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from bot.api.body import check_storable, json_data, raw_body
-from bot.api.errors import ApiError, field_errors, not_found
+from bot.api.errors import not_found
 from bot.api.schemas import FlowList, FlowOut
 from bot.flow_admin import definition_of, store_definitions
+from bot.http_json import ApiError, check_storable, field_errors, json_data, raw_body
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.loader import FlowError, dump_flow, load_flow

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 from sqlmodel import Session
 
-from bot.api.body import json_body
 from bot.api.errors import not_found
-from bot.api.params import ID, query
+from bot.api.params import ID
 from bot.api.responses import response_out
 from bot.api.schemas import (
     ActivityOut,
@@ -23,6 +22,7 @@ from bot.api.schemas import (
     encode_cursor,
 )
 from bot.followups import add_note, claim_case, reply_to_customer, resolve_case
+from bot.http_json import json_body, query
 from bot.runtime import runtime
 from storage.followups import activities, list_followups
 from storage.models import Contact, FollowUp, FollowUpStatus, Queue

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.api.params import known_flow, query
+from bot.api.params import known_flow
 from bot.api.schemas import MetricsOut, MetricsQuery, SentimentSplit
+from bot.http_json import query
 from bot.runtime import runtime
 from flows.metrics import csat, nps, response_rate
 from storage.metrics import Filters, metric_totals

@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from bot.api import schemas as s
 from bot.api.apikeys import ApiKeyList
+from bot.inputs import EventIn
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Ingest an event; schedules surveys",
         s.EventAccepted,
         202,
-        s.EventIn,
+        EventIn,
         also=(200,),
     ),
     Operation(

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify
 from sqlmodel import Session, select
 
-from bot.api.body import json_body
-from bot.api.errors import ApiError, not_found
+from bot.api.errors import not_found
 from bot.api.schemas import QueueList, QueueOut, QueuePatch
+from bot.http_json import ApiError, json_body
 from bot.runtime import runtime
 from flows.durations import format_duration, parse_duration
 from flows.schema import slug

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.api.params import known_flow, query
+from bot.api.params import known_flow
 from bot.api.schemas import ContactRef, ResponseOut, ResponsesPage, ResponsesQuery, Sentiment, encode_cursor
+from bot.http_json import query
 from bot.runtime import runtime
 from storage.models import Response as ResponseRow
 from storage.responses import list_responses

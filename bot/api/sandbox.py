@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.api.body import json_body
-from bot.api.errors import ApiError
-from bot.api.params import query
 from bot.api.schemas import (
     ReplyOut,
     SandboxInbound,
@@ -18,6 +15,7 @@ from bot.api.schemas import (
     SandboxMessages,
     SandboxMessagesQuery,
 )
+from bot.http_json import ApiError, json_body, query
 from bot.runtime import runtime
 from bot.sandbox import sandbox_reply
 from storage.sandbox import sandbox_messages

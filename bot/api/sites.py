@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.api.body import json_body
-from bot.api.errors import ApiError, not_found
+from bot.api.errors import not_found
 from bot.api.schemas import SiteCreated, SiteIn, SiteList, SiteOut, SitePatch
+from bot.http_json import ApiError, json_body
 from bot.runtime import runtime
 from storage.models import Site
 from storage.sites import SiteExists, create_site, list_sites, site_by_key

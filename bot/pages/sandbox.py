@@ -23,10 +23,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from sqlmodel import Session
 
-from bot.api.body import json_data
-from bot.api.errors import ApiError
-from bot.api.params import reject_unstorable_url
 from bot.demo import DEMO_CONTACTS, DEMO_PROPERTIES, DEMO_SITE_KEY, DEMO_WEB_CUSTOMER, SANDBOX_CONTACTS
+from bot.http_json import ApiError, json_data, reject_unstorable_url
 from bot.pages.sandbox_trigger import FORM_DEFAULTS, format_properties, start_survey
 from bot.recipients import stored_address
 from bot.runtime import Runtime, runtime

@@ -15,12 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.api.body import check_storable
-from bot.api.errors import ApiError, field_errors
-from bot.api.events import new_event
-from bot.api.schemas import EventIn
 from bot.demo import SANDBOX_CONTACTS
+from bot.http_json import ApiError, check_storable, field_errors
 from bot.ingest import IngestResult, NewEvent, ingest_event
+from bot.inputs import EventIn, new_event
 from bot.runtime import Runtime
 from flows.inputs import strict_json
 

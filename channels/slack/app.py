@@ -62,7 +62,10 @@ log.addFilter(_QuietAboutOurOwnToken())
 Body = dict[str, Any]
 
 
-def slack_blueprint(config: SlackConfig, installations: Installations, inbox: Inbox) -> Blueprint:
+def slack_blueprint(
+    config: SlackConfig, installations: Installations, inbox: Inbox, listeners: ThreadPoolExecutor
+) -> Blueprint:
+    """Bolt's app as a blueprint; its lazy listeners run on `listeners`, which the channel shuts down."""
     client = WebClient(base_url=config.api_url, timeout=int(config.timeout))
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     authorizer = Authorizer(installations, client)
@@ -71,7 +74,7 @@ def slack_blueprint(config: SlackConfig, installations: Installations, inbox: In
         client=client,
         authorize=lambda team_id: authorizer.result_for(team_id),  # Bolt passes arguments by their names
         process_before_response=True,  # the ack comes when our own work is stored; Slack's API calls come after
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack"),
+        listener_executor=listeners,
         logger=log,
     )
     _survey_listeners(app, inbox)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 from flask import Blueprint
@@ -19,6 +20,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,63}$")
 class SlackChannel(Channel):
     name = "slack"
     address_kind = "slack_user_id"
+    _listeners: ThreadPoolExecutor | None = None
 
     @classmethod
     def normalize_address(cls, value: str) -> str:
@@ -48,7 +50,12 @@ class SlackChannel(Channel):
             return None
         transport = self.transport
         assert transport.installations is not None, "the Slack channel needs its database (Channel.use_database)"
-        return slack_blueprint(transport.config, transport.installations, inbox)
+        self._listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack")
+        return slack_blueprint(transport.config, transport.installations, inbox, self._listeners)
+
+    def close(self) -> None:
+        if self._listeners is not None:
+            self._listeners.shutdown(wait=True)
 
     @classmethod
     def configured(cls, env: Mapping[str, str], public_url: str) -> Transport | None:

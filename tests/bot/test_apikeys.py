@@ -26,7 +26,7 @@ def other_client(settings: Settings) -> Iterator[FlaskClient]:
     """A second app on the same database: another web process."""
     app = create_app(settings)
     yield app.test_client()
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 @pytest.fixture

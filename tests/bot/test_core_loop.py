@@ -208,7 +208,7 @@ def test_flows_changed_by_another_process_apply_to_the_next_event(
         assert [d["flow"] for d in post_event(client, auth, event("e-3"))["deliveries"]] == ["first"]
         assert post_event(client, auth, event("e-3b"))["deliveries"][0]["channel"] == "email"
     finally:
-        other.engine.dispose()
+        other.close()
 
 
 def test_stop_opts_out_cancels_and_the_next_survey_falls_back_to_email(

@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.api.events import new_event
-from bot.api.schemas import EventIn
 from bot.app import create_app
 from bot.ingest import ingest_event
+from bot.inputs import EventIn, new_event
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.fakes.twilio_api import FakeTwilio
@@ -100,7 +99,7 @@ def twilio_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.delenv("TWILIO_REGION", raising=False)
         app = create_app(settings)
         yield twilio, app.extensions["touchpoint"]
-        app.extensions["touchpoint"].engine.dispose()
+        app.extensions["touchpoint"].close()
 
 
 def test_a_survey_sent_through_twilio_logs_neither_the_customer_nor_the_account(

@@ -74,4 +74,4 @@ def test_an_sms_twilio_reports_undelivered_moves_to_email_despite_the_throttle(
                                  headers=auth).get_json()["items"]
             assert email["delivery_id"] == planned["id"]
         finally:
-            rt.engine.dispose()
+            rt.close()

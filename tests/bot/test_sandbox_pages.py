@@ -42,7 +42,7 @@ def real_sms(database_url: str, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPa
     app = create_app(make_settings(database_url, sandbox="on"))
     install_flow(app.extensions["touchpoint"], flow_yaml("sms-nps"))
     yield app
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 def sandbox_json(client: FlaskClient, channel: str, address: str) -> str:
@@ -187,4 +187,4 @@ def test_a_deployment_turns_the_pages_off(
             "external_id": "sandbox:x"}}).status_code == 404
         assert app.extensions["touchpoint"].channels["sms"].sandboxed  # the channels themselves stay on
     finally:
-        app.extensions["touchpoint"].engine.dispose()
+        app.extensions["touchpoint"].close()

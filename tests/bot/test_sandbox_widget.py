@@ -168,7 +168,7 @@ def test_with_a_real_provider_on_the_sandbox_signs_in_nobody(
         refused = AtService(app, app.response_class).get("/sandbox/widget/identity?user=demo-katherine")
         assert refused.status_code == 404 and "hash" not in refused.get_data(as_text=True)
     finally:
-        app.extensions["touchpoint"].engine.dispose()
+        app.extensions["touchpoint"].close()
 
 
 def test_the_widget_is_opened_as_no_customer_but_the_sandbox_ones(

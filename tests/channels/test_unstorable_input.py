@@ -100,7 +100,7 @@ def email_app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fl
     monkeypatch.setenv("TOUCHPOINT_EMAIL_REPLY_DOMAIN", REPLY_DOMAIN)
     app = create_app(make_settings(database_url))
     yield app
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 def email_survey(app: Flask, ask: str = "always") -> str:
@@ -184,7 +184,7 @@ def sms_app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
         monkeypatch.setenv(name, value)
     app = create_app(make_settings(database_url))
     yield app, twilio
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
     twilio.stop()
 
 

@@ -60,7 +60,7 @@ def test_a_worker_killed_mid_batch_leaves_unknown_only_the_send_in_flight(
             assert sorted(m.params["To"] for m in twilio.sent) == phones[1:]
             assert (report.unknown, report.released, report.sent) == (1, 2, 2)
         finally:
-            rt.engine.dispose()
+            rt.close()
 
 
 def statuses(rt: Runtime) -> list[str]:

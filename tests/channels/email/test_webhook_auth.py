@@ -20,7 +20,7 @@ def hook_client(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("TOUCHPOINT_EMAIL_WEBHOOK_SECRET", SECRET)
     app = create_app(make_settings(database_url))
     yield app.test_client()
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 def basic(password: str) -> dict[str, str]:

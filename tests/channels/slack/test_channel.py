@@ -22,9 +22,8 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.alerts import sync_case_cards
-from bot.api.events import new_event
-from bot.api.schemas import EventIn
 from bot.ingest import ingest_event
+from bot.inputs import EventIn, new_event
 from bot.runtime import Runtime
 from storage.models import SLACK_BOTS, Contact, Delivery, FollowUp, Message, Response, SlackCard
 from storage.types import utcnow
@@ -81,7 +80,7 @@ def app(database_url: str, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) ->
     slack_env(monkeypatch, slack)
     app = create_app(make_settings(database_url, sandbox="on"))
     yield app
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 def post_signed(client: FlaskClient, body: str, content_type: str, **headers: str) -> Any:
@@ -483,7 +482,7 @@ def test_oauth_install_stores_the_workspace_and_its_token_is_used(
         [post] = slack.calls("chat.postMessage")
         assert post.headers.get("Authorization") == f"Bearer {token}"
     finally:
-        rt.engine.dispose()
+        rt.close()
 
 
 def test_a_dm_and_a_comment_with_nul_are_recorded_without_it(

@@ -312,7 +312,7 @@ def limited(settings: Settings, rt: Runtime, monkeypatch: pytest.MonkeyPatch) ->
     app = create_app(settings)
     site = make_site(rt)
     yield app, Widget(app.test_client(), site.public_key, site.secret)
-    app.extensions["touchpoint"].engine.dispose()
+    app.extensions["touchpoint"].close()
 
 
 def test_too_many_calls_for_one_user_get_429_with_retry_after(limited: tuple[Flask, Widget]) -> None:
