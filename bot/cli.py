@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,6 +129,36 @@ def db_upgrade(revision: str) -> None:
 
     upgrade(_database(Settings()), revision)
     click.echo("database is up to date")
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(target: Path) -> None:
+    """Copy the SQLite database to TARGET while the service runs (PostgreSQL: use pg_dump)."""
+    from storage.backup import backup_sqlite
+
+    url = _database(Settings())
+    try:
+        pages = backup_sqlite(url, target)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up to {target} ({pages} pages)")
+
+
+@db.command("restore")
+@click.argument("backup", type=click.Path(dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="This replaces everything in the database with the backup. Stop the service "
+                           "first. Go on?")
+def db_restore(backup: Path) -> None:
+    """Replace the SQLite database with BACKUP (made by `db backup`); stop the service first."""
+    from storage.backup import restore_sqlite
+
+    url = _database(Settings())
+    try:
+        pages = restore_sqlite(url, backup)
+    except (ValueError, OSError, sqlite3.DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored from {backup} ({pages} pages); run `touchpoint db upgrade` if it is from an older release")
 
 
 @main.group()
