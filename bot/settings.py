@@ -50,6 +50,11 @@ class Settings(BaseSettings):
 
     themes_file: str | None = None
 
+    # Days answers' texts (comments, messages, resolved cases' notes) are kept; unset keeps them.
+    retain_text_days: int | None = Field(default=None, ge=1)
+    # Days providers' raw payloads are kept once processed; unset keeps them.
+    retain_raw_days: int | None = Field(default=30, ge=1)
+
     max_body_bytes: int = 256 * 1024
     db_pool_size: int = 5
     log_level: str = "INFO"

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.dispatch import run_tick
+from bot.retention import apply_retention
 from bot.runtime import Runtime
+from storage.types import utcnow
 
 log = logging.getLogger("touchpoint.worker")
 
@@ -29,6 +32,13 @@ def _tick(rt: Runtime, executor: ThreadPoolExecutor) -> None:
         log.info("tick %s", report)
 
 
+def _retention(rt: Runtime) -> None:
+    try:
+        apply_retention(rt, utcnow())
+    except Exception:
+        log.exception("retention failed; it runs again within the hour")
+
+
 def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
     executor = ThreadPoolExecutor(max_workers=rt.settings.worker_concurrency, thread_name_prefix="send")
     scheduler.add_job(
@@ -41,6 +51,9 @@ def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
         coalesce=True,
         misfire_grace_time=None,
     )
+    if rt.settings.retain_text_days or rt.settings.retain_raw_days:
+        scheduler.add_job(_retention, "interval", args=[rt], hours=1, id="retention", max_instances=1,
+                          coalesce=True, next_run_time=utcnow() + timedelta(minutes=1))
 
 
 def start_background_worker(rt: Runtime) -> BackgroundScheduler:
