@@ -9,6 +9,7 @@ include/exclude) and the delay after the page loads.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from bot.runtime import Runtime
 from channels.base import SurveyView
 from channels.web.desk import PendingSurvey, Tracked, WidgetSite
 from storage.contacts import contact_by_external_id
+from storage.limits import hit, limit_key
 from storage.sites import last_display_at, record_display, site_by_public_key, waiting_web_surveys, web_delivery_of
 from storage.types import utcnow
 
@@ -94,3 +96,7 @@ class AppWidgetDesk:
                 return False
             record_display(session, site.id, delivery, utcnow(), dismissed)
             return True
+
+    def hit(self, key: str, limit: int, window: float) -> float | None:
+        digest = limit_key(self.rt.settings.secret_key_value, key)
+        return hit(self.rt.engine, digest, limit, window, time.time())

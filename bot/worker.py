@@ -7,6 +7,7 @@ processes, and we need none, because each tick asks the database what is due.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.dispatch import run_tick
 from bot.retention import apply_retention
 from bot.runtime import Runtime
+from storage.limits import forget_windows
 from storage.types import utcnow
 
 log = logging.getLogger("touchpoint.worker")
@@ -32,11 +34,13 @@ def _tick(rt: Runtime, executor: ThreadPoolExecutor) -> None:
         log.info("tick %s", report)
 
 
-def _retention(rt: Runtime) -> None:
+def _housekeeping(rt: Runtime) -> None:
+    """Hourly: retention, and rate-limit windows long over."""
     try:
         apply_retention(rt, utcnow())
+        forget_windows(rt.engine, time.time() - 3600)
     except Exception:
-        log.exception("retention failed; it runs again within the hour")
+        log.exception("housekeeping failed; it runs again within the hour")
 
 
 def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
@@ -51,9 +55,8 @@ def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
         coalesce=True,
         misfire_grace_time=None,
     )
-    if rt.settings.retain_text_days or rt.settings.retain_raw_days:
-        scheduler.add_job(_retention, "interval", args=[rt], hours=1, id="retention", max_instances=1,
-                          coalesce=True, next_run_time=utcnow() + timedelta(minutes=1))
+    scheduler.add_job(_housekeeping, "interval", args=[rt], hours=1, id="housekeeping", max_instances=1,
+                      coalesce=True, next_run_time=utcnow() + timedelta(minutes=1))
 
 
 def start_background_worker(rt: Runtime) -> BackgroundScheduler:

@@ -270,6 +270,14 @@ class SenderPace(SQLModel, table=True):
     next_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class RateWindow(SQLModel, table=True):
+    """A fixed window of a rate limit that every process counts in (see storage.limits); the key is a digest."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    window_start: float = Field(nullable=False)  # seconds since the epoch
+    hits: int = Field(nullable=False)
+
+
 class Queue(SQLModel, table=True):
     """A follow-up queue; created with defaults the first time a routing rule names it."""
 

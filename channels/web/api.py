@@ -13,9 +13,7 @@ import hashlib
 import json
 import math
 import re
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -73,36 +71,6 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{name} must be a whole number of requests per minute, such as {default}")
     return int(raw)
-
-
-class FixedWindowLimiter:
-    """At most `limit` hits per key in each window. In-process only: each web process counts on its own,
-    so the effective limit is this times the number of processes."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
-        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
-        self._windows: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> float | None:
-        """None when the hit is allowed, else the seconds until the key's window ends."""
-        now = self.clock()
-        with self._lock:
-            start, count = self._windows.get(key, (now, 0))
-            if now - start >= self.window:
-                start, count = now, 0
-            if count >= self.limit:
-                return start + self.window - now
-            self._windows[key] = (start, count + 1)
-            if len(self._windows) > self.max_keys:
-                self._forget_old(now)
-        return None
-
-    def _forget_old(self, now: float) -> None:
-        self._windows = {k: v for k, v in self._windows.items() if now - v[0] < self.window}
-        if len(self._windows) > self.max_keys:  # a flood of distinct keys: memory matters more than accuracy
-            self._windows.clear()
 
 
 # Request bodies. Every one names the user and carries the hash the site's backend computed.
@@ -216,8 +184,6 @@ def widget_blueprint(inbox: Inbox, desk: WidgetDesk, limits: WidgetLimits, color
     bp = Blueprint("widget", __name__, url_prefix="/widget/v1")
     script = SCRIPT.read_bytes()
     etag = hashlib.sha256(script).hexdigest()[:20]
-    by_ip = FixedWindowLimiter(limits.per_ip, limits.window_seconds)
-    by_user = FixedWindowLimiter(limits.per_user, limits.window_seconds)
 
     def serve_script() -> Response:
         response = Response(script, mimetype="text/javascript")
@@ -255,7 +221,7 @@ def widget_blueprint(inbox: Inbox, desk: WidgetDesk, limits: WidgetLimits, color
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"
             response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
             return response
-        wait = by_ip.hit(request.remote_addr or "")
+        wait = desk.hit(f"widget-ip:{request.remote_addr or ''}", limits.per_ip, limits.window_seconds)
         if wait is not None:
             raise WidgetError(429, "rate_limited", "too many requests from this address", retry_after=wait)
         return None
@@ -276,7 +242,7 @@ def widget_blueprint(inbox: Inbox, desk: WidgetDesk, limits: WidgetLimits, color
         if not site.verifies(payload.user_id, payload.hash):
             raise WidgetError(403, "identity_not_verified", "the hash does not match this user id; compute "
                               "HMAC-SHA256(user_id) with the site's widget secret on your server")
-        wait = by_user.hit(f"{site.id}:{payload.user_id}")
+        wait = desk.hit(f"widget-user:{site.id}:{payload.user_id}", limits.per_user, limits.window_seconds)
         if wait is not None:
             raise WidgetError(429, "rate_limited", "too many requests for this user", retry_after=wait)
         return site, payload

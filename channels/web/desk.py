@@ -68,3 +68,6 @@ class WidgetDesk(Protocol):
 
     def displayed(self, site: WidgetSite, user_id: str, token: str, dismissed: bool) -> bool:
         """Record that the pop-up showed (or the user closed) the survey; False when it is not theirs."""
+
+    def hit(self, key: str, limit: int, window: float) -> float | None:
+        """Count a request against a limit every web process shares: None when allowed, else seconds to wait."""

@@ -25,7 +25,6 @@ from bot.flow_admin import stored_form
 from bot.runtime import Runtime
 from bot.settings import Settings
 from channels.registry import build_channels
-from channels.web.api import FixedWindowLimiter
 from flows.loader import FlowError, dump_flow, load_flow
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -163,17 +162,6 @@ def test_the_flows_web_block_is_validated_and_matches_url_paths() -> None:
         load_flow(web_flow(web='{delay: 2h, include: ["app/*"]}'), "w.yaml")
     assert "web.delay: at most 1h" in str(problems.value)
     assert "web.include.0: 'app/*' is not a URL path pattern" in str(problems.value)
-
-
-def test_the_rate_limiter_counts_fixed_windows_per_key() -> None:
-    now = [100.0]
-    limiter = FixedWindowLimiter(2, 60.0, clock=lambda: now[0])
-    assert limiter.hit("a") is None and limiter.hit("a") is None
-    assert limiter.hit("a") == 60.0 and limiter.hit("b") is None
-    now[0] += 45
-    assert limiter.hit("a") == 15.0
-    now[0] += 15
-    assert limiter.hit("a") is None
 
 
 # Identity
@@ -326,6 +314,15 @@ def test_too_many_calls_for_one_user_get_429_with_retry_after(limited: tuple[Fla
     assert 1 <= int(limited_call.headers["Retry-After"]) <= 60
     assert limited_call.headers["Access-Control-Allow-Origin"] == ORIGIN  # so the script can read it
     assert widget.call("identify", "user-bob").status_code == 200
+
+
+def test_every_web_process_counts_in_the_same_limit(limited: tuple[Flask, Widget], settings: Settings) -> None:
+    _, widget = limited
+    other = create_app(settings)  # a second web process on the same database, with the same limits
+    second = Widget(other.test_client(), widget.public_key, widget.secret)
+    assert [w.call("identify").status_code for w in (widget, second, widget)] == [200, 200, 200]
+    assert error_of(second.call("identify"))[:2] == (429, "rate_limited")
+    other.extensions["touchpoint"].close()
 
 
 def test_too_many_calls_from_one_address_get_429(limited: tuple[Flask, Widget]) -> None:
