@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 from flask import Flask, Response, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.api import api_blueprint
 from bot.api.errors import register_error_handlers
@@ -26,6 +27,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key_value, MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    if settings.proxy_hops:  # the client's address and scheme as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     rt = build_runtime(settings)
     app.extensions["touchpoint"] = rt
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
+    # Reverse proxies in front of the web process whose X-Forwarded-For/-Proto are trusted (0: the peer is the client).
+    proxy_hops: int = Field(default=0, ge=0, le=5)
     port: int = 8000
     sandbox: SandboxMode = SandboxMode.AUTO
     sandbox_pages: bool = True  # the anonymous /sandbox pages; even on, only while every channel is sandboxed

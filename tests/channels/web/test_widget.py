@@ -325,6 +325,22 @@ def test_every_web_process_counts_in_the_same_limit(limited: tuple[Flask, Widget
     other.extensions["touchpoint"].close()
 
 
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_counted(
+    settings: Settings, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOUCHPOINT_WIDGET_RATE_PER_IP", "2")
+    site = make_site(rt)
+    for hops, expected in ((1, [200, 200, 200]), (0, [200, 200, 429])):
+        app = create_app(settings.model_copy(update={"proxy_hops": hops}))
+        client = app.test_client()
+        codes = []
+        for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+            client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+            codes.append(Widget(client, site.public_key, site.secret).call("identify", f"user-{hops}").status_code)
+        assert codes == expected
+        app.extensions["touchpoint"].close()
+
+
 def test_too_many_calls_from_one_address_get_429(limited: tuple[Flask, Widget]) -> None:
     _, widget = limited
     users = [f"user-{n}" for n in range(8)]
