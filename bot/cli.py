@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlmodel import Session
@@ -363,3 +364,38 @@ def sites_list() -> None:
         rows = [(s.key, s.public_key, ", ".join(s.allowed_origins), s.recontact_days) for s in list_sites(session)]
     for key, public_key, origins, days in rows:
         click.echo(f"{key}  {public_key}  recontact {days}d  {origins}")
+
+
+@main.command()
+@click.option("--flow", "flow_key", required=True, help="The flow to send (its key).")
+@click.argument("contacts", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--campaign", default=None, help="Re-runs of one campaign send nothing twice (default: the file's "
+              "name without its extension).")
+@click.option("--dry-run", is_flag=True, help="Check every row and say who would be skipped and why; send nothing.")
+def send(flow_key: str, contacts: Any, campaign: str | None, dry_run: bool) -> None:
+    """Send a flow to a CSV list of contacts (a relationship survey); safe to run again."""
+    from bot.bulk import send_flow_to_list
+    from bot.errors import ServiceError
+    from bot.inputs import read_contact_list
+
+    name = contacts.name
+    recipients, problems = read_contact_list(contacts)
+    if problems:
+        for problem in problems[:20]:
+            click.echo(f"{name}:{problem.line}: {problem.field}: {problem.message}", err=True)
+        raise click.ClickException(f"{len(problems)} problem(s) in {name}; nothing was sent")
+    campaign = campaign or Path(name).stem
+    with _runtime() as rt:
+        try:
+            with click.progressbar(length=len(recipients), label="contacts", file=sys.stderr,
+                                   show_pos=True) as bar:
+                report = send_flow_to_list(rt, flow_key, recipients, campaign, dry_run, bar.update)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+    verb = "would schedule" if dry_run else "scheduled"
+    click.echo(f"{flow_key} ({campaign}): {verb} {report.scheduled} survey(s) for {len(recipients)} contact(s)")
+    if report.already:
+        click.echo(f"  {report.already} already in this campaign (nothing new sent)")
+    for reason, count in report.skipped.most_common():
+        lines = ", ".join(str(line) for line in report.examples[reason])
+        click.echo(f"  skipped {count}: {reason} (e.g. line {lines})")

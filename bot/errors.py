@@ -48,3 +48,12 @@ class NotInSandbox(ServiceError):
         super().__init__(f"channel {channel!r} is not running on the sandbox transport")
         self.channel = channel
         self.sandbox_channels = tuple(sandbox_channels)
+
+
+class FlowNotFound(NotFound):
+    def __init__(self, key: str) -> None:
+        super().__init__("flow", key)
+
+
+class FlowDisabled(ServiceError):
+    """The flow exists but is disabled: it sends nothing until it is enabled."""

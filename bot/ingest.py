@@ -61,15 +61,17 @@ class Ineligible(Exception):
     """Why a matching flow does not survey this contact for this event."""
 
 
-def ingest_event(rt: Runtime, payload: NewEvent, channels: Collection[str] | None = None) -> IngestResult:
+def ingest_event(
+    rt: Runtime, payload: NewEvent, channels: Collection[str] | None = None, only_flow: str | None = None
+) -> IngestResult:
     """Store the event once and schedule one delivery per matching, eligible flow.
 
     `channels` limits the event to flows that may use one of them: a browser's event (the web widget's
-    track) must not start an SMS survey.
+    track) must not start an SMS survey. `only_flow` limits it to one flow (a bulk send names its flow).
     """
     try:
         with rt.session() as session:
-            return _ingest_new(rt, session, payload, channels)
+            return _ingest_new(rt, session, payload, channels, only_flow)
     except (Duplicate, sa.exc.IntegrityError):
         # The key is stored already (perhaps by a concurrent request): nothing of this one is kept.
         with rt.session() as session:
@@ -79,13 +81,31 @@ def ingest_event(rt: Runtime, payload: NewEvent, channels: Collection[str] | Non
             return _duplicate(session, existing)
 
 
+def plan_event(rt: Runtime, payload: NewEvent, only_flow: str | None = None) -> IngestResult:
+    """What ingesting the event would do, with nothing kept: the checks run as for real, then roll back.
+    Rows are detached first, so the flows this process caches are not expired by the rollback."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        try:
+            return _ingest_new(rt, session, payload, None, only_flow)
+        except Duplicate:
+            session.expunge_all()
+            session.rollback()
+            existing = event_by_key(session, payload.idempotency_key)
+            assert existing is not None
+            return _duplicate(session, existing)
+        finally:
+            session.expunge_all()
+            session.rollback()
+
+
 def _duplicate(session: Session, event: Event) -> IngestResult:
     assert event.id is not None
     return IngestResult(event.id, True, deliveries_of_event(session, event.id))
 
 
 def _ingest_new(
-    rt: Runtime, session: Session, payload: NewEvent, channels: Collection[str] | None = None
+    rt: Runtime, session: Session, payload: NewEvent, channels: Collection[str] | None = None,
+    only_flow: str | None = None,
 ) -> IngestResult:
     now = utcnow()
     contact, created = upsert_contact(session, payload.contact.external_id, dict(payload.contact.fields))
@@ -106,6 +126,8 @@ def _ingest_new(
     result = IngestResult(event.id, False)
     opted_out = set() if created else opted_out_channels(session, contact.id)
     for flow, definition in rt.flows_for_event(session, payload.type, flows_stamp):
+        if only_flow is not None and flow.key != only_flow:
+            continue
         why_not = mismatch(definition, payload.type, payload.properties)
         if why_not is not None:
             result.unmatched.append((flow.key, why_not))

@@ -4,7 +4,10 @@ choices), so each surface checks the same things the same way before it calls a 
 
 from __future__ import annotations
 
+import csv
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,13 +18,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
 
+from bot.bulk import BulkRecipient
 from bot.ingest import NewContact, NewEvent
-from channels.registry import normalize_address
+from channels.registry import ADDRESS_KINDS, normalize_address
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
@@ -144,7 +149,66 @@ class EventIn(Strict):
 def new_event(payload: EventIn) -> NewEvent:
     """The service's input from the API's body: the contact fields the caller set, and only those; the
     generic addresses beside the named ones (all are addresses by kind to the service)."""
-    fields = payload.contact.model_dump(exclude={"external_id", "addresses"}, exclude_unset=True)
-    fields |= payload.contact.addresses or {}
-    contact = NewContact(payload.contact.external_id, fields)
-    return NewEvent(payload.type, payload.idempotency_key, contact, payload.properties, payload.occurred_at)
+    return NewEvent(payload.type, payload.idempotency_key, new_contact(payload.contact), payload.properties,
+                    payload.occurred_at)
+
+
+# A contact list (CSV) for a bulk send: these columns are the contact's; `attr.NAME` columns are its attributes,
+# `prop.NAME` columns the event's properties, and a column named after an address kind is that address.
+LIST_FIELDS = ("external_id", "name", "email", "phone", "slack_user_id", "locale", "timezone")
+
+
+@dataclass(frozen=True)
+class ListProblem:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+def _contact_of(row: dict[str, str]) -> dict[str, Any]:
+    contact: dict[str, Any] = {}
+    for column, value in row.items():
+        if column in LIST_FIELDS:
+            contact[column] = value
+        elif column.startswith("attr."):
+            contact.setdefault("attributes", {})[column.removeprefix("attr.")] = value
+        elif not column.startswith("prop."):
+            contact.setdefault("addresses", {})[column] = value
+    return contact
+
+
+def read_contact_list(lines: Iterable[str]) -> tuple[list[BulkRecipient], list[ListProblem]]:
+    """The rows of a CSV contact list, each checked as the API checks a contact; every problem names its line."""
+    reader = csv.DictReader(lines)
+    header = [name.strip() for name in reader.fieldnames or []]
+    if "external_id" not in header:
+        return [], [ListProblem(1, "external_id", "the header must name an external_id column")]
+    unknown = [name for name in header if name not in LIST_FIELDS and not name.startswith(("attr.", "prop."))
+               and name not in ADDRESS_KINDS]
+    if unknown:
+        return [], [ListProblem(1, unknown[0], "unknown column; use a contact field, an address kind "
+                                f"({', '.join(ADDRESS_KINDS)}), attr.NAME or prop.NAME")]
+    recipients, problems = [], []
+    for row in reader:
+        line = reader.line_num
+        values = {name.strip(): (value or "").strip() for name, value in row.items() if name is not None}
+        filled = {name: value for name, value in values.items() if value}
+        try:
+            contact = ContactIn.model_validate(_contact_of(filled))
+        except ValidationError as exc:
+            problems += [ListProblem(line, ".".join(str(p) for p in error["loc"]) or "row",
+                                     error["msg"].removeprefix("Value error, ")) for error in exc.errors()]
+            continue
+        properties = {name.removeprefix("prop."): value for name, value in filled.items() if name.startswith("prop.")}
+        recipients.append(BulkRecipient(line, new_contact(contact), properties))
+    return recipients, problems
+
+
+def new_contact(contact: ContactIn) -> NewContact:
+    """The service's contact from a checked one: the fields the caller set, addresses beside the named ones."""
+    fields = contact.model_dump(exclude={"external_id", "addresses"}, exclude_unset=True)
+    fields |= contact.addresses or {}
+    return NewContact(contact.external_id, fields)

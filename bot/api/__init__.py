@@ -37,13 +37,14 @@ def api_blueprint() -> Blueprint:
         queues,
         responses,
         sandbox,
+        sends,
         sites,
     )
 
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
-    for module in (events, deliveries, responses, followups, queues, metrics, flows, contacts, sandbox, sites,
+    for module in (events, deliveries, responses, followups, queues, metrics, flows, sends, contacts, sandbox, sites,
                    apikeys, openapi):
         module.register(bp)
     return bp

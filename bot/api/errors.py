@@ -13,6 +13,7 @@ from bot.errors import (
     CaseClosed,
     CustomerOptedOut,
     CustomerUnreachable,
+    FlowDisabled,
     NotFound,
     NotInSandbox,
     ProviderRefused,
@@ -33,6 +34,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     CustomerUnreachable: (409, "unreachable"),
     ProviderRefused: (502, "channel_error"),
     NotInSandbox: (422, "not_in_sandbox"),
+    FlowDisabled: (409, "disabled"),
 }
 
 

@@ -136,6 +136,9 @@ OPERATIONS: tuple[Operation, ...] = (
         body=s.SandboxInbound,
         errors=(401, 404, 422),
     ),
+    Operation("post", "/flows/{key}/sends", "Send a flow to a list of contacts (or check it with dry_run); the same "
+              "campaign sends nothing twice", s.BulkSendOut, body=s.BulkSendIn, path_params=("key",),
+              errors=(401, 404, 409)),
     Operation("get", "/sites", "Web widget sites", s.SiteList),
     Operation("post", "/sites", "Create a web widget site; the response has its secret, shown only this once",
               s.SiteCreated, 201, s.SiteIn, errors=(400, 401, 409, 415, 422)),

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.inputs import Strict, Time, one_of
+from bot.inputs import ContactIn, Strict, Time, one_of
 from bot.sites import SITE_KEY, check_site_key, site_origins
 from channels.registry import CHANNEL_NAMES
 from flows.questions import Band
@@ -349,3 +349,29 @@ class MetricsQuery(Query):
 
 class SandboxMessagesQuery(Query):
     to: Text | None = None
+
+
+class RecipientIn(Strict):
+    contact: ContactIn
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class BulkSendIn(Strict):
+    """A flow sent to a list: re-sending the same campaign to the same contacts sends nothing twice."""
+
+    campaign: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    recipients: list[RecipientIn] = Field(min_length=1, max_length=1000)
+    dry_run: bool = False
+
+
+class BulkSkip(BaseModel):
+    reason: str
+    count: int
+    examples: list[int]  # indexes into `recipients`, the first few
+
+
+class BulkSendOut(BaseModel):
+    dry_run: bool
+    scheduled: int
+    already: int
+    skipped: list[BulkSkip]
