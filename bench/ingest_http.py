@@ -246,7 +246,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], workers: int, timeo
             if up and len(children_of(process.pid)) >= workers:
                 time.sleep(1.0)  # let every worker finish importing the app
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer
             pass
         time.sleep(0.2)
     raise SystemExit("gunicorn did not become healthy in time")
