@@ -302,15 +302,14 @@ def print_report(results: list[Result], expected: int) -> None:
 Setup = tuple[str, Callable[[str, Path, str], Result]]
 
 
-def setups(timeout: float, postgres: bool) -> list[Setup]:
+def setups(timeout: float, worker_counts: list[int]) -> list[Setup]:
     def raw(url: str, _workdir: Path, _tag: str) -> Result:
         return Result("raw SQL", "", 0, raw_sql(url))
 
     def real(count: int) -> Callable[[str, Path, str], Result]:
         return lambda url, workdir, tag: run_workers(url, count, workdir, tag, timeout)
 
-    chosen: list[Setup] = [("raw", raw), ("w1", real(1))]
-    return [*chosen, ("w2", real(2))] if postgres else chosen
+    return [("raw", raw), *((f"w{count}", real(count)) for count in worker_counts)]
 
 
 def run_setup(setup: Setup, backend: str, url: str, workdir: Path, expected: int) -> Result:
@@ -322,12 +321,12 @@ def run_setup(setup: Setup, backend: str, url: str, workdir: Path, expected: int
     return result
 
 
-def bench_postgres(base_url: str, count: int, workdir: Path, timeout: float) -> list[Result]:
+def bench_postgres(base_url: str, count: int, workdir: Path, timeout: float, workers: list[int]) -> list[Result]:
     base = sqlalchemy_url(base_url)
     results = []
     with postgres_database(base_url) as template:
         print(f"PostgreSQL: seeded {count} due deliveries through ingest_event in {seed(template, count):.1f} s")
-        for setup in setups(timeout, postgres=True):
+        for setup in setups(timeout, workers):
             clone = base.set(database=f"{base.database}_{setup[0]}").render_as_string(hide_password=False)
             with postgres_database(clone, template=base.database) as url:
                 results.append(run_setup(setup, "PostgreSQL", url, workdir, count))
@@ -338,7 +337,7 @@ def bench_sqlite(count: int, workdir: Path, timeout: float) -> list[Result]:
     template = workdir / "template.db"
     print(f"SQLite: seeded {count} due deliveries through ingest_event in {seed(f'sqlite:///{template}', count):.1f} s")
     results = []
-    for setup in setups(timeout, postgres=False):
+    for setup in setups(timeout, [1]):  # SQLite takes one writer at a time: one worker
         url = copy_sqlite(template, workdir / f"{setup[0]}.db")
         results.append(run_setup(setup, "SQLite", url, workdir, count))
     return results
@@ -348,9 +347,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=5000, help="due deliveries per setup")
     parser.add_argument(
-        "--database-url", default=DEFAULT_DATABASE_URL, help="PostgreSQL database name to create (with _raw, _w1, _w2)"
+        "--database-url", default=DEFAULT_DATABASE_URL, help="PostgreSQL database to create (and _raw, _w1...)"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one setup's workers")
+    parser.add_argument("--workers", default="1,2", help="worker processes per PostgreSQL setup, comma-separated")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL setups only")
     return parser.parse_args()
 
 
@@ -362,8 +363,10 @@ def main() -> None:
     )
     workdir = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     try:
-        results = bench_postgres(args.database_url, args.deliveries, workdir, args.timeout)
-        results += bench_sqlite(args.deliveries, workdir, args.timeout)
+        workers = [int(count) for count in args.workers.split(",")]
+        results = bench_postgres(args.database_url, args.deliveries, workdir, args.timeout, workers)
+        if not args.no_sqlite:
+            results += bench_sqlite(args.deliveries, workdir, args.timeout)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print_report(results, args.deliveries)
