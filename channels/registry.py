@@ -9,6 +9,7 @@ from channels.email import EmailChannel
 from channels.sandbox import SandboxTransport
 from channels.slack import SlackChannel
 from channels.sms import SmsChannel
+from channels.telegram import TelegramChannel
 from channels.web import WebChannel
 from channels.whatsapp import WhatsAppChannel
 
@@ -18,6 +19,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     EmailChannel,
     SlackChannel,
     WebChannel,
+    TelegramChannel,
 )
 CHANNEL_NAMES = tuple(cls.name for cls in CHANNEL_CLASSES)
 _BY_NAME = {cls.name: cls for cls in CHANNEL_CLASSES}
