@@ -29,6 +29,7 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+"), f"{MASK}@{MASK}"),  # email addresses, reply+TOKEN@
     (re.compile(r"(?:\+|%2[bB])\d[\d ().-]{5,20}\d"), "+" + MASK),  # phone numbers
     (re.compile(r"\b(tp_|xox[a-z]-)[\w-]{8,}"), rf"\1{MASK}"),  # our API keys, Slack tokens
+    (re.compile(r"(?<!\d)\d{6,12}:[\w-]{30,}"), MASK),  # Telegram bot tokens (also in its API's URL paths)
     (re.compile(r"(?i)\b(bearer\s+)\S+"), rf"\1{MASK}"),
 ]
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|SIGNING_KEY")
