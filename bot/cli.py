@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -399,3 +400,64 @@ def send(flow_key: str, contacts: Any, campaign: str | None, dry_run: bool) -> N
     for reason, count in report.skipped.most_common():
         lines = ", ".join(str(line) for line in report.examples[reason])
         click.echo(f"  skipped {count}: {reason} (e.g. line {lines})")
+
+
+def _export_time(name: str, value: str | None) -> datetime | None:
+    from bot.inputs import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value, naive_is_utc=True)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (YYYY-MM-DD, or an ISO 8601 time)", param_hint=f"--{name}") from None
+
+
+def _export(kind: str, flow: str | None, channel: str | None, since: str | None, until: str | None) -> None:
+    from sqlmodel import select
+
+    from bot.insights import export_cases, export_responses
+    from storage.insights import ExportFilters
+    from storage.models import Flow
+
+    filters = ExportFilters(flow, channel, _export_time("since", since), _export_time("until", until))
+    with _runtime() as rt:
+        if flow is not None:
+            with rt.session() as session:
+                if session.exec(select(Flow.id).where(Flow.key == flow).limit(1)).first() is None:
+                    raise click.BadParameter("no such flow", param_hint="--flow")
+        for chunk in (export_responses if kind == "responses" else export_cases)(rt, filters):
+            sys.stdout.write(chunk)
+    sys.stdout.flush()
+
+
+def _export_options(command: Callable[..., None]) -> Callable[..., None]:
+    from channels.registry import CHANNEL_NAMES
+
+    for option in reversed([
+        click.option("--flow", default=None, help="Only this flow (its key)."),
+        click.option("--channel", default=None, type=click.Choice(CHANNEL_NAMES)),
+        click.option("--since", default=None, help="From this day or time (UTC unless an offset is given)."),
+        click.option("--until", default=None, help="Up to, not including, this day or time."),
+    ]):
+        command = option(command)
+    return command
+
+
+@main.group()
+def export() -> None:
+    """CSV to stdout, for spreadsheets and BI tools: `touchpoint export responses --since 2026-01-01 > out.csv`."""
+
+
+@export.command("responses")
+@_export_options
+def export_responses_command(flow: str | None, channel: str | None, since: str | None, until: str | None) -> None:
+    """Responses answered in the range, oldest first: score, band, comment, sentiment, themes, event properties."""
+    _export("responses", flow, channel, since, until)
+
+
+@export.command("cases")
+@_export_options
+def export_cases_command(flow: str | None, channel: str | None, since: str | None, until: str | None) -> None:
+    """Follow-up cases opened in the range, oldest first: queue, status, priority, assignee, times, score."""
+    _export("cases", flow, channel, since, until)

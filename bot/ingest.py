@@ -20,6 +20,7 @@ from storage.contacts import opted_out_channels, upsert_contact
 from storage.deliveries import NewDelivery, create_delivery, last_contacted_at
 from storage.events import deliveries_of_event, event_by_key, insert_event
 from storage.models import Contact, Delivery, Event, Flow
+from storage.tallies import note_skip
 from storage.types import utcnow
 
 
@@ -138,6 +139,7 @@ def _ingest_new(
             delivery = _schedule(rt, session, flow, definition, event, contact, opted_out, now)
         except Ineligible as why:
             result.skipped.append((flow.key, str(why)))
+            note_skip(session, now.date(), flow.key, str(why))
             continue
         result.deliveries.append(delivery)
     return result

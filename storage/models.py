@@ -140,6 +140,7 @@ class Delivery(SQLModel, table=True):
         sa.UniqueConstraint("event_id", "flow_key"),
         sa.Index("ix_delivery_status_due", "status", "due_at"),
         sa.Index("ix_delivery_sent_at", "sent_at"),
+        sa.Index("ix_delivery_created_at", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -248,6 +249,7 @@ class ResponseTally(SQLModel, table=True):
     answers: int = 0
     scored: int = 0
     score_sum: int = 0
+    score_sq_sum: int = 0  # with `scored` and `score_sum`, the variance behind CES's interval
 
 
 class SentTally(SQLModel, table=True):
@@ -261,6 +263,22 @@ class SentTally(SQLModel, table=True):
     channel: str = Field(max_length=32)
     shard: int = 0
     sent: int = 0
+
+
+class SkipTally(SQLModel, table=True):
+    """Events a flow matched but did not survey, per UTC day, flow and reason (sampled out, throttled, opted
+    out, unreachable, expired): no delivery row is made for them, so this is all that counts them. `channel`
+    is empty: no channel is chosen before a contact is found eligible."""
+
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "reason", "shard"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(default="", max_length=32)
+    reason: str = Field(max_length=32)
+    shard: int = 0
+    skipped: int = 0
 
 
 class SenderPace(SQLModel, table=True):

@@ -17,12 +17,13 @@ import functools
 import random
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.models import Delivery, Response, ResponseTally, SentTally
+from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTally
 from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
@@ -31,6 +32,7 @@ _TRACKED: dict[type, tuple[str, ...]] = {
 }
 _RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment", "shard")
 _SENT_KEYS = ("day", "flow_key", "channel", "shard")
+_SKIP_KEYS = ("day", "flow_key", "channel", "reason", "shard")
 SHARDS = 8
 
 
@@ -92,6 +94,7 @@ def _count_response(responses: Counter[tuple], sign: int, v: dict[str, Any], sha
     responses[(*key, "answers")] += sign
     responses[(*key, "scored")] += sign * (score is not None)
     responses[(*key, "score_sum")] += sign * (score or 0)
+    responses[(*key, "score_sq_sum")] += sign * (score or 0) ** 2
 
 
 def note_response_written(session: Session, before: Response | None, after: Response) -> None:
@@ -101,6 +104,12 @@ def note_response_written(session: Session, before: Response | None, after: Resp
     if before is not None:
         _count_response(pending[0], -1, _new_values(before), shard)
     _count_response(pending[0], 1, _new_values(after), shard)
+
+
+def note_skip(session: Session, day: date, flow_key: str, reason: str) -> None:
+    """An event the flow matched but did not survey: counted at commit, like the answers and sends."""
+    skips = session.info.setdefault("skip_tallies", Counter())
+    skips[(day, flow_key, "", reason, _shard(session), "skipped")] += 1
 
 
 def _rows(deltas: Counter[tuple], keys: tuple[str, ...], counters: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -141,17 +150,20 @@ def write_tallies(session: Session) -> None:
     """Just before commit, so the tally rows stay locked for the commit alone and workers do not queue."""
     session.flush()
     responses, sent = session.info.pop("tallies", (Counter(), Counter()))
+    skips = session.info.pop("skip_tallies", Counter())
     session.info.pop("tally_shard", None)
-    if not any(responses.values()) and not any(sent.values()):
+    if not any(responses.values()) and not any(sent.values()) and not any(skips.values()):
         return
     connection = session.connection()
     _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS,
-            _rows(responses, _RESPONSE_KEYS, ("answers", "scored", "score_sum")))
+            _rows(responses, _RESPONSE_KEYS, ("answers", "scored", "score_sum", "score_sq_sum")))
     _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
+    _upsert(connection, SkipTally.__table__, _SKIP_KEYS, _rows(skips, _SKIP_KEYS, ("skipped",)))
 
 
 def forget_tallies(session: Session, *_args: Any) -> None:
     session.info.pop("tallies", None)
+    session.info.pop("skip_tallies", None)
     session.info.pop("tally_shard", None)
 
 

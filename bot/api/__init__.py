@@ -32,6 +32,7 @@ def api_blueprint() -> Blueprint:
         events,
         flows,
         followups,
+        insights,
         metrics,
         openapi,
         queues,
@@ -45,6 +46,6 @@ def api_blueprint() -> Blueprint:
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
     for module in (events, deliveries, responses, followups, queues, metrics, flows, sends, contacts, sandbox, sites,
-                   apikeys, openapi):
+                   apikeys, insights, openapi):
         module.register(bp)
     return bp

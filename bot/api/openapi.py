@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from bot.api import insights
 from bot.api import schemas as s
 from bot.api.apikeys import ApiKeyList
 from bot.inputs import EventIn
@@ -30,6 +31,7 @@ class Operation:
     errors: tuple[int, ...] = field(default=(401,))
     also: tuple[int, ...] = ()  # other success statuses, with the same body
     body_optional: bool = False
+    csv: bool = False  # the success body is CSV text, not JSON
 
     def statuses(self) -> list[int]:
         """401 for the key; 400/413/415/422 for a JSON body; 422 for query and path values; 404 for a path."""
@@ -154,6 +156,18 @@ OPERATIONS += (
               None, 204, path_params=("id",), errors=(401, 404)),
 )
 
+# Insights: score series with intervals, the survey funnel, and CSV exports.
+OPERATIONS += (
+    Operation("get", "/insights/series", "NPS, CSAT or CES per day, week or month with 95% intervals",
+              insights.SeriesPage, query=insights.SeriesQuery),
+    Operation("get", "/insights/funnel", "Events matched -> eligible -> sent -> delivered -> answered -> commented",
+              insights.FunnelPage, query=insights.InsightsQuery),
+    Operation("get", "/exports/responses.csv", "Responses as CSV, streamed", None, query=insights.ExportQuery,
+              csv=True),
+    Operation("get", "/exports/cases.csv", "Follow-up cases as CSV, streamed", None, query=insights.ExportQuery,
+              csv=True),
+)
+
 
 @cache
 def openapi_document() -> dict[str, Any]:
@@ -184,6 +198,8 @@ def _operation(op: Operation) -> dict[str, Any]:
 
     responses: dict[str, Any] = {}
     ok = ref(op.response) if op.response else {}
+    if op.csv:
+        ok = {"content": {"text/csv": {"schema": {"type": "string"}}}}
     for status in (op.status, *op.also):
         responses[str(status)] = {"description": "success", **ok}
     for code in op.statuses():

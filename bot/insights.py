@@ -1,0 +1,332 @@
+"""Insights: what a dashboard shows, as plain data. Score series with their intervals, the survey funnel and
+the CSV exports; each surface (API, CLI, the dashboard page) turns them into its own form.
+
+Series and funnels cover whole UTC days, [since, until): the tallies they read are kept per UTC day.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from bot.errors import ServiceError
+from bot.runtime import Runtime
+from flows.intervals import Change, Estimate, ces_estimate, csat_difference, csat_estimate, difference, nps_estimate
+from storage.insights import (
+    CASE_COLUMNS,
+    RESPONSE_COLUMNS,
+    DayScores,
+    ExportFilters,
+    Outcome,
+    Scope,
+    case_rows,
+    daily_scores,
+    delivery_outcomes,
+    response_rows,
+    skip_counts,
+)
+from storage.models import DeliveryStatus
+
+Metric = Literal["nps", "csat", "ces"]
+Bucket = Literal["day", "week", "month"]
+By = Literal["flow", "channel"]
+METRICS: tuple[str, ...] = ("nps", "csat", "ces")
+BUCKETS: tuple[str, ...] = ("day", "week", "month")
+GROUPINGS: tuple[str, ...] = ("flow", "channel")
+DEFAULT_POINTS = 12  # buckets shown when no `since` is given
+MAX_POINTS = 400  # more than a year of days: beyond that, ask for weeks or months
+
+
+class BadRange(ServiceError):
+    """A date range the insights cannot cover: `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Time series.
+
+def bucket_start(day: date, bucket: str) -> date:
+    """Days stand alone; weeks start on Monday (ISO); months on the 1st."""
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_bucket(start: date, bucket: str) -> date:
+    if bucket == "week":
+        return start + timedelta(days=7)
+    if bucket == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One bucket. `start`/`end` ([start, end)) are the bucket's days inside the range; `partial` when the
+    range cuts the bucket (the current week, a month started mid-way)."""
+
+    start: date
+    end: date
+    partial: bool
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class Series:
+    group: str | None  # the flow or channel key when grouped
+    points: list[Point]
+    change: Change  # the last bucket against the one before
+
+
+@dataclass(frozen=True)
+class SeriesReport:
+    metric: str
+    bucket: str
+    since: date
+    until: date  # excluded
+    series: list[Series]
+
+
+def _range(since: date | None, until: date | None, bucket: str, today: date) -> tuple[date, date]:
+    end = until or today + timedelta(days=1)
+    if since is None:
+        since = bucket_start(end - timedelta(days=1), bucket)
+        for _ in range(DEFAULT_POINTS - 1):
+            since = bucket_start(since - timedelta(days=1), bucket)
+    if since >= end:
+        raise BadRange("until", "must be after since")
+    return since, end
+
+
+def _buckets(since: date, end: date, bucket: str) -> list[tuple[date, date, date]]:
+    """(bucket start, first day in range, end day in range) for each bucket meeting [since, end)."""
+    buckets, start = [], bucket_start(since, bucket)
+    while start < end:
+        following = next_bucket(start, bucket)
+        buckets.append((start, max(start, since), min(following, end)))
+        if len(buckets) > MAX_POINTS:
+            raise BadRange("bucket", f"more than {MAX_POINTS} {bucket}s in the range: use a longer bucket")
+        start = following
+    return buckets
+
+
+@dataclass
+class _Counts:
+    n: int = 0
+    promoters: int = 0
+    detractors: int = 0
+    total: int = 0
+    squares: int = 0
+
+    def add(self, row: DayScores) -> None:
+        self.n += row.scored
+        self.promoters += row.scored if row.band == "promoter" else 0
+        self.detractors += row.scored if row.band == "detractor" else 0
+        self.total += row.score_sum
+        self.squares += row.score_sq_sum
+
+
+def _estimate(metric: str, counts: _Counts) -> Estimate:
+    if metric == "nps":
+        return nps_estimate(counts.promoters, counts.detractors, counts.n)
+    if metric == "csat":
+        return csat_estimate(counts.promoters, counts.n)  # CSAT's 4-5 band is stored as "promoter"
+    return ces_estimate(counts.n, counts.total, counts.squares)
+
+
+def _change(metric: str, current: _Counts, previous: _Counts) -> Change:
+    if metric == "csat":
+        return csat_difference(current.promoters, current.n, previous.promoters, previous.n)
+    return difference(_estimate(metric, current), _estimate(metric, previous))
+
+
+def score_series(
+    rt: Runtime,
+    metric: str,
+    bucket: str = "week",
+    *,
+    flow: str | None = None,
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    by: str | None = None,
+    today: date | None = None,
+) -> SeriesReport:
+    """NPS, CSAT or CES per bucket of [since, until), from the daily tallies; one series, or one per flow or
+    channel (`by`) that has answers in the range. Without `since`, the last DEFAULT_POINTS buckets up to
+    `until` (default: today, included)."""
+    since, end = _range(since, until, bucket, today or datetime.now(UTC).date())
+    buckets = _buckets(since, end, bucket)
+    with rt.session() as session:
+        rows = daily_scores(session, Scope(flow, channel, since, end), by)
+    counts: dict[str | None, dict[date, _Counts]] = defaultdict(lambda: defaultdict(_Counts))
+    for row in rows:
+        if row.question == metric:
+            counts[row.group][bucket_start(row.day, bucket)].add(row)
+    groups = sorted(counts, key=lambda g: g or "") if by else [None]
+    result = []
+    for group in groups:
+        per_bucket = counts[group]
+        points = [Point(first, stop, first != start or stop != next_bucket(start, bucket),
+                        _estimate(metric, per_bucket.get(start, _Counts())))
+                  for start, first, stop in buckets]
+        starts = [start for start, _, _ in buckets]
+        change = (_change(metric, per_bucket.get(starts[-1], _Counts()), per_bucket.get(starts[-2], _Counts()))
+                  if len(starts) > 1 else Change(None, None, None, None, None))
+        result.append(Series(group, points, change))
+    return SeriesReport(metric, bucket, since, end, result)
+
+
+# Funnel.
+
+STEPS = ("matched", "eligible", "sent", "delivered", "answered", "commented")
+
+
+@dataclass(frozen=True)
+class Step:
+    """How many got this far, how many fewer than the step before, and why, where the reason is known."""
+
+    name: str
+    count: int
+    drop: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    group: str | None
+    steps: list[Step]
+
+
+_WAITING = {DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING}
+
+
+def not_sent_reason(outcome: Outcome) -> str:
+    """Why a delivery made for an eligible event was never sent."""
+    if outcome.status in _WAITING:
+        return "pending"  # its delay, quiet hours or a retry: it may still go
+    if outcome.status == DeliveryStatus.SUPPRESSED:
+        return "throttled" if outcome.error == "throttled" else "opted_out"
+    if outcome.status == DeliveryStatus.FAILED:
+        return {"none": "unreachable", "template": "template_error"}.get(outcome.error, "failed")
+    return outcome.status  # expired, cancelled
+
+
+def _funnel(skips: Iterable[tuple[str, int]], outcomes: Iterable[Outcome]) -> list[Step]:
+    counts = dict.fromkeys(STEPS, 0)
+    reasons: dict[str, dict[str, int]] = {step: defaultdict(int) for step in STEPS}
+    for reason, n in skips:
+        counts["matched"] += n
+        reasons["eligible"][reason] += n
+    for o in outcomes:
+        n = o.deliveries
+        sent = o.sent or o.answered
+        delivered = o.answered or (sent and o.status not in (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN))
+        counts["matched"] += n
+        counts["eligible"] += n
+        counts["sent"] += n * sent
+        counts["delivered"] += n * delivered
+        counts["answered"] += n * o.answered
+        counts["commented"] += n * o.commented
+        if not sent:
+            reasons["sent"][not_sent_reason(o)] += n
+        elif not delivered:
+            reasons["delivered"][o.status] += n
+        elif not o.answered:
+            reasons["answered"]["expired" if o.status == DeliveryStatus.EXPIRED else "awaiting"] += n
+    steps, previous = [], None
+    for name in STEPS:
+        steps.append(Step(name, counts[name], 0 if previous is None else previous - counts[name],
+                          dict(sorted(reasons[name].items()))))
+        previous = counts[name]
+    return steps
+
+
+def funnel(
+    rt: Runtime,
+    *,
+    flow: str | None = None,
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    by: str | None = None,
+) -> list[Funnel]:
+    """Events matched -> eligible (a delivery made) -> sent -> delivered -> answered -> commented, for the
+    events and deliveries of [since, until), with the reasons for each drop that the data keeps. Skips at
+    ingest have no channel yet: with `channel` they are left out, and `by="channel"` lists them under None."""
+    if since is not None and until is not None and since >= until:
+        raise BadRange("until", "must be after since")
+    scope = Scope(flow, channel, since, until)
+    with rt.session() as session:
+        skips = [] if channel else skip_counts(session, scope, by)
+        outcomes = delivery_outcomes(session, scope, by)
+    groups: dict[str | None, tuple[list[tuple[str, int]], list[Outcome]]] = defaultdict(lambda: ([], []))
+    for group, reason, n in skips:
+        groups[group][0].append((reason, n))
+    for outcome in outcomes:
+        groups[outcome.group][1].append(outcome)
+    if not by:
+        groups.setdefault(None, ([], []))
+    return [Funnel(group, _funnel(*groups[group])) for group in sorted(groups, key=lambda g: (g is None, g or ""))]
+
+
+# Exports.
+
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading quote makes
+# them show it as text. Tab and carriage return are on OWASP's list too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading `'`; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return safe_cell(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    if isinstance(value, list):
+        return safe_cell(";".join(str(item) for item in value))
+    return safe_cell(value)
+
+
+def _csv(header: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
+    """CSV text in pieces of a few hundred rows: the memory a download takes does not grow with its size."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for i, row in enumerate(rows, 1):
+        writer.writerow([_cell(value) for value in row])
+        if i % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def export_responses(rt: Runtime, filters: ExportFilters) -> Iterator[str]:
+    """The responses answered in the window as CSV (RESPONSE_COLUMNS), oldest first, streamed."""
+    with rt.session() as session:
+        yield from _csv(RESPONSE_COLUMNS, response_rows(session, filters))
+
+
+def export_cases(rt: Runtime, filters: ExportFilters) -> Iterator[str]:
+    """The cases opened in the window as CSV (CASE_COLUMNS), oldest first, streamed."""
+    with rt.session() as session:
+        yield from _csv(CASE_COLUMNS, case_rows(session, filters))

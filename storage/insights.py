@@ -1,0 +1,223 @@
+"""The queries behind the insights: daily score tallies for the time series, skip tallies and grouped delivery
+outcomes for the funnel, and the rows of the CSV exports, streamed.
+
+The series and the skips read the daily tallies only. The funnel's delivery outcomes are grouped by the
+database over the deliveries created in the range, through the delivery.created_at index: a delivery's
+status moves many times, and tallying every move would cost each of those writes more than this read costs.
+The exports are the one place that reads every row, and they stream it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from storage.models import (
+    Contact,
+    Delivery,
+    Event,
+    FollowUp,
+    Queue,
+    Response,
+    ResponseTally,
+    SkipTally,
+)
+
+EXPORT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an insight covers: whole UTC days [first_day, end_day), either end open, one flow or channel."""
+
+    flow: str | None = None
+    channel: str | None = None
+    first_day: date | None = None
+    end_day: date | None = None
+
+
+@dataclass(frozen=True)
+class DayScores:
+    day: date
+    group: str | None  # the flow or channel when grouped, else None
+    question: str
+    band: str
+    scored: int
+    score_sum: int
+    score_sq_sum: int
+
+
+def _grouping(model: Any, by: str | None) -> list[Any]:
+    """The column to group by, as a list: empty without `by` (PostgreSQL refuses a constant in GROUP BY)."""
+    if by is None:
+        return []
+    return [{"flow": model.flow_key, "channel": model.channel}[by].label("grp")]
+
+
+def _group_of(row: Any, by: str | None) -> str | None:
+    return row.grp if by is not None else None
+
+
+def _tally_conditions(model: Any, scope: Scope) -> list[Any]:
+    conditions: list[Any] = []
+    if scope.flow:
+        conditions.append(model.flow_key == scope.flow)
+    if scope.channel:
+        conditions.append(model.channel == scope.channel)
+    if scope.first_day is not None:
+        conditions.append(model.day >= scope.first_day)
+    if scope.end_day is not None:
+        conditions.append(model.day < scope.end_day)
+    return conditions
+
+
+def daily_scores(session: Session, scope: Scope, by: str | None = None) -> list[DayScores]:
+    """Scored answers per day (and flow or channel), question and band, shards summed."""
+    keys = (ResponseTally.day, *_grouping(ResponseTally, by), ResponseTally.question, ResponseTally.band)
+    query = (
+        sa.select(*keys, sa.func.sum(ResponseTally.scored).label("n"), sa.func.sum(ResponseTally.score_sum).label("s"),
+                  sa.func.sum(ResponseTally.score_sq_sum).label("q"))
+        .where(ResponseTally.scored != 0, *_tally_conditions(ResponseTally, scope))
+        .group_by(*keys)
+    )
+    return [DayScores(r.day, _group_of(r, by), r.question, r.band, int(r.n), int(r.s or 0), int(r.q or 0))
+            for r in session.execute(query).all() if r.n]
+
+
+def skip_counts(session: Session, scope: Scope, by: str | None = None) -> list[tuple[str | None, str, int]]:
+    """(group, reason, events) for the events flows matched but did not survey."""
+    keys = (*_grouping(SkipTally, by), SkipTally.reason)
+    query = (
+        sa.select(*keys, sa.func.sum(SkipTally.skipped).label("n"))
+        .where(*_tally_conditions(SkipTally, scope))
+        .group_by(*keys)
+    )
+    return [(_group_of(r, by) or None, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Deliveries of one group that ended the same way, as far as the funnel tells them apart."""
+
+    group: str | None
+    status: str
+    error: str  # none, throttled, template, other: what last_error says, as a kind (never its text)
+    sent: bool
+    answered: bool
+    commented: bool
+    deliveries: int
+
+
+def delivery_outcomes(session: Session, scope: Scope, by: str | None = None) -> list[Outcome]:
+    """Deliveries created in the scope's days, grouped by what became of them."""
+    error = sa.case(
+        (Delivery.last_error.is_(None), "none"),
+        (Delivery.last_error == "throttled", "throttled"),
+        (Delivery.last_error.like("template:%"), "template"),
+        else_="other",
+    ).label("error")
+    sent = Delivery.sent_at.is_not(None).label("sent")
+    answered = Response.id.is_not(None).label("answered")
+    commented = sa.and_(Response.comment.is_not(None), Response.comment != "").label("commented")
+    keys = (*_grouping(Delivery, by), Delivery.status, error, sent, answered, commented)
+    conditions: list[Any] = []
+    if scope.flow:
+        conditions.append(Delivery.flow_key == scope.flow)
+    if scope.channel:
+        conditions.append(Delivery.channel == scope.channel)
+    if scope.first_day is not None:
+        conditions.append(Delivery.created_at >= _midnight(scope.first_day))
+    if scope.end_day is not None:
+        conditions.append(Delivery.created_at < _midnight(scope.end_day))
+    query = (
+        sa.select(*keys, sa.func.count().label("n"))
+        .select_from(Delivery)
+        .outerjoin(Response, Response.delivery_id == Delivery.id)
+        .where(*conditions)
+        .group_by(*keys)
+    )
+    return [Outcome(_group_of(r, by), r.status, r.error, bool(r.sent), bool(r.answered), bool(r.commented), int(r.n))
+            for r in session.execute(query).all()]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+# Exports.
+
+@dataclass(frozen=True)
+class ExportFilters:
+    flow: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+RESPONSE_COLUMNS = ("id", "answered_at", "flow", "channel", "contact", "question", "score", "band", "comment",
+                    "sentiment", "polarity", "themes", "event_type", "event_properties")
+CASE_COLUMNS = ("id", "queue", "status", "priority", "assignee", "opened_at", "due_at", "resolved_at", "score",
+                "band", "flow", "channel", "contact", "reason")
+
+
+def _streamed(session: Session, query: Any) -> Iterator[tuple]:
+    """Rows in batches from a server-side cursor (PostgreSQL) or the driver's own cursor (SQLite)."""
+    result = session.connection().execution_options(yield_per=EXPORT_BATCH).execute(query)
+    try:
+        for partition in result.partitions():
+            yield from partition
+    finally:
+        result.close()
+
+
+def _window(at: Any, filters: ExportFilters) -> list[Any]:
+    conditions = []
+    if filters.since is not None:
+        conditions.append(at >= filters.since)
+    if filters.until is not None:
+        conditions.append(at < filters.until)
+    return conditions
+
+
+def response_rows(session: Session, filters: ExportFilters) -> Iterator[tuple]:
+    """Responses in RESPONSE_COLUMNS order, oldest first."""
+    query = (
+        sa.select(Response.id, Response.answered_at, Response.flow_key, Response.channel, Contact.external_id,
+                  Response.question, Response.score, Response.band, Response.comment, Response.sentiment,
+                  Response.polarity, Response.themes, Event.type, Event.properties)
+        .join(Contact, Contact.id == Response.contact_id)
+        .join(Delivery, Delivery.id == Response.delivery_id)
+        .join(Event, Event.id == Delivery.event_id)
+        .where(*_window(Response.answered_at, filters))
+        .order_by(Response.id)
+    )
+    if filters.flow:
+        query = query.where(Response.flow_key == filters.flow)
+    if filters.channel:
+        query = query.where(Response.channel == filters.channel)
+    return _streamed(session, query)
+
+
+def case_rows(session: Session, filters: ExportFilters) -> Iterator[tuple]:
+    """Cases in CASE_COLUMNS order, oldest first; the window is on when they were opened."""
+    query = (
+        sa.select(FollowUp.id, Queue.key, FollowUp.status, FollowUp.priority, FollowUp.assignee, FollowUp.created_at,
+                  FollowUp.due_at, FollowUp.resolved_at, Response.score, Response.band, Response.flow_key,
+                  FollowUp.channel, Contact.external_id, FollowUp.reason)
+        .join(Queue, Queue.id == FollowUp.queue_id)
+        .join(Response, Response.id == FollowUp.response_id)
+        .join(Contact, Contact.id == FollowUp.contact_id)
+        .where(*_window(FollowUp.created_at, filters))
+        .order_by(FollowUp.id)
+    )
+    if filters.flow:
+        query = query.where(Response.flow_key == filters.flow)
+    if filters.channel:
+        query = query.where(FollowUp.channel == filters.channel)
+    return _streamed(session, query)
+
