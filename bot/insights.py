@@ -18,6 +18,7 @@ from typing import Any, Literal
 from bot.errors import ServiceError
 from bot.runtime import Runtime
 from flows.intervals import Change, Estimate, ces_estimate, csat_difference, csat_estimate, difference, nps_estimate
+from storage.db import read_session
 from storage.insights import (
     CASE_COLUMNS,
     RESPONSE_COLUMNS,
@@ -167,7 +168,7 @@ def score_series(
     `until` (default: today, included)."""
     since, end = _range(since, until, bucket, today or datetime.now(UTC).date())
     buckets = _buckets(since, end, bucket)
-    with rt.session() as session:
+    with read_session(rt.engine) as session:
         rows = daily_scores(session, Scope(flow, channel, since, end), by)
     counts: dict[str | None, dict[date, _Counts]] = defaultdict(lambda: defaultdict(_Counts))
     for row in rows:
@@ -267,7 +268,7 @@ def funnel(
     if since is not None and until is not None and since >= until:
         raise BadRange("until", "must be after since")
     scope = Scope(flow, channel, since, until)
-    with rt.session() as session:
+    with read_session(rt.engine) as session:
         skips = [] if channel else skip_counts(session, scope, by)
         outcomes = delivery_outcomes(session, scope, by)
     groups: dict[str | None, tuple[list[tuple[str, int]], list[Outcome]]] = defaultdict(lambda: ([], []))
@@ -322,11 +323,11 @@ def _csv(header: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
 
 def export_responses(rt: Runtime, filters: ExportFilters) -> Iterator[str]:
     """The responses answered in the window as CSV (RESPONSE_COLUMNS), oldest first, streamed."""
-    with rt.session() as session:
+    with read_session(rt.engine) as session:
         yield from _csv(RESPONSE_COLUMNS, response_rows(session, filters))
 
 
 def export_cases(rt: Runtime, filters: ExportFilters) -> Iterator[str]:
     """The cases opened in the window as CSV (CASE_COLUMNS), oldest first, streamed."""
-    with rt.session() as session:
+    with read_session(rt.engine) as session:
         yield from _csv(CASE_COLUMNS, case_rows(session, filters))

@@ -83,11 +83,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: sa.Connection) -> None:
     # SQLite has no SELECT ... FOR UPDATE; taking the write lock up front makes a claim atomic
     # and avoids deadlocking upgrades from read to write locks between web and worker threads.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only connection (read_session) takes no lock: in WAL mode it reads a snapshot beside the writers.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("touchpoint_read_only") else "BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def read_session(engine: sa.Engine) -> Iterator[Session]:
+    """A session for reads alone, however long (a streamed export): on SQLite it holds no write lock, so the
+    worker and the web keep writing while it reads; it never commits."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(touchpoint_read_only=True)
+        session = Session(bind=connection)
+        try:
+            yield session
+        finally:
+            session.close()
+            connection.rollback()
 
 
 @contextmanager
