@@ -1,0 +1,134 @@
+"""GET /api/v1/exports/responses.csv at 10,000 and 100,000 responses (1,000,000 with --million), on SQLite and
+PostgreSQL, beside a raw SELECT of the same rows.
+
+    python -m bench.export [--million] [--postgresql URL-of-a-server-database]
+
+Each database is filled by the database itself (bench.metrics_query.fill: one event, delivery and response
+per row). Each measurement runs in a fresh process, so its peak RSS is its own: the export reads the CSV
+through the app (test client, chunks counted and dropped, as a client saving to disk would), the baseline
+runs the export's SELECT on the driver and iterates its rows in batches of 1,000 without making CSV. Rows/s
+and peak RSS are printed as a table; "RSS before" is the process after imports and setup, before the query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+SIZES = (10_000, 100_000)
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(mode: str, url: str) -> None:
+    """One measurement, in its own process; prints a JSON line."""
+    from bot.app import create_app
+    from bot.settings import Settings
+    from storage.apikeys import create_api_key
+    from storage.db import make_engine, read_session, session_scope
+    from storage.insights import ExportFilters, response_rows
+
+    engine = make_engine(url)
+    app = create_app(Settings(database_url=url, log_level="WARNING"))
+    with session_scope(engine) as session:
+        key = create_api_key(session, f"bench-{time.monotonic_ns()}")
+    client = app.test_client()
+    before = _current_rss_mib()
+    rows = size = 0
+    started = time.perf_counter()
+    if mode == "export":
+        response = client.get("/api/v1/exports/responses.csv", headers={"Authorization": f"Bearer {key}"},
+                              buffered=False)
+        for chunk in response.response:
+            size += len(chunk)
+            rows += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
+        response.close()
+        rows -= 1  # the header
+    else:
+        with read_session(engine) as session:
+            for _row in response_rows(session, ExportFilters()):
+                rows += 1
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"rows": rows, "seconds": elapsed, "bytes": size, "rss_before": before, "peak": _rss_mib()}))
+    app.extensions["touchpoint"].close()
+    engine.dispose()
+
+
+def run_child(mode: str, url: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.export", "--child", mode, url], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(name: str, url: str, rows: int) -> list[str]:
+    from bench.metrics_query import fill
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    fill(engine, rows)
+    engine.dispose()
+    lines = []
+    for mode, label in (("raw", "raw SELECT, rows iterated"), ("export", "GET /exports/responses.csv")):
+        result = run_child(mode, url)
+        assert result["rows"] == rows, result
+        lines.append(f"| {name} | {rows:,} | {label} | {result['rows'] / result['seconds']:,.0f} | "
+                     f"{result['seconds']:.2f} | {result['rss_before']:.0f} | {result['peak']:.0f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 rows (minutes, and ~1 GB on disk)")
+    parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a database on the server where a scratch database is created and dropped")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from storage.db import make_engine
+
+    sizes = (*SIZES, 1_000_000) if args.million else SIZES
+    lines = ["| database | rows | what | rows/s | seconds | RSS before MiB | peak RSS MiB |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    admin = make_engine(args.postgresql).execution_options(isolation_level="AUTOCOMMIT")
+    scratch = "touchpoint_bench_export"
+    try:
+        for rows in sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                lines += measure("SQLite", f"sqlite:///{Path(tmp) / 'export.db'}", rows)
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch}")
+                conn.exec_driver_sql(f"CREATE DATABASE {scratch}")
+            lines += measure("PostgreSQL", sa.make_url(args.postgresql).set(database=scratch).render_as_string(False),
+                             rows)
+            print("\n".join(lines[-4:]), flush=True)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+        admin.dispose()
+    print()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
