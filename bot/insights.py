@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -290,30 +289,40 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: Any) -> Any:
     """A text cell that a spreadsheet would run as a formula gets a leading `'`; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return _text(value) if isinstance(value, str) else value
 
 
-def _cell(value: Any) -> Any:
+def _text(value: str | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return safe_cell(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-    if isinstance(value, list):
-        return safe_cell(";".join(str(item) for item in value))
-    return safe_cell(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _csv(header: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
+def _number(value: float | None) -> Any:
+    return "" if value is None else value
+
+
+def _time(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _joined(value: list | None) -> str:
+    return _text(";".join(str(item) for item in value or ()))
+
+
+# One converter per column, picked once: the export spends its time here, not in the database.
+RESPONSE_CELLS = (_number, _time, _text, _text, _text, _text, _number, _text, _text, _text, _number, _joined,
+                  _text, _text)
+CASE_CELLS = (_number, _text, _text, _text, _text, _time, _time, _time, _number, _text, _text, _text, _text, _text)
+
+
+def _csv(header: tuple[str, ...], cells: tuple[Any, ...], rows: Iterator[tuple]) -> Iterator[str]:
     """CSV text in pieces of a few hundred rows: the memory a download takes does not grow with its size."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     for i, row in enumerate(rows, 1):
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([convert(value) for convert, value in zip(cells, row, strict=True)])
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -324,10 +333,10 @@ def _csv(header: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
 def export_responses(rt: Runtime, filters: ExportFilters) -> Iterator[str]:
     """The responses answered in the window as CSV (RESPONSE_COLUMNS), oldest first, streamed."""
     with read_session(rt.engine) as session:
-        yield from _csv(RESPONSE_COLUMNS, response_rows(session, filters))
+        yield from _csv(RESPONSE_COLUMNS, RESPONSE_CELLS, response_rows(session, filters))
 
 
 def export_cases(rt: Runtime, filters: ExportFilters) -> Iterator[str]:
     """The cases opened in the window as CSV (CASE_COLUMNS), oldest first, streamed."""
     with read_session(rt.engine) as session:
-        yield from _csv(CASE_COLUMNS, case_rows(session, filters))
+        yield from _csv(CASE_COLUMNS, CASE_CELLS, case_rows(session, filters))
