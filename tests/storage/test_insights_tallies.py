@@ -125,3 +125,21 @@ def test_migration_fills_the_squares_from_the_stored_answers(database_url: str, 
             columns = [c[0] for c in conn.exec_driver_sql("SELECT * FROM responsetally").cursor.description]
         engine.dispose()
         assert "score_sq_sum" not in columns
+
+
+def test_a_long_read_does_not_hold_back_writers(database_url: str) -> None:
+    """An export streaming on SQLite must not take the write lock the worker and the web need."""
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            _store(session, 3)
+        with read_session(engine) as reading:
+            assert len(reading.exec(select(Response)).all()) == 2
+            with session_scope(engine) as writing:
+                writing.exec(select(Response)).first().comment = "written while an export reads"
+            assert len(reading.exec(select(Response)).all()) == 2
+        with read_session(engine) as session:
+            assert session.exec(select(Response.comment).where(Response.comment.is_not(None))).all() == [
+                "written while an export reads"]
+    finally:
+        engine.dispose()
