@@ -43,8 +43,8 @@ DEFAULT_POINTS = 12  # buckets shown when no `since` is given
 MAX_POINTS = 400  # more than a year of days: beyond that, ask for weeks or months
 
 
-class BadRange(ServiceError):
-    """A date range the insights cannot cover: `field` names the input at fault."""
+class BadInsightQuery(ServiceError):
+    """An input the insights cannot answer (an unknown metric, a range they cannot cover): `field` names it."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -97,6 +97,11 @@ class SeriesReport:
     series: list[Series]
 
 
+def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise BadInsightQuery(field, f"must be one of {', '.join(choices)}")
+
+
 def _range(since: date | None, until: date | None, bucket: str, today: date) -> tuple[date, date]:
     end = until or today + timedelta(days=1)
     if since is None:
@@ -104,7 +109,7 @@ def _range(since: date | None, until: date | None, bucket: str, today: date) -> 
         for _ in range(DEFAULT_POINTS - 1):
             since = bucket_start(since - timedelta(days=1), bucket)
     if since >= end:
-        raise BadRange("until", "must be after since")
+        raise BadInsightQuery("until", "must be after since")
     return since, end
 
 
@@ -115,7 +120,7 @@ def _buckets(since: date, end: date, bucket: str) -> list[tuple[date, date, date
         following = next_bucket(start, bucket)
         buckets.append((start, max(start, since), min(following, end)))
         if len(buckets) > MAX_POINTS:
-            raise BadRange("bucket", f"more than {MAX_POINTS} {bucket}s in the range: use a longer bucket")
+            raise BadInsightQuery("bucket", f"more than {MAX_POINTS} {bucket}s in the range: use a longer bucket")
         start = following
     return buckets
 
@@ -165,6 +170,9 @@ def score_series(
     """NPS, CSAT or CES per bucket of [since, until), from the daily tallies; one series, or one per flow or
     channel (`by`) that has answers in the range. Without `since`, the last DEFAULT_POINTS buckets up to
     `until` (default: today, included)."""
+    _check_choice("metric", metric, METRICS)
+    _check_choice("bucket", bucket, BUCKETS)
+    _check_choice("by", by, GROUPINGS)
     since, end = _range(since, until, bucket, today or datetime.now(UTC).date())
     buckets = _buckets(since, end, bucket)
     with read_session(rt.engine) as session:
@@ -185,6 +193,42 @@ def score_series(
                   if len(starts) > 1 else Change(None, None, None, None, None))
         result.append(Series(group, points, change))
     return SeriesReport(metric, bucket, since, end, result)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One metric over [since, until) and over the period of the same length just before, with the change."""
+
+    since: date
+    until: date
+    current: Estimate
+    previous: Estimate
+    change: Change
+
+
+def score_summary(
+    rt: Runtime,
+    metric: str,
+    since: date,
+    until: date,
+    *,
+    flow: str | None = None,
+    channel: str | None = None,
+) -> Summary:
+    """The headline figure of a dashboard: the metric over the range, against the range just before it (28
+    days against the 28 before)."""
+    _check_choice("metric", metric, METRICS)
+    if since >= until:
+        raise BadInsightQuery("until", "must be after since")
+    before = since - (until - since)
+    with read_session(rt.engine) as session:
+        rows = daily_scores(session, Scope(flow, channel, before, until))
+    current, previous = _Counts(), _Counts()
+    for row in rows:
+        if row.question == metric:
+            (current if row.day >= since else previous).add(row)
+    return Summary(since, until, _estimate(metric, current), _estimate(metric, previous),
+                   _change(metric, current, previous))
 
 
 # Funnel.
@@ -264,8 +308,9 @@ def funnel(
     """Events matched -> eligible (a delivery made) -> sent -> delivered -> answered -> commented, for the
     events and deliveries of [since, until), with the reasons for each drop that the data keeps. Skips at
     ingest have no channel yet: with `channel` they are left out, and `by="channel"` lists them under None."""
+    _check_choice("by", by, GROUPINGS)
     if since is not None and until is not None and since >= until:
-        raise BadRange("until", "must be after since")
+        raise BadInsightQuery("until", "must be after since")
     scope = Scope(flow, channel, since, until)
     with read_session(rt.engine) as session:
         skips = [] if channel else skip_counts(session, scope, by)

@@ -139,7 +139,7 @@ def get_series() -> Response:
     try:
         report = insights.score_series(runtime(), params.metric, params.bucket, flow=flow, channel=params.channel,
                                        since=params.since, until=params.until, by=params.by)
-    except insights.BadRange as exc:
+    except insights.BadInsightQuery as exc:
         raise invalid_parameter(exc.field, exc.message) from None
     digits = 2 if params.metric == "ces" else 1
     body = SeriesPage(
@@ -158,7 +158,7 @@ def get_funnel() -> Response:
     try:
         funnels = insights.funnel(runtime(), flow=flow, channel=params.channel, since=params.since,
                                   until=params.until, by=params.by)
-    except insights.BadRange as exc:
+    except insights.BadInsightQuery as exc:
         raise invalid_parameter(exc.field, exc.message) from None
     body = FunnelPage(since=params.since, until=params.until, funnels=[
         FunnelOut(group=f.group, steps=[StepOut(step=s.name, count=s.count, drop=s.drop, reasons=s.reasons)

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from bot.insights import score_series
+from bot.insights import BadInsightQuery, score_series, score_summary
 from bot.runtime import Runtime
 from storage.models import Contact, Delivery, Event, Flow, Response
 
@@ -120,6 +120,25 @@ def test_the_service_takes_plain_inputs(rt: Runtime, two_weeks: None) -> None:
     report = score_series(rt, "nps", "week", since=MONDAY, until=MONDAY + timedelta(days=14), by="flow")
     assert [s.group for s in report.series] == ["a", "b"]
     assert report.series[0].points[0].estimate.value == pytest.approx(25)
+
+
+def test_summary_compares_a_period_with_the_one_before(rt: Runtime, two_weeks: None) -> None:
+    # Week 2 against week 1 over all channels: -40 against 40, as in the weekly series.
+    summary = score_summary(rt, "nps", MONDAY + timedelta(days=7), MONDAY + timedelta(days=14))
+    assert (summary.current.n, summary.previous.n) == (20, 25)
+    assert summary.change.delta == pytest.approx(-80)
+    assert summary.change.significant is True
+    only_email = score_summary(rt, "nps", MONDAY, MONDAY + timedelta(days=7), channel="email")
+    assert (only_email.current.n, only_email.current.enough, only_email.change.significant) == (5, False, None)
+
+
+def test_the_service_names_a_bad_input(rt: Runtime) -> None:
+    with pytest.raises(BadInsightQuery) as raised:
+        score_series(rt, "stars")
+    assert (raised.value.field, raised.value.message) == ("metric", "must be one of nps, csat, ces")
+    with pytest.raises(BadInsightQuery) as raised:
+        score_summary(rt, "nps", MONDAY, MONDAY)
+    assert raised.value.field == "until"
 
 
 @pytest.mark.parametrize(("params", "field", "message"), [
