@@ -1,5 +1,5 @@
 """What the insights read is kept right: the squared scores in the response tallies (through corrections and
-after migration 0010 fills them from the rows already stored), and the skipped events."""
+after migration 0011 fills them from the rows already stored), and the skipped events."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_skips_are_counted_at_commit_and_not_after_a_rollback(database_url: str)
 
 
 def _seed_0009(url: str) -> None:
-    """Answers stored before 0010, with their tallies split over two shards as the previous release kept them."""
+    """Answers stored before 0011, with their tallies split over two shards as the previous release kept them."""
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO contact (external_id, attributes, created_at, updated_at) "

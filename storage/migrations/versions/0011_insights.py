@@ -1,8 +1,8 @@
 """insights: the sum of squared scores in the response tallies (CES intervals), a daily tally of the events a
 flow skipped and why (the funnel), and an index on delivery.created_at (the funnel's date range)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
