@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from storage.webhooks import EVENT_TYPES
 
 
 def _database(settings: Settings) -> str:
@@ -461,3 +462,113 @@ def export_responses_command(flow: str | None, channel: str | None, since: str |
 def export_cases_command(flow: str | None, channel: str | None, since: str | None, until: str | None) -> None:
     """Follow-up cases opened in the range, oldest first: queue, status, priority, assignee, times, score."""
     _export("cases", flow, channel, since, until)
+
+
+@main.group()
+def webhooks() -> None:
+    """Outbound webhooks: URLs that get events, signed the Standard Webhooks way."""
+
+
+@contextmanager
+def _webhook_service() -> Iterator[Runtime]:
+    """A service's refusal (no such webhook, a URL refused) is the command's error message."""
+    from bot.errors import ServiceError
+
+    with _runtime() as rt:
+        try:
+            yield rt
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@webhooks.command("create")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, required=True,
+              type=click.Choice(EVENT_TYPES),
+              help="An event to send; repeat for more.")
+@click.option("--description", default=None, help="What the receiver is, for people.")
+def webhooks_create(url: str, events: tuple[str, ...], description: str | None) -> None:
+    """Subscribe URL to events and print the signing secret (shown only this once)."""
+    from bot.webhooks import create_subscription
+
+    with _webhook_service() as rt, rt.session() as session:
+        webhook = create_subscription(rt, session, url, list(events), description)
+        webhook_id, secret = webhook.id, webhook.secret
+    click.echo(f"webhook: {webhook_id}")
+    click.echo(f"secret: {secret}")
+    click.echo("Keep the secret with the receiver, which verifies every message with it; it is not shown again.")
+
+
+@webhooks.command("list")
+def webhooks_list() -> None:
+    """Every subscription: id, state, pending messages, URL and events; a disabled one says why."""
+    from bot.webhooks import list_subscriptions
+
+    with _webhook_service() as rt, rt.session() as session:
+        views = list_subscriptions(session)
+    for view in views:
+        w = view.webhook
+        state = "enabled" if w.enabled else "disabled"
+        click.echo(f"{w.id:>4}  {state:<8}  pending {view.pending:<5} {w.url}  {', '.join(w.events)}")
+        if w.disabled_reason and not w.enabled:
+            click.echo(f"      disabled: {w.disabled_reason}")
+
+
+def _set_enabled(webhook_id: int, enabled: bool) -> None:
+    from bot.webhooks import update_subscription
+
+    with _webhook_service() as rt, rt.session() as session:
+        update_subscription(rt, session, webhook_id, enabled=enabled)
+    click.echo(f"webhook {webhook_id} {'enabled' if enabled else 'disabled'}")
+
+
+@webhooks.command("disable")
+@click.argument("webhook_id", type=int)
+def webhooks_disable(webhook_id: int) -> None:
+    """Stop sending; new events are not queued for it, those already queued wait."""
+    _set_enabled(webhook_id, False)
+
+
+@webhooks.command("enable")
+@click.argument("webhook_id", type=int)
+def webhooks_enable(webhook_id: int) -> None:
+    """Send again, starting with the events that waited."""
+    _set_enabled(webhook_id, True)
+
+
+@webhooks.command("delete")
+@click.argument("webhook_id", type=int)
+def webhooks_delete(webhook_id: int) -> None:
+    """Delete a subscription with its pending events and its log."""
+    from bot.webhooks import remove_subscription
+
+    with _webhook_service() as rt, rt.session() as session:
+        remove_subscription(session, webhook_id)
+    click.echo(f"webhook {webhook_id} deleted")
+
+
+@webhooks.command("rotate-secret")
+@click.argument("webhook_id", type=int)
+def webhooks_rotate(webhook_id: int) -> None:
+    """Print a new signing secret; the old one also signs for 24 hours."""
+    from bot.webhooks import rotate_secret
+
+    with _webhook_service() as rt, rt.session() as session:
+        webhook = rotate_secret(session, webhook_id)
+        secret, until = webhook.secret, webhook.previous_until
+    click.echo(f"secret: {secret}")
+    click.echo(f"The previous secret also signs until {until:%Y-%m-%d %H:%M} UTC.")
+
+
+@webhooks.command("test")
+@click.argument("webhook_id", type=int)
+def webhooks_test(webhook_id: int) -> None:
+    """Send a webhook.test event now and say what the receiver answered."""
+    from bot.webhook_delivery import send_test
+
+    with _webhook_service() as rt:
+        sent = send_test(rt, webhook_id)
+    if not sent.attempt.ok:
+        raise click.ClickException(f"webhook {webhook_id}: {sent.attempt.error} (message {sent.msg_id})")
+    click.echo(f"webhook {webhook_id}: delivered, HTTP {sent.attempt.status_code} in {sent.attempt.ms} ms "
+               f"(message {sent.msg_id})")

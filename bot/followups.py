@@ -12,6 +12,7 @@ from bot.errors import CaseClosed, CaseNotFound, CustomerOptedOut, CustomerUnrea
 from bot.outbox import send_and_record, with_session_windows
 from bot.recipients import recipient_of
 from bot.runtime import Runtime
+from bot.webhooks import note_case_resolved
 from channels.base import CaseView, Outbound
 from flows.questions import QuestionKind
 from storage.contacts import opted_out_channels
@@ -53,6 +54,7 @@ def resolve_case(session: Session, followup_id: int, author: str, note: str | No
     followup.status = FollowUpStatus.RESOLVED
     followup.resolved_at = utcnow()
     add_activity(session, followup, "resolved", author, note)
+    note_case_resolved(session, followup, author)
     return followup
 
 

@@ -13,6 +13,7 @@ from bot.recipients import stored_address, survey_context
 from bot.routing import route_response
 from bot.runtime import Runtime
 from bot.tagging import tag_response
+from bot.webhooks import note_response
 from channels.base import Inbound, InlineReply, Outbound, ReplyMode
 from flows.conversation import Conversation, Phase, Step, advance
 from flows.questions import QuestionKind
@@ -309,6 +310,7 @@ def _save_response(
     response.updated_at = now
     tag_response(rt, response)
     save_response(session, response, before)
+    note_response(session, response, before)
     route_response(session, response, definition, before is None)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.webhooks import note_case_opened
 from flows.routing import Answer, route
 from flows.schema import FlowDefinition
 from storage.followups import ensure_queue, followup_for_response, open_followup
@@ -26,7 +27,7 @@ def route_response(
     if rule is None:
         return None
     reasons = [f"{key} {value}" for key, value in rule.when.model_dump(exclude_none=True).items()]
-    return open_followup(
+    followup = open_followup(
         session,
         response_id=response.id,
         delivery_id=response.delivery_id,
@@ -37,3 +38,5 @@ def route_response(
         sla=rule.sla_td,
         reason=", ".join(reasons) or "routing rule",
     )
+    note_case_opened(session, followup, response)
+    return followup

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # Days providers' raw payloads are kept once processed; unset keeps them.
     retain_raw_days: int | None = Field(default=30, ge=1)
 
+    # Outbound webhooks: private, loopback and link-local targets (and plain http) only when allowed.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    webhooks_retry_base_seconds: float = Field(default=10.0, ge=0)
+    webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0)
+
     max_body_bytes: int = 256 * 1024
     db_pool_size: int = 5
     log_level: str = "INFO"

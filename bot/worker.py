@@ -18,10 +18,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.dispatch import run_tick
 from bot.retention import apply_retention
 from bot.runtime import Runtime
+from bot.webhook_delivery import deliver_webhooks
 from storage.limits import forget_windows
 from storage.types import utcnow
+from storage.webhooks import forget_finished
 
 log = logging.getLogger("touchpoint.worker")
+
+WEBHOOK_LOG_KEPT = timedelta(days=30)
 
 
 def _tick(rt: Runtime, executor: ThreadPoolExecutor) -> None:
@@ -34,11 +38,24 @@ def _tick(rt: Runtime, executor: ThreadPoolExecutor) -> None:
         log.info("tick %s", report)
 
 
+def _webhooks(rt: Runtime, executor: ThreadPoolExecutor) -> None:
+    """Its own job, so that a slow receiver never holds up the surveys' tick."""
+    try:
+        delivered = deliver_webhooks(rt, executor=executor)
+    except Exception:
+        log.exception("webhook pass failed; the next one tries again")
+        return
+    if delivered:
+        log.info("webhooks delivered=%d", delivered)
+
+
 def _housekeeping(rt: Runtime) -> None:
-    """Hourly: retention, and rate-limit windows long over."""
+    """Hourly: retention, rate-limit windows long over, and webhook messages finished a month ago."""
     try:
         apply_retention(rt, utcnow())
         forget_windows(rt.engine, time.time() - 3600)
+        with rt.session() as session:
+            forget_finished(session, utcnow() - WEBHOOK_LOG_KEPT)
     except Exception:
         log.exception("housekeeping failed; it runs again within the hour")
 
@@ -55,6 +72,9 @@ def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
         coalesce=True,
         misfire_grace_time=None,
     )
+    hooks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook")
+    scheduler.add_job(_webhooks, "interval", args=[rt, hooks], seconds=rt.settings.worker_interval, id="webhooks",
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(_housekeeping, "interval", args=[rt], hours=1, id="housekeeping", max_instances=1,
                       coalesce=True, next_run_time=utcnow() + timedelta(minutes=1))
 

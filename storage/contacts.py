@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from storage.models import ChannelConsent, Contact, ContactAddress
 from storage.types import utcnow
 from storage.upsert import INSERTS, InsertIgnoring
+from storage.webhooks import enqueue
 
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 _INSERT_CONTACT = InsertIgnoring(_CONTACTS, ["external_id"], list(_CONTACTS.c))
@@ -149,17 +150,28 @@ def is_opted_out(session: Session, contact_id: int, channel: str) -> bool:
 
 
 def set_opt_out(session: Session, contact_id: int, channel: str, at: datetime | None, source: str) -> None:
-    """Record an opt-out (at given) or an opt-in (at None) for one channel."""
+    """Record an opt-out (at given) or an opt-in (at None) for one channel. A new opt-out is a `contact.opted_out`
+    webhook event, written in the same transaction."""
     consent = session.exec(
         select(ChannelConsent).where(ChannelConsent.contact_id == contact_id, ChannelConsent.channel == channel)
     ).first()
     if consent is None:
         consent = ChannelConsent(contact_id=contact_id, channel=channel)
+    newly_out = at is not None and consent.opted_out_at is None
     consent.opted_out_at = at
     consent.source = source
     consent.updated_at = utcnow()
     session.add(consent)
     session.flush()
+    if newly_out:
+        enqueue(session, "contact.opted_out", lambda: {
+            "contact": {"external_id": external_id_of(session, contact_id)}, "channel": channel, "source": source,
+            "opted_out_at": at.isoformat().replace("+00:00", "Z") if at else None,
+        }, contact_id)
+
+
+def external_id_of(session: Session, contact_id: int) -> str | None:
+    return session.exec(select(Contact.external_id).where(Contact.id == contact_id)).first()
 
 
 def learn_address(session: Session, contact_id: int, kind: str, address: str) -> None:

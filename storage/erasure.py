@@ -20,6 +20,7 @@ from storage.models import (
     Message,
     Response,
 )
+from storage.webhooks import forget_contact_messages
 
 _OPEN = [DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING, DeliveryStatus.SENT,
          DeliveryStatus.DELIVERED, DeliveryStatus.ANSWERED, DeliveryStatus.UNKNOWN]
@@ -59,6 +60,7 @@ def erase_contact(
     ]
     for statement in statements:
         session.execute(statement)
+    forget_contact_messages(session, contact_id or 0)
     contact.external_id = f"erased:{contact_id}"
     session.expire(contact, ["address_rows"])
     contact.name = None

@@ -17,6 +17,10 @@ def queue_by_key(session: Session, key: str) -> Queue | None:
     return session.exec(select(Queue).where(Queue.key == key)).first()
 
 
+def queue_key_of(session: Session, queue_id: int) -> str | None:
+    return session.exec(select(Queue.key).where(Queue.id == queue_id)).first()
+
+
 def ensure_queue(session: Session, key: str) -> Queue:
     """The queue named by a routing rule, created with defaults on first use."""
     queue = queue_by_key(session, key)

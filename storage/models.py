@@ -412,3 +412,64 @@ class WidgetDisplay(SQLModel, table=True):
     site_id: int = Field(foreign_key="site.id", index=True)
     shown_at: datetime = _created()
     dismissed_at: datetime | None = _time()
+
+
+class Webhook(SQLModel, table=True):
+    """An admin's subscription: a URL that gets the events it lists, signed with its secret (Standard Webhooks).
+
+    The secret is an HMAC key we must use, so it is stored as is and kept out of repr, like a site's. The worker
+    holds a subscription under `lease_until` while it sends its messages, which keeps them in order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    events: list[str] = _json(list)
+    secret: str = Field(max_length=128)
+    # After a rotation the old secret still signs (a second signature) until `previous_until`.
+    previous_secret: str | None = Field(default=None, max_length=128)
+    previous_until: datetime | None = _time()
+    enabled: bool = True
+    description: str = Field(default="", max_length=255)
+    failing_since: datetime | None = _time()  # the first failed attempt since the last success
+    disabled_reason: str | None = Field(default=None, max_length=500)
+    lease_until: datetime | None = _time()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+    def __repr_args__(self) -> Any:
+        return [(name, value) for name, value in super().__repr_args__() if name not in ("secret", "previous_secret")]
+
+
+class WebhookMessage(SQLModel, table=True):
+    """The outbox: one event for one subscription, written in the transaction of the change it reports. The body
+    is kept only until the message is delivered or given up."""
+
+    __tablename__ = "webhook_message"
+    __table_args__ = (sa.Index("ix_webhook_message_queue", "webhook_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id")
+    msg_id: str = Field(max_length=64, unique=True)  # the `webhook-id` header: the same on every retry
+    type: str = Field(max_length=64)
+    body: str | None = None
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    status: str = Field(default="pending", max_length=16)  # pending, delivered, failed (given up)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    first_attempt_at: datetime | None = _time()
+    created_at: datetime = _created()
+    finished_at: datetime | None = _time()
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One POST of a message: the status code or the error's kind; never a body or a secret."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (sa.Index("ix_webhook_attempt_webhook", "webhook_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id")
+    message_id: int = Field(foreign_key="webhook_message.id", index=True)
+    at: datetime = _created()
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=255)
+    duration_ms: int = 0

@@ -40,12 +40,13 @@ def api_blueprint() -> Blueprint:
         sandbox,
         sends,
         sites,
+        webhooks,
     )
 
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
     for module in (events, deliveries, responses, followups, queues, metrics, flows, sends, contacts, sandbox, sites,
-                   apikeys, insights, openapi):
+                   apikeys, insights, webhooks, openapi):
         module.register(bp)
     return bp

@@ -20,6 +20,7 @@ from bot.errors import (
     ServiceError,
 )
 from bot.http_json import ApiError, error_response, field_errors
+from bot.webhooks import WebhookUrlRefused
 
 
 def not_found(what: str, ident: object) -> ApiError:
@@ -35,6 +36,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     ProviderRefused: (502, "channel_error"),
     NotInSandbox: (422, "not_in_sandbox"),
     FlowDisabled: (409, "disabled"),
+    WebhookUrlRefused: (422, "invalid"),
 }
 
 
@@ -46,7 +48,8 @@ def api_error(exc: ServiceError) -> ApiError:
         choices = ", ".join(exc.sandbox_channels) or "none"
         return ApiError(status if exc.sandbox_channels else 404, code, exc.message,
                         [{"field": "channel", "message": f"one of: {choices}"}])
-    return ApiError(status, code, exc.message)
+    field = getattr(exc, "field", None)
+    return ApiError(status, code, exc.message, [{"field": field, "message": exc.message}] if field else None)
 
 
 def register_error_handlers(app: Flask) -> None:

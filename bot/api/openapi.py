@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from bot.api import insights
 from bot.api import schemas as s
+from bot.api import webhooks as wh
 from bot.api.apikeys import ApiKeyList
 from bot.inputs import EventIn
 
@@ -166,6 +167,23 @@ OPERATIONS += (
               csv=True),
     Operation("get", "/exports/cases.csv", "Follow-up cases as CSV, streamed", None, query=insights.ExportQuery,
               csv=True),
+)
+
+# Outbound webhooks: subscriptions, their recent attempts, a test event and secret rotation.
+OPERATIONS += (
+    Operation("get", "/webhooks", "Webhook subscriptions (never their secrets)", wh.WebhookList),
+    Operation("post", "/webhooks", "Subscribe a URL to events; the response has the signing secret, shown only this "
+              "once", wh.WebhookCreated, 201, wh.WebhookIn, errors=(400, 401, 415, 422)),
+    Operation("get", "/webhooks/{id}", "One subscription with its recent attempts", wh.WebhookDetail,
+              path_params=("id",), errors=(401, 404)),
+    Operation("patch", "/webhooks/{id}", "Change a subscription's URL, events or description, or enable or disable "
+              "it", wh.WebhookDetail, body=wh.WebhookPatch, path_params=("id",), errors=(400, 401, 404, 415, 422)),
+    Operation("delete", "/webhooks/{id}", "Delete a subscription with its pending events and its log", None, 204,
+              path_params=("id",), errors=(401, 404)),
+    Operation("post", "/webhooks/{id}/secret", "Rotate the signing secret; the old one also signs for 24 hours",
+              wh.WebhookSecret, path_params=("id",), errors=(401, 404)),
+    Operation("post", "/webhooks/{id}/test", "Send a webhook.test event now and say what the receiver answered",
+              wh.WebhookTestOut, path_params=("id",), errors=(401, 404)),
 )
 
 
