@@ -23,6 +23,7 @@ from bot.webhooks import WebhookUrlRefused, check_url
 from storage.contacts import contact_by_external_id, set_opt_out
 from storage.models import WebhookMessage
 from storage.types import utcnow
+from storage.webhooks import claim_webhooks
 from tests.conftest import make_settings
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml, install_flow, tick
@@ -285,3 +286,36 @@ def test_the_cli_creates_lists_tests_disables_and_deletes(
     assert code == 1 and "private" in out
     with rt.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM webhook")).scalar() == 0
+
+
+def test_a_failing_subscription_holds_up_only_itself(
+    rt: Runtime, client: FlaskClient, auth: dict, receiver: WebhookReceiver
+) -> None:
+    other = WebhookReceiver()
+    try:
+        subscribe(client, auth, receiver, "response.created")
+        subscribe(client, auth, other, "response.created")
+        receiver.statuses = [500]
+        survey_answered(rt, client, auth, "9")
+        assert deliver_webhooks(rt) == 1
+        assert [d.verified for d in other.deliveries] == [True]
+        assert [d.body["type"] for d in receiver.deliveries] == ["response.created"]
+        assert deliver_webhooks(rt) == 1
+        assert len(receiver.deliveries) == 2 and len(other.deliveries) == 1
+        assert receiver.deliveries[0].msg_id != other.deliveries[0].msg_id
+    finally:
+        other.stop()
+
+
+def test_a_claimed_subscription_is_not_claimed_twice(
+    rt: Runtime, client: FlaskClient, auth: dict, receiver: WebhookReceiver
+) -> None:
+    hook = subscribe(client, auth, receiver, "response.created")
+    survey_answered(rt, client, auth, "9")
+    now = utcnow()
+    with rt.session() as first:
+        assert claim_webhooks(first, now, 10, timedelta(minutes=5)) == [hook["id"]]
+    with rt.session() as second:
+        assert claim_webhooks(second, now, 10, timedelta(minutes=5)) == []
+    assert deliver_webhooks(rt, now) == 0  # held by the first claim
+    assert deliver_webhooks(rt, now + timedelta(minutes=6)) == 1  # its lease ran out
