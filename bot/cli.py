@@ -506,6 +506,8 @@ def webhooks_list() -> None:
 
     with _webhook_service() as rt, rt.session() as session:
         views = list_subscriptions(session)
+    if not views:
+        click.echo("no webhooks; add one with touchpoint webhooks create URL --event TYPE")
     for view in views:
         w = view.webhook
         state = "enabled" if w.enabled else "disabled"
