@@ -14,17 +14,22 @@ import hashlib
 import hmac
 import logging
 import random
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from sqlmodel import Session
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from bot.runtime import Runtime
-from bot.webhooks import WebhookNotFound, WebhookUrlRefused, check_url
+from bot.webhooks import WebhookNotFound, WebhookUrlRefused, check_url, is_public
 from storage.models import Webhook, WebhookMessage
 from storage.types import utcnow
 from storage.webhooks import (
@@ -97,9 +102,12 @@ def post(rt: Runtime, webhook: Webhook, msg_id: str, body: str, now: datetime) -
     status_code, error = None, None
     try:
         # Redirects are not followed: the place they point to has not been checked.
-        with requests.post(webhook.url, data=body.encode(), headers=headers, timeout=timeout, allow_redirects=False,
-                           stream=True) as answer:
+        with http_session(rt.settings.webhooks_allow_private) as http, \
+                http.post(webhook.url, data=body.encode(), headers=headers, timeout=timeout, allow_redirects=False,
+                          stream=True) as answer:
             status_code = answer.status_code
+    except AddressRefused as refused:
+        error = f"not sent: {refused}"
     except requests.Timeout:
         error = f"timed out after {timeout:g}s"
     except requests.ConnectionError:
@@ -110,6 +118,56 @@ def post(rt: Runtime, webhook: Webhook, msg_id: str, body: str, now: datetime) -
     if status_code is not None and not 200 <= status_code < 300:
         error = f"HTTP {status_code}"
     return Attempt(status_code, error, ms)
+
+
+class AddressRefused(Exception):
+    """The connection reached an address that is not public: the name's DNS answer changed since the check."""
+
+
+def _check_peer(sock: socket.socket) -> socket.socket:
+    peer = str(sock.getpeername()[0])
+    if not is_public(peer):
+        sock.close()
+        raise AddressRefused("the host now resolves to a private, loopback or link-local address")
+    return sock
+
+
+class _PublicHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _check_peer(super()._new_conn())
+
+
+class _PublicHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _check_peer(super()._new_conn())  # before TLS, before a byte is sent
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """Checks the address each connection actually reached, so a name that resolves to a public address for the
+    check and to an inner one for the connection (DNS rebinding) gets nothing."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+
+
+def http_session(allow_private: bool) -> requests.Session:
+    """No proxies from the environment (the checks need a direct connection), and public peers only unless
+    allowed."""
+    session = requests.Session()
+    session.trust_env = False
+    if not allow_private:
+        session.mount("http://", PublicOnlyAdapter())
+        session.mount("https://", PublicOnlyAdapter())
+    return session
 
 
 def backoff(rt: Runtime, attempts: int) -> timedelta:

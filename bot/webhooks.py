@@ -79,13 +79,18 @@ def check_address(host: str, port: int, allow_private: bool) -> None:
         raise WebhookUrlRefused(f"the host {host} does not resolve") from None
     if allow_private:
         return
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise WebhookUrlRefused(f"the host {host} resolves to a private, loopback or link-local address "
-                                    "(TOUCHPOINT_WEBHOOKS_ALLOW_PRIVATE=true allows it)")
+    if not all(is_public(str(info[4][0])) for info in infos):
+        raise WebhookUrlRefused(f"the host {host} resolves to a private, loopback or link-local address "
+                                "(TOUCHPOINT_WEBHOOKS_ALLOW_PRIVATE=true allows it)")
+
+
+def is_public(ip: str) -> bool:
+    """A global unicast address: not loopback, private, link-local, shared, reserved or multicast (an IPv4-mapped
+    IPv6 address is judged as the IPv4 address it carries)."""
+    address = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
 
 
 # The subscriptions, for the API, the CLI and pages.

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from bot.cli import main
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.webhook_delivery import deliver_webhooks
+from bot.webhook_delivery import AddressRefused, deliver_webhooks, http_session
 from bot.webhooks import WebhookUrlRefused, check_url
 from storage.contacts import contact_by_external_id, set_opt_out
 from storage.models import WebhookMessage
@@ -319,3 +319,14 @@ def test_a_claimed_subscription_is_not_claimed_twice(
         assert claim_webhooks(second, now, 10, timedelta(minutes=5)) == []
     assert deliver_webhooks(rt, now) == 0  # held by the first claim
     assert deliver_webhooks(rt, now + timedelta(minutes=6)) == 1  # its lease ran out
+
+
+def test_a_connection_that_reaches_a_private_address_sends_nothing(receiver: WebhookReceiver) -> None:
+    """DNS can answer the check with a public address and the connection with an inner one: the address the
+    socket reached is checked before a byte is sent."""
+    with http_session(allow_private=False) as http, pytest.raises(AddressRefused):
+        http.post(receiver.url, data=b"{}", timeout=5)
+    assert receiver.deliveries == []
+    with http_session(allow_private=True) as http, http.post(receiver.url, data=b"{}", timeout=5) as answer:
+        assert answer.status_code == 200
+    assert len(receiver.deliveries) == 1
