@@ -1,4 +1,4 @@
-"""Revision 0011 (outbound webhooks) goes down and up again on both databases."""
+"""Revision 0012 (outbound webhooks) goes down and up again on both databases."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ def _tables(url: str) -> set[str]:
 
 def test_the_webhook_tables_come_and_go_with_their_revision(database_url: str, tmp_path: Path) -> None:
     with fresh(database_url, tmp_path) as url:
-        upgrade(url, "0011")
+        upgrade(url, "0012")
         assert _tables(url) >= TABLES
-        command.downgrade(alembic_config(url), "0010")
+        command.downgrade(alembic_config(url), "0011")
         assert not TABLES & _tables(url)
-        upgrade(url, "0011")
+        upgrade(url, "0012")
         assert _tables(url) >= TABLES
