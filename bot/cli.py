@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from storage.apikeys import SCOPES
 from storage.webhooks import EVENT_TYPES
 
 
@@ -234,18 +235,22 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.argument("name")
-def apikey_create(name: str) -> None:
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES),
+              help="What the key may do; repeat for more (default: admin, everything).")
+def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API key and print it (only the key, once; it is stored hashed)."""
-    from storage.apikeys import create_api_key
+    from storage.apikeys import ADMIN, create_api_key, scope_text
 
+    chosen = scopes or (ADMIN,)
     with _session() as session:
-        key = create_api_key(session, name)
+        key = create_api_key(session, name, chosen)
+    click.echo(f"scopes: {scope_text(chosen)}", err=True)
     click.echo(key)
 
 
 @apikey.command("list")
 def apikey_list() -> None:
-    """List API keys: id, name, created, last used, revoked (never the key itself)."""
+    """List API keys: id, name, scopes, created, last used, revoked (never the key itself)."""
     from storage.apikeys import list_api_keys
 
     def when(moment: object) -> str:
@@ -253,10 +258,10 @@ def apikey_list() -> None:
 
     with _session() as session:
         keys = list_api_keys(session)
-    click.echo(f"{'id':>4}  {'name':<24} {'created':<16}  {'last used':<16}  revoked")
+    click.echo(f"{'id':>4}  {'name':<24} {'scopes':<30} {'created':<16}  {'last used':<16}  revoked")
     for key in keys:
-        click.echo(f"{key.id:>4}  {key.name:<24} {when(key.created_at):<16}  {when(key.last_used_at):<16}  "
-                   f"{when(key.revoked_at)}")
+        click.echo(f"{key.id:>4}  {key.name:<24} {key.scopes:<30} {when(key.created_at):<16}  "
+                   f"{when(key.last_used_at):<16}  {when(key.revoked_at)}")
 
 
 @apikey.command("revoke")

@@ -1,9 +1,10 @@
-"""API keys: random, shown once, stored as a SHA-256 digest; revoked, never deleted."""
+"""API keys: random, shown once, stored as a SHA-256 digest; revoked, never deleted. Each key holds scopes."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +19,12 @@ PREFIX = "tp_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_ID = 2**31 - 1
 
+# What a key may do. `admin` implies every other scope; the others are independent of each other.
+EVENTS_WRITE, READ, CASES, ADMIN = "events:write", "read", "cases", "admin"
+SCOPES = (EVENTS_WRITE, READ, CASES, ADMIN)
+
 _KEYS = ApiKey.__table__  # type: ignore[attr-defined]
-_LOOKUP = sa.select(_KEYS.c.id, _KEYS.c.name, _KEYS.c.revoked_at, _KEYS.c.last_used_at).where(
+_LOOKUP = sa.select(_KEYS.c.id, _KEYS.c.name, _KEYS.c.scopes, _KEYS.c.revoked_at, _KEYS.c.last_used_at).where(
     _KEYS.c.key_hash == sa.bindparam("key_hash"))
 _TOUCH = _KEYS.update().where(_KEYS.c.id == sa.bindparam("key_id")).values(last_used_at=sa.bindparam("now"))
 
@@ -28,6 +33,30 @@ _TOUCH = _KEYS.update().where(_KEYS.c.id == sa.bindparam("key_id")).values(last_
 class KeyHolder:
     id: int
     name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or ADMIN in self.scopes
+
+
+class UnknownScope(ValueError):
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"unknown scope {scope!r}; one of {', '.join(SCOPES)}")
+
+
+def scope_text(scopes: Iterable[str]) -> str:
+    """Scopes as stored: space-separated, each once, in the order of SCOPES."""
+    wanted = set(scopes)
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise UnknownScope(unknown[0])
+    if not wanted:
+        raise ValueError("a key needs at least one scope")
+    return " ".join(scope for scope in SCOPES if scope in wanted)
+
+
+def scope_list(text: str) -> list[str]:
+    return text.split()
 
 
 class AmbiguousKeyName(Exception):
@@ -38,9 +67,11 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(session: Session, name: str) -> str:
+def create_api_key(session: Session, name: str, scopes: Iterable[str] = (ADMIN,)) -> str:
+    """Full access (admin) unless told otherwise, as keys had before scopes existed."""
+    stored = scope_text(scopes)
     key = PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(name=name, key_hash=_digest(key)))
+    session.add(ApiKey(name=name, key_hash=_digest(key), scopes=stored))
     session.flush()
     return key
 
@@ -60,7 +91,7 @@ def verify_api_key(engine: sa.Engine, key: str) -> KeyHolder | None:
         now = utcnow()
         if row.last_used_at is None or row.last_used_at < now - LAST_USED_RESOLUTION:
             conn.execute(_TOUCH, {"key_id": row.id, "now": now})
-    return KeyHolder(row.id, row.name)
+    return KeyHolder(row.id, row.name, frozenset(scope_list(row.scopes)))
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:

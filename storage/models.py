@@ -379,6 +379,7 @@ class ApiKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=128)
     key_hash: str = Field(max_length=64, unique=True)
+    scopes: str = Field(max_length=255)  # space-separated, as in OAuth: "events:write read"
     created_at: datetime = _created()
     last_used_at: datetime | None = _time()
     revoked_at: datetime | None = _time()

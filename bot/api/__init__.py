@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
+from bot.api.scopes import OWN_KEY, PUBLIC, scope_of
 from bot.http_json import ApiError, reject_unstorable_url
 from bot.runtime import runtime
-from storage.apikeys import verify_api_key
+from storage.apikeys import KeyHolder, verify_api_key
 
 
 def require_api_key() -> None:
     """Every v1 endpoint needs `Authorization: Bearer <key>`; the key's digest is looked up on every request, so a
-    revoked key is refused at once by every process."""
-    if request.method == "OPTIONS" or request.endpoint == "api.openapi":
+    revoked key is refused at once by every process. The key must hold the operation's scope (bot.api.scopes)."""
+    if request.method == "OPTIONS" or request.endpoint in PUBLIC:
         return
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
@@ -22,6 +23,20 @@ def require_api_key() -> None:
     if holder is None:
         raise ApiError(401, "unauthorized", "invalid or revoked API key")
     g.api_key_id, g.api_key_name = holder.id, holder.name
+    if request.endpoint is not None:  # an unknown path or method is a 404 or 405 for any key
+        _require_scope(holder, request.endpoint)
+
+
+def _require_scope(holder: KeyHolder, endpoint: str) -> None:
+    needed = scope_of(endpoint)
+    if holder.allows(needed):
+        return
+    own = OWN_KEY.get(endpoint)
+    if own is not None and (request.view_args or {}).get(own) == holder.id:
+        return
+    held = " ".join(sorted(holder.scopes))
+    raise ApiError(403, "insufficient_scope", f"this API key lacks the scope {needed}",
+                   [{"field": "scope", "message": f"needs {needed}; the key has {held}"}])
 
 
 def api_blueprint() -> Blueprint:

@@ -9,13 +9,14 @@ from pydantic import BaseModel
 
 from bot.api.errors import not_found
 from bot.runtime import runtime
-from storage.apikeys import MAX_ID, list_api_keys, revoke_api_key
+from storage.apikeys import MAX_ID, list_api_keys, revoke_api_key, scope_list
 from storage.models import ApiKey
 
 
 class ApiKeyOut(BaseModel):
     id: int
     name: str
+    scopes: list[str]
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
@@ -27,8 +28,8 @@ class ApiKeyList(BaseModel):
 
 def key_out(key: ApiKey) -> ApiKeyOut:
     assert key.id is not None
-    return ApiKeyOut(id=key.id, name=key.name, created_at=key.created_at, last_used_at=key.last_used_at,
-                     revoked_at=key.revoked_at)
+    return ApiKeyOut(id=key.id, name=key.name, scopes=scope_list(key.scopes), created_at=key.created_at,
+                     last_used_at=key.last_used_at, revoked_at=key.revoked_at)
 
 
 def list_all() -> Response:

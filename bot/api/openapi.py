@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -14,6 +15,7 @@ from bot.api import insights
 from bot.api import schemas as s
 from bot.api import webhooks as wh
 from bot.api.apikeys import ApiKeyList
+from bot.api.scopes import OWN_KEY, scope_of
 from bot.inputs import EventIn
 
 
@@ -35,8 +37,9 @@ class Operation:
     csv: bool = False  # the success body is CSV text, not JSON
 
     def statuses(self) -> list[int]:
-        """401 for the key; 400/413/415/422 for a JSON body; 422 for query and path values; 404 for a path."""
-        codes = {401, *self.errors}
+        """401 and 403 for the key and its scopes; 400/413/415/422 for a JSON body; 422 for query and path values;
+        404 for a path."""
+        codes = {401, 403, *self.errors}
         if self.body is not None:
             codes |= {400, 413, 415, 422}
         if self.query is not None:
@@ -46,9 +49,9 @@ class Operation:
         return sorted(codes)
 
 
-ERRORS = {400: "malformed JSON", 401: "missing or invalid API key", 404: "no such resource", 409: "conflict",
-          413: "body too large", 415: "not JSON", 422: "a field or parameter is not valid",
-          502: "the provider refused the message"}
+ERRORS = {400: "malformed JSON", 401: "missing or invalid API key", 403: "the API key lacks the operation's scope",
+          404: "no such resource", 409: "conflict", 413: "body too large", 415: "not JSON",
+          422: "a field or parameter is not valid", 502: "the provider refused the message"}
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -194,23 +197,42 @@ def openapi_document() -> dict[str, Any]:
         models += [m for m in (op.body, op.response) if m is not None]
     pairs = [(m, "validation" if m in {op.body for op in OPERATIONS} else "serialization") for m in set(models)]
     _, defs = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
+    endpoints = _endpoints()
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, endpoints[(op.method, _shape(op.path))])
     return {
         "openapi": "3.1.0",
         "info": {"title": "Touchpoint API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
         "components": {
             "schemas": defs.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": SCOPES_TEXT}},
         },
         "security": [{"bearer": []}],
         "paths": paths,
     }
 
 
-def _operation(op: Operation) -> dict[str, Any]:
+SCOPES_TEXT = ("An API key (`touchpoint apikey create NAME --scope ...`). Each operation names the scope it needs "
+               "in its security requirement and in `x-required-scope`: events:write, read, cases or admin; admin "
+               "holds every scope.")
+
+
+def _shape(path: str) -> str:
+    """A path with its parameters blanked, so `/flows/{key}` and the rule `/flows/<key>` compare equal."""
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+def _endpoints() -> dict[tuple[str, str], str]:
+    """(method, path shape) -> the Flask endpoint serving it, to find each operation's scope."""
+    prefix = "/api/v1"
+    return {(method.lower(), _shape(rule.rule.removeprefix(prefix))): rule.endpoint
+            for rule in current_app.url_map.iter_rules() if rule.rule.startswith(prefix + "/")
+            for method in rule.methods or ()}
+
+
+def _operation(op: Operation, endpoint: str) -> dict[str, Any]:
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
 
@@ -224,7 +246,12 @@ def _operation(op: Operation) -> dict[str, Any]:
         responses[str(code)] = {"description": ERRORS.get(code, "error"), **ref(s.ErrorOut)}
     params = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n)} for n in op.path_params]
     params += _query_params(op.query) if op.query else []
-    spec: dict[str, Any] = {"summary": op.summary, "responses": responses}
+    scope = scope_of(endpoint)
+    description = f"Needs an API key with the scope `{scope}`"
+    if endpoint in OWN_KEY:
+        description += ", except for a key revoking itself"
+    spec: dict[str, Any] = {"summary": op.summary, "description": description + ".", "responses": responses,
+                            "security": [{"bearer": [scope]}], "x-required-scope": scope}
     if params:
         spec["parameters"] = params
     if op.body is not None:

@@ -111,7 +111,7 @@ def test_the_api_lists_keys_without_the_key_or_its_digest(client: FlaskClient, r
     response = client.get("/api/v1/apikeys", headers=bearer(api_key))
     assert response.status_code == 200
     [item] = response.get_json()["items"]
-    assert set(item) == {"id", "name", "created_at", "last_used_at", "revoked_at"}
+    assert set(item) == {"id", "name", "scopes", "created_at", "last_used_at", "revoked_at"}
     assert item["name"] == "tests" and item["revoked_at"] is None and item["last_used_at"] is not None
     with rt.engine.connect() as conn:
         digest = conn.execute(sa.text("SELECT key_hash FROM apikey")).scalar_one()

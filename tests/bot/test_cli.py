@@ -180,7 +180,7 @@ def test_the_database_is_named_on_stderr_with_its_password_masked_and_stdout_sta
     key = cli(env, "apikey", "create", "backend")
     assert key.exit_code == 0 and key.stdout.count("\n") == 1 and key.stdout.startswith("tp_")
     shown = database_url.replace("postgres@", "postgres:***@")
-    assert key.stderr == f"database: {shown}\n" and "s3cret" not in key.output
+    assert key.stderr == f"database: {shown}\nscopes: admin\n" and "s3cret" not in key.output
     assert cli(env, "flows", "import", write(tmp_path / "flow.yaml", flow_yaml("piped"))).exit_code == 0
     exported = cli(env, "flows", "export")
     assert [doc["key"] for doc in yaml.safe_load_all(exported.stdout)] == ["piped"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, select
 
 import storage.models  # noqa: F401
+from storage.apikeys import create_api_key, verify_api_key
 from storage.contacts import contacts_at_address
 from storage.db import make_engine
 from storage.deliveries import open_delivery_for
@@ -162,3 +164,27 @@ def test_downgrade_puts_the_addresses_back_in_their_columns(database_url: str, t
         ("grace", None, "grace@example.com", "U0GRACE"),
         ("alan", None, None, None),
     ]
+
+
+def test_keys_made_before_scopes_keep_full_access(database_url: str, tmp_path: Path) -> None:
+    with empty_database(database_url, tmp_path) as old:
+        upgrade(old, "0009")
+        engine = make_engine(old)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO apikey (name, key_hash, created_at) "
+                                 f"VALUES ('backend', '{hashlib.sha256(b'tp_old-key').hexdigest()}', '2026-01-01')")
+        engine.dispose()
+        upgrade(old)
+        engine = make_engine(old)
+        holder = verify_api_key(engine, "tp_old-key")
+        with Session(engine) as session:
+            new = create_api_key(session, "reader", ["read"])
+            session.commit()
+        command.downgrade(alembic_config(old), "0009")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("apikey")}
+            names = conn.exec_driver_sql("SELECT name FROM apikey ORDER BY id").scalars().all()
+        engine.dispose()
+    assert holder is not None and holder.name == "backend" and holder.scopes == {"admin"}
+    assert holder.allows("cases") and new.startswith("tp_")
+    assert "scopes" not in columns and names == ["backend", "reader"]

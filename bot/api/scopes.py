@@ -1,0 +1,52 @@
+"""Which scope each API operation needs: one table, keyed by the Flask endpoint.
+
+`require_api_key` reads it on every request and the OpenAPI document shows it; a test walks the app's routes,
+so an endpoint added without a line here fails. An endpoint missing from the table anyway needs `admin`.
+"""
+
+from __future__ import annotations
+
+from storage.apikeys import ADMIN, CASES, EVENTS_WRITE, READ
+
+# Endpoints anyone may call, without a key.
+PUBLIC = frozenset({"api.openapi"})
+
+SCOPE_OF: dict[str, str] = {
+    # events:write: what a backend sends in
+    "api.create_event": EVENTS_WRITE,
+    "api.sandbox_inbound": EVENTS_WRITE,
+    # read: figures, answers and configuration, read only
+    "api.get_delivery": READ,
+    "api.list_responses": READ,
+    "api.get_metrics": READ,
+    "api.list_flows": READ,
+    "api.get_flow": READ,
+    "api.list_queues": READ,
+    "api.get_queue": READ,
+    "api.list_sites": READ,
+    "api.get_site": READ,
+    "api.sandbox_messages": READ,
+    # cases: working follow-up cases (a helpdesk integration)
+    "api.list_followups": CASES,
+    "api.get_followup": CASES,
+    "api.claim_followup": CASES,
+    "api.note_followup": CASES,
+    "api.reply_followup": CASES,
+    "api.resolve_followup": CASES,
+    # admin: changing configuration, erasing personal data, managing keys
+    "api.put_flow": ADMIN,
+    "api.delete_flow": ADMIN,
+    "api.patch_queue": ADMIN,
+    "api.delete_contact": ADMIN,
+    "api.create_site": ADMIN,
+    "api.patch_site": ADMIN,
+    "api.list_apikeys": ADMIN,
+    "api.revoke_apikey": ADMIN,
+}
+
+# A key may always revoke itself, whatever its scopes: stopping a leaked key must not wait for an admin key.
+OWN_KEY = {"api.revoke_apikey": "key_id"}
+
+
+def scope_of(endpoint: str) -> str:
+    return SCOPE_OF.get(endpoint, ADMIN)
