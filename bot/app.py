@@ -13,6 +13,7 @@ from bot.inbox import AppInbox
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from storage.migrate import schema_problem
 
 
 def freeze_startup_heap() -> None:
@@ -57,5 +58,16 @@ def create_app(settings: Settings | None = None) -> Flask:
             "channels": {name: ch.transport.name for name, ch in rt.channels.items()},
         }
         return jsonify(body), 200 if database == "ok" else 503
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        """Ready to serve: the database answers and its schema is this release's (or a newer one's)."""
+        try:
+            problem = schema_problem(rt.engine)
+        except Exception:  # the driver's text may name the host; the logs and /healthz tell the rest
+            problem = "the database is unreachable"
+        if problem is not None:
+            return jsonify({"status": "unavailable", "reason": problem}), 503
+        return jsonify({"status": "ready"}), 200
 
     return app

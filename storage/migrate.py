@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,8 +35,15 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+@cache
 def _scripts() -> ScriptDirectory:
+    """Read once per process: the migrations of a running release do not change."""
     return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+@cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
 
 
 def current_head() -> str:
@@ -63,6 +71,18 @@ def ensure_schema(database_url: str) -> None:
     current, head = current_revision(database_url), current_head()
     if current is None:
         raise SchemaNotReady("the database has no tables yet")
-    known = {script.revision for script in _scripts().walk_revisions()}
-    if current != head and current in known:
+    if current != head and current in _known_revisions():
         raise SchemaNotReady(f"the database is at revision {current}; this release needs {head}")
+
+
+def schema_problem(engine: sa.Engine) -> str | None:
+    """Why this release cannot serve from the database, or None. A revision newer than this release's serves it
+    (as in `ensure_schema`): during a rolling deploy the old processes must stay in service."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = current_head()
+    if current is None:
+        return "the database has no tables yet; run `touchpoint db upgrade`"
+    if current != head and current in _known_revisions():
+        return f"the database is at revision {current}; this release needs {head} (run `touchpoint db upgrade`)"
+    return None
