@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bot.api import api_blueprint
 from bot.api.errors import register_error_handlers
 from bot.inbox import AppInbox
+from bot.logs import RequestIds
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     rt = build_runtime(settings)
     app.extensions["touchpoint"] = rt
+    app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
     register_error_handlers(app)
     app.register_blueprint(api_blueprint())

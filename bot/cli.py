@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -13,10 +15,13 @@ from typing import Any
 import click
 from sqlmodel import Session
 
+from bot.logs import setup_logging
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from storage.apikeys import SCOPES
 from storage.webhooks import EVENT_TYPES
+
+log = logging.getLogger("touchpoint.cli")
 
 
 def _database(settings: Settings) -> str:
@@ -28,8 +33,27 @@ def _database(settings: Settings) -> str:
         shown = sa.make_url(settings.database_url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         raise click.ClickException("TOUCHPOINT_DATABASE_URL is not a database URL") from None
-    click.echo(f"database: {shown}", err=True)
+    if _as_service:
+        log.info("database: %s", shown)
+    else:
+        click.echo(f"database: {shown}", err=True)
     return settings.database_url
+
+
+_as_service = False
+
+
+def _service_logs() -> Settings:
+    """`touchpoint web` and `touchpoint worker` run as services, whose lines a log pipeline reads: JSON unless
+    TOUCHPOINT_LOG_FORMAT says otherwise (set in the environment, so gunicorn's workers see it too), and what the
+    command says goes through the log as well."""
+    global _as_service
+    if Settings().log_format is None:
+        os.environ["TOUCHPOINT_LOG_FORMAT"] = "json"
+    settings = Settings()
+    setup_logging(settings.log_level, settings.secret_key_value, fmt=settings.log_format)
+    _as_service = True
+    return settings
 
 
 def _ready(settings: Settings) -> None:
@@ -104,7 +128,7 @@ def web(bind: str | None, workers: int) -> None:
     """The web server alone, under gunicorn."""
     from bot.gunicorn import serve
 
-    settings = Settings()
+    settings = _service_logs()
     _ready(settings)
     serve(bind or f"{settings.host}:{settings.port}", workers)
 
@@ -114,9 +138,10 @@ def worker() -> None:
     """The worker alone: dispatch, reminders, expiry. Run as many as you like on PostgreSQL."""
     from bot.worker import run_worker_forever
 
+    _service_logs()
     with _runtime() as rt:
         if rt.engine.dialect.name == "sqlite":
-            click.echo("note: on SQLite run a single worker; use PostgreSQL to scale out", err=True)
+            log.warning("on SQLite run a single worker; use PostgreSQL to scale out")
         run_worker_forever(rt)
 
 

@@ -5,8 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
-from bot.logs import install_masking
+from bot.logs import install_masking, log_formatter
+from bot.settings import Settings
+
+# gunicorn's default access line, and the request id our middleware put in the response.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
+
+
+class _Logs(Logger):
+    """gunicorn's own lines (its master's, and the access log) in the format of every other line."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        formatter = log_formatter(Settings().log_format)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(formatter)
 
 
 class _Server(BaseApplication):
@@ -30,4 +46,5 @@ def serve(bind: str, workers: int) -> None:
     """The access log (on stdout) goes through the same masking as every other log line: query values, survey
     tokens and addresses in request lines and referrers are masked in the master and every worker."""
     install_masking()
-    _Server({"bind": bind, "workers": workers, "threads": 4, "accesslog": "-"}).run()
+    _Server({"bind": bind, "workers": workers, "threads": 4, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT,
+             "logger_class": _Logs}).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from storage.events import deliveries_of_event, event_by_key, insert_event
 from storage.models import Contact, Delivery, Event, Flow
 from storage.tallies import note_skip
 from storage.types import utcnow
+
+log = logging.getLogger("touchpoint.ingest")
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,22 @@ def ingest_event(
     """
     try:
         with rt.session() as session:
-            return _ingest_new(rt, session, payload, channels, only_flow)
+            result = _ingest_new(rt, session, payload, channels, only_flow)
     except (Duplicate, sa.exc.IntegrityError):
         # The key is stored already (perhaps by a concurrent request): nothing of this one is kept.
         with rt.session() as session:
             existing = event_by_key(session, payload.idempotency_key)
             if existing is None:
                 raise
-            return _duplicate(session, existing)
+            result = _duplicate(session, existing)
+    _log_event(payload, result)
+    return result
+
+
+def _log_event(payload: NewEvent, result: IngestResult) -> None:
+    """The line that ties a request (its request id) to the deliveries it made: the worker's lines name them."""
+    log.info("event event=%s type=%s duplicate=%s deliveries=%s skipped=%d", result.event_id, payload.type,
+             str(result.duplicate).lower(), ",".join(str(d.id) for d in result.deliveries) or "-", len(result.skipped))
 
 
 def plan_event(rt: Runtime, payload: NewEvent, only_flow: str | None = None) -> IngestResult:

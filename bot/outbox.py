@@ -65,10 +65,11 @@ def call_channel(channel: Channel, message: Outbound) -> Attempt:
 
 
 def log_attempt(attempt: Attempt) -> None:
-    """The one line every send logs: kind, channel, transport, ids, duration and outcome; no address, no text."""
+    """The one line every send logs: kind, channel, transport, ids, duration and outcome; no address, no text. The
+    delivery id is what ties it to the request that made the survey (the `event` line of ingestion)."""
     message, result = attempt.message, attempt.result
     log.log(
-        logging.DEBUG if attempt.sent else logging.WARNING,
+        logging.INFO if attempt.sent else logging.WARNING,
         "send kind=%s channel=%s transport=%s delivery=%s message=%s ms=%.1f outcome=%s%s",
         message.kind,
         message.channel,

@@ -93,7 +93,7 @@ def runtime() -> Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    setup_logging(settings.log_level, settings.secret_key_value)
+    setup_logging(settings.log_level, settings.secret_key_value, fmt=settings.log_format)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     channels = build_channels(os.environ, settings.sandbox, settings.public_url)
     for channel in channels.values():

@@ -6,6 +6,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     db_pool_size: int = 5
     log_level: str = "INFO"
+    # text or json; unset: json for `touchpoint web` and `touchpoint worker`, text for everything else
+    log_format: Literal["text", "json"] | None = None
 
     @field_validator("public_url")
     @classmethod

@@ -3,6 +3,7 @@ addresses in paths, query strings and referrers."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import requests
 
 from tests.e2e.conftest import StartServer
 from tests.e2e.processes import Server, cli, free_port, server_env, touchpoint_command
+from tests.helpers import event, flow_yaml
 
 SECRET = "webhook-secret-5f2c9a"
 TOKEN = "Zk3vQ8rT1xYw9LmN2bHc"
@@ -76,3 +78,43 @@ def web_server(database_url: str, tmp_path: Path) -> Iterator[Server]:
 def test_the_access_log_of_touchpoint_web_masks_secrets_tokens_and_addresses(web_server: Server) -> None:
     assert_masked(web_server, web_server.cwd / "web.log")
     assert "/s/***/8?from=***" in (web_server.cwd / "web.log").read_text()  # the referrer
+
+
+def json_lines(path: Path) -> list[dict]:
+    """Every line of a service's log, each one JSON object (a line that is not fails the test)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_web_and_worker_log_json_lines_tied_by_request_and_delivery_ids(web_server: Server) -> None:
+    """`touchpoint web` and `touchpoint worker` log JSON by default: the request's lines carry its id, the
+    worker's send line the delivery that request made, and no line a customer's name, address or id."""
+    env, cwd = web_server.env, web_server.cwd
+    flow = cwd / "flow.yaml"
+    flow.write_text(flow_yaml("nps-json"), encoding="utf-8")
+    cli(env, "flows", "import", str(flow), cwd=cwd)
+    with open(cwd / "worker.log", "w") as log:
+        worker = subprocess.Popen([*touchpoint_command(), "worker"], env=env, cwd=cwd, stdout=log, stderr=log)
+        try:
+            contact = {"external_id": EXTERNAL_ID, "name": "Grace Hopper", "email": EMAIL, "phone": PHONE}
+            headers = {"Authorization": f"Bearer {web_server.api_key}", "X-Request-ID": "req-e2e-1"}
+            posted = requests.post(f"{web_server.url}/api/v1/events", timeout=10, headers=headers,
+                                   json=event("evt-json", contact=contact))
+            assert posted.status_code == 202 and posted.headers["X-Request-ID"] == "req-e2e-1"
+            [delivery] = [str(d["id"]) for d in posted.json()["deliveries"]]
+            web_server.wait_for(lambda: any(line.get("delivery") == delivery and line.get("outcome") == "sent"
+                                            for line in json_lines(cwd / "worker.log")), 30, "the worker's send line")
+            web_server.wait_for(lambda: "req-e2e-1" in (cwd / "web.log").read_text(), 10, "the access line")
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)
+
+    web, sent = json_lines(cwd / "web.log"), json_lines(cwd / "worker.log")
+    [ingested] = [line for line in web if line["logger"] == "touchpoint.ingest"]
+    assert (ingested["request_id"], ingested["deliveries"]) == ("req-e2e-1", delivery)
+    [access] = [line for line in web
+                if line["logger"] == "gunicorn.access" and "POST /api/v1/events" in line["message"]]
+    assert access["request_id"] == "req-e2e-1"
+    assert [line["logger"] for line in sent if line.get("delivery") == delivery] == ["touchpoint.outbox"]
+    for text in ((cwd / "web.log").read_text(), (cwd / "worker.log").read_text()):
+        for value in (*HIDDEN, "Grace Hopper"):
+            assert value not in text
