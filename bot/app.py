@@ -14,6 +14,7 @@ from bot.logs import RequestIds
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.telemetry import instrument, metrics_view
 from storage.migrate import schema_problem
 
 
@@ -39,10 +40,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_blueprint())
 
     inbox = AppInbox(rt)
+    channel_of_blueprint: dict[str, str] = {}
     for channel in rt.channels.values():
         blueprint = channel.blueprint(inbox)
         if blueprint is not None:
             app.register_blueprint(blueprint)
+            channel_of_blueprint[blueprint.name] = channel.name
+    instrument(app, channel_of_blueprint)
+    app.add_url_rule("/metrics", "metrics", metrics_view(rt), methods=["GET"])
     if sandbox_pages_allowed(rt):
         app.register_blueprint(sandbox_blueprint())
 

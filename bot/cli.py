@@ -56,6 +56,13 @@ def _service_logs() -> Settings:
     return settings
 
 
+def _one_process_metrics() -> None:
+    """`touchpoint run` and `touchpoint worker` are one process each and keep their Prometheus counts in memory:
+    PROMETHEUS_MULTIPROC_DIR is `touchpoint web`'s, and a worker writing into the web's folder would be counted by
+    both. Before prometheus_client is imported, which reads it once."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
 def _ready(settings: Settings) -> None:
     """Tables first: the embedded SQLite upgrades itself; a database left behind gets a clear message."""
     from storage.migrate import SchemaNotReady, ensure_schema
@@ -94,6 +101,7 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Load the demo flows, contacts and events first.")
 def run(host: str | None, port: int | None, demo: bool) -> None:
     """Web and worker in one process: the embedded default."""
+    _one_process_metrics()
     from werkzeug.serving import make_server
 
     from bot.app import create_app, freeze_startup_heap
@@ -136,6 +144,7 @@ def web(bind: str | None, workers: int) -> None:
 @main.command()
 def worker() -> None:
     """The worker alone: dispatch, reminders, expiry. Run as many as you like on PostgreSQL."""
+    _one_process_metrics()
     from bot.worker import run_worker_forever
 
     _service_logs()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session
 
 from bot.runtime import Runtime
+from bot.telemetry import record_provider_call
 from channels.base import Channel, ChannelError, Outbound, SendResult
 from storage.messages import last_inbound_at
 from storage.models import Message
@@ -61,6 +62,7 @@ def call_channel(channel: Channel, message: Outbound) -> Attempt:
     else:
         attempt = Attempt(message, result.transport, result=result, millis=_since(started))
     log_attempt(attempt)
+    record_provider_call(message.channel, attempt.transport, attempt.millis / 1000, attempt.outcome)
     return attempt
 
 

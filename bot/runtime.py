@@ -93,7 +93,8 @@ def runtime() -> Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    setup_logging(settings.log_level, settings.secret_key_value, fmt=settings.log_format)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    setup_logging(settings.log_level, settings.secret_key_value, token, fmt=settings.log_format)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     channels = build_channels(os.environ, settings.sandbox, settings.public_url)
     for channel in channels.values():

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # text or json; unset: json for `touchpoint web` and `touchpoint worker`, text for everything else
     log_format: Literal["text", "json"] | None = None
+    metrics_token: SecretStr | None = None  # set: /metrics needs Authorization: Bearer <token>
+    worker_metrics_port: int = Field(default=8001, ge=0, le=65535)  # the worker's /metrics; 0: none
+    worker_metrics_host: str | None = None  # default: TOUCHPOINT_HOST
 
     @field_validator("public_url")
     @classmethod

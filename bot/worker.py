@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.dispatch import run_tick
 from bot.retention import apply_retention
 from bot.runtime import Runtime
+from bot.telemetry import serve_worker_metrics
 from bot.webhook_delivery import deliver_webhooks
 from storage.limits import forget_windows
 from storage.types import utcnow
@@ -90,8 +91,12 @@ def start_background_worker(rt: Runtime) -> BackgroundScheduler:
 def run_worker_forever(rt: Runtime) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     schedule_ticks(scheduler, rt)
+    metrics = serve_worker_metrics(rt)
     log.info("worker started; tick every %ss", rt.settings.worker_interval)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         scheduler.shutdown(wait=False)
+    finally:
+        if metrics is not None:
+            metrics.close()
