@@ -101,9 +101,10 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, and the message's `key=value` pairs as
-    fields of their own (`delivery=12` -> "delivery": "12"; `-` is null). Field values stay strings, so a field
-    never changes type from one line to the next in a log store. The message is masked already, so are they."""
+    """One JSON object per line: time, level, logger, message, request_id, and the `key=value` pairs of our own
+    lines as fields of their own (`delivery=12` -> "delivery": "12"; `-` is null). Only ours: a request line's
+    query string would let any client add fields. Field values stay strings, so a field never changes type from
+    one line to the next in a log store. The message is masked already, so are they."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = _ANSI.sub("", record.getMessage())
@@ -115,10 +116,11 @@ class JsonFormatter(logging.Formatter):
             "message": message,
             "request_id": getattr(record, "request_id", None),
         }
+        ours = record.name.startswith("touchpoint")
         for key, value in _FIELD.findall(message):
             if key == "request_id":
                 line[key] = line[key] or (value if value != "-" else None)
-            elif key not in _RESERVED:
+            elif ours and key not in _RESERVED:
                 line.setdefault(key, None if value == "-" else value)
         if record.exc_info and not record.exc_text:
             record.exc_text = mask(self.formatException(record.exc_info))
@@ -161,7 +163,6 @@ class RequestIds:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         given = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = given if _WELL_FORMED_ID.fullmatch(given) else uuid.uuid4().hex
-        environ["touchpoint.request_id"] = request_id
         current_request_id.set(request_id)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -101,3 +101,14 @@ def test_text_lines_name_the_request_id_too(client: FlaskClient, caplog: pytest.
         logging.getLogger("touchpoint.test").info("during it")
     during = [r for r in caplog.records if r.getMessage() == "during it"][0]
     assert TextFormatter().format(during).endswith("during it request_id=req-text")
+
+
+def test_only_our_own_lines_get_fields_from_their_key_value_pairs() -> None:
+    def line(name: str, message: str) -> dict:
+        record = logging.getLogger(name).makeRecord(name, logging.INFO, __file__, 1, message, None, None)
+        return json.loads(JsonFormatter().format(record))
+
+    ours = line("touchpoint.worker", "tick sent=2 delivery=- message=ok")
+    assert (ours["sent"], ours["delivery"], ours["message"]) == ("2", None, "tick sent=2 delivery=- message=ok")
+    access = line("gunicorn.access", '"GET /x?a1=1&zz=2 HTTP/1.1" 200 request_id=req-9')
+    assert access["request_id"] == "req-9" and "a1" not in access and "zz" not in access
