@@ -189,3 +189,19 @@ def test_a_taken_worker_metrics_port_is_logged_and_the_worker_runs_on(
         assert serve_worker_metrics(off.extensions["touchpoint"]) is None
     finally:
         off.extensions["touchpoint"].close()
+
+
+def test_touchpoint_web_empties_a_given_metrics_folder_and_refuses_a_late_one(
+    tmp_path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.gunicorn import metrics_directory
+
+    (tmp_path / "counter_4242.db").write_bytes(b"from the last run")
+    (tmp_path / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert metrics_directory() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    with pytest.raises(RuntimeError, match="imported before PROMETHEUS_MULTIPROC_DIR"):
+        metrics_directory()  # this process has imported prometheus_client already: its workers would not share
