@@ -15,6 +15,7 @@ SCOPE_OF: dict[str, str] = {
     # events:write: what a backend sends in
     "api.create_event": EVENTS_WRITE,
     "api.sandbox_inbound": EVENTS_WRITE,
+    "api.send_flow_to_list": EVENTS_WRITE,  # a list is events for its contacts
     # read: figures, answers and configuration, read only
     "api.get_delivery": READ,
     "api.list_responses": READ,
@@ -26,6 +27,10 @@ SCOPE_OF: dict[str, str] = {
     "api.list_sites": READ,
     "api.get_site": READ,
     "api.sandbox_messages": READ,
+    "api.insights_series": READ,
+    "api.insights_funnel": READ,
+    "api.export_responses": READ,  # the same answers as /responses, as CSV
+    "api.export_cases": READ,
     # cases: working follow-up cases (a helpdesk integration)
     "api.list_followups": CASES,
     "api.get_followup": CASES,
@@ -42,6 +47,13 @@ SCOPE_OF: dict[str, str] = {
     "api.patch_site": ADMIN,
     "api.list_apikeys": ADMIN,
     "api.revoke_apikey": ADMIN,
+    "api.list_webhooks": ADMIN,
+    "api.create_webhook": ADMIN,
+    "api.get_webhook": ADMIN,
+    "api.patch_webhook": ADMIN,
+    "api.delete_webhook": ADMIN,
+    "api.rotate_webhook_secret": ADMIN,
+    "api.test_webhook": ADMIN,
 }
 
 # A key may always revoke itself, whatever its scopes: stopping a leaked key must not wait for an admin key.
