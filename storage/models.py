@@ -365,12 +365,38 @@ SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, "sl
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, "slack_oauth_states")
 
 
+class Role(StrEnum):
+    ADMIN = "admin"  # everything, users included
+    AGENT = "agent"  # works cases
+
+
 class User(SQLModel, table=True):
+    """A person who signs in to the web app. Their browser's session names `session_epoch`: raising it (a password
+    set or reset, the account disabled, a sign-out) ends every session they have."""
+
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)
     role: str = Field(max_length=16)
     password_hash: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
+    must_change_password: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    disabled_at: datetime | None = _time()
+    last_sign_in_at: datetime | None = _time()
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in (or one being checked), counted per account and per client address within a window by
+    every process. Both are SHA-256 digests: what was typed as an email (a password, at times) is never kept."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (sa.Index("ix_sign_in_failure_account_at", "account", "at"),
+                      sa.Index("ix_sign_in_failure_address_at", "address", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    at: datetime = _created()
 
 
 class ApiKey(SQLModel, table=True):

@@ -20,7 +20,7 @@ from storage.db import make_engine
 from storage.deliveries import open_delivery_for
 from storage.metrics import Filters, metric_totals
 from storage.migrate import alembic_config, current_head, upgrade
-from storage.models import Contact
+from storage.models import Contact, User
 from tests.conftest import empty_pg_database
 
 
@@ -188,3 +188,32 @@ def test_keys_made_before_scopes_keep_full_access(database_url: str, tmp_path: P
     assert holder is not None and holder.name == "backend" and holder.scopes == {"admin"}
     assert holder.allows("cases") and new.startswith("tp_")
     assert "scopes" not in columns and names == ["backend", "reader"]
+
+
+def test_users_of_the_previous_release_must_change_their_printed_password_and_keep_it_after_a_downgrade(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as old:
+        upgrade(old, "0009")
+        engine = make_engine(old)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO \"user\" (email, role, password_hash, created_at) "
+                "VALUES ('agent@example.com', 'agent', 'scrypt:32768:8:1$salt$hash', '2026-01-01')"
+            )
+        engine.dispose()
+        upgrade(old, "0014")
+        engine = make_engine(old)
+        with Session(engine) as session:
+            user = session.exec(select(User)).one()
+            state = (user.email, user.must_change_password, user.session_epoch, user.disabled_at)
+        engine.dispose()
+        command.downgrade(alembic_config(old), "0009")
+        engine = make_engine(old)
+        with engine.connect() as conn:
+            kept = conn.exec_driver_sql("SELECT email, password_hash FROM \"user\"").one()
+            tables = set(sa.inspect(conn).get_table_names())
+        engine.dispose()
+    assert state == ("agent@example.com", True, 0, None)
+    assert tuple(kept) == ("agent@example.com", "scrypt:32768:8:1$salt$hash")
+    assert "sign_in_failure" not in tables
