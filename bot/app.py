@@ -11,6 +11,10 @@ from bot.api import api_blueprint
 from bot.api.errors import register_error_handlers
 from bot.inbox import AppInbox
 from bot.logs import RequestIds
+from bot.pages import web
+from bot.pages.admin_users import admin_users_blueprint
+from bot.pages.auth import auth_blueprint
+from bot.pages.home import home_blueprint
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -32,6 +36,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key_value, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     if settings.proxy_hops:  # the client's address and scheme as the proxies in front saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
+
+
     rt = build_runtime(settings)
     app.extensions["touchpoint"] = rt
     app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
@@ -50,6 +56,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_url_rule("/metrics", "metrics", metrics_view(rt), methods=["GET"])
     if sandbox_pages_allowed(rt):
         app.register_blueprint(sandbox_blueprint())
+
+    web.install(app, settings)
+    for blueprint in (auth_blueprint(), home_blueprint(), admin_users_blueprint()):
+        app.register_blueprint(blueprint)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

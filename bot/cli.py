@@ -119,7 +119,8 @@ def run(host: str | None, port: int | None, demo: bool) -> None:
     scheduler = start_background_worker(rt)
     freeze_startup_heap()
     server = make_server(host or settings.host, port or settings.port, app, threaded=True)
-    click.echo(f"Touchpoint is running on {settings.public_url} (sandbox: {settings.public_url}/sandbox)")
+    click.echo(f"Touchpoint is running on {settings.public_url} (sign in: {settings.public_url}/login, "
+               f"sandbox: {settings.public_url}/sandbox)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -138,6 +139,10 @@ def web(bind: str | None, workers: int) -> None:
 
     settings = _service_logs()
     _ready(settings)
+    if "secret_key" not in settings.model_fields_set:
+        # One random key for every worker of this server (they inherit it), or a session signed by one worker
+        # would be refused by the next; it changes at each start, so set it to keep sessions across restarts.
+        os.environ["TOUCHPOINT_SECRET_KEY"] = settings.secret_key_value
     serve(bind or f"{settings.host}:{settings.port}", workers)
 
 
@@ -323,25 +328,92 @@ def users() -> None:
     """People who use the web app."""
 
 
+@contextmanager
+def _user_runtime() -> Iterator[Runtime]:
+    """The runtime for a user service, whose refusal (no such user, the last admin...) is a clear error, exit 1."""
+    from bot.errors import ServiceError
+
+    with _runtime() as rt:
+        try:
+            yield rt
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+def _email(text: str) -> str:
+    from bot.users import normalize_email
+
+    try:
+        return normalize_email(text)
+    except ValueError as exc:
+        raise click.ClickException(f"EMAIL {text!r} {exc}") from None
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["admin", "agent"]), required=True)
 def users_create(email: str, role: str) -> None:
-    """Create a user and print a one-time password."""
-    import secrets
+    """Create a user and print a one-time password (changed at first sign-in)."""
+    from bot.users import create_user
+    from storage.models import Role
 
-    import sqlalchemy as sa
-    from werkzeug.security import generate_password_hash
+    address = _email(email)
+    with _user_runtime() as rt:
+        new = create_user(rt, address, Role(role))
+        login = f"{rt.settings.public_url}/login"
+    click.echo(f"created {role} {address}; password: {new.password}")
+    click.echo(f"It is shown only this once. Sign in at {login} and choose your own password.", err=True)
 
-    from storage.models import User
 
-    password = secrets.token_urlsafe(12)
-    try:
-        with _session() as session:
-            session.add(User(email=email.lower(), role=role, password_hash=generate_password_hash(password)))
-    except sa.exc.IntegrityError:
-        raise click.ClickException(f"a user with email {email} already exists") from None
-    click.echo(f"created {role} {email.lower()}; password: {password}")
+@users.command("list")
+def users_list() -> None:
+    """Every user with their role, state and last sign-in (never a password)."""
+    from bot.users import list_users
+
+    with _user_runtime() as rt:
+        accounts = list_users(rt)
+    width = max([len("email"), *(len(a.email) for a in accounts)])
+    click.echo(f"{'email':<{width}}  {'role':<5}  {'state':<17}  last sign-in (UTC)")
+    for account in accounts:
+        last = f"{account.last_sign_in_at:%Y-%m-%d %H:%M}" if account.last_sign_in_at else "never"
+        click.echo(f"{account.email:<{width}}  {account.role.value:<5}  {account.state:<17}  {last}")
+
+
+@users.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Stop a user from signing in; their sessions end at once."""
+    from bot.users import set_disabled
+
+    address = _email(email)
+    with _user_runtime() as rt:
+        set_disabled(rt, address, True)
+    click.echo(f"disabled {address}; their sessions have ended")
+
+
+@users.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Let a disabled user sign in again."""
+    from bot.users import set_disabled
+
+    address = _email(email)
+    with _user_runtime() as rt:
+        set_disabled(rt, address, False)
+    click.echo(f"enabled {address}")
+
+
+@users.command("reset-password")
+@click.argument("email")
+def users_reset_password(email: str) -> None:
+    """Print a new one-time password for a user; their sessions end and they choose a new one at sign-in."""
+    from bot.users import reset_password
+
+    address = _email(email)
+    with _user_runtime() as rt:
+        new = reset_password(rt, address)
+    click.echo(f"reset {address}; password: {new.password}")
+    click.echo("It is shown only this once; it must be changed at the next sign-in.", err=True)
 
 
 @main.command()

@@ -57,3 +57,41 @@ class FlowNotFound(NotFound):
 
 class FlowDisabled(ServiceError):
     """The flow exists but is disabled: it sends nothing until it is enabled."""
+
+
+class UserNotFound(NotFound):
+    def __init__(self, who: object) -> None:
+        super().__init__("user", who)
+
+
+class UserExists(ServiceError):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"a user with email {email} already exists")
+
+
+class LastAdmin(ServiceError):
+    """Disabling this admin would leave nobody able to manage users."""
+
+
+class SignInRefused(ServiceError):
+    """Wrong email or password. Says nothing about whether the account exists."""
+
+
+class AccountDisabled(SignInRefused):
+    """The password was right, but an admin disabled the account."""
+
+
+class TooManySignIns(SignInRefused):
+    """Too many failed sign-ins for the account or from the address; nothing was checked."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PasswordRejected(ServiceError):
+    """A new password (or the current one, when asked) that does not do; `field` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     webhooks_retry_base_seconds: float = Field(default=10.0, ge=0)
     webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0)
 
+
+    # The web app: sessions, and how many failed sign-ins an account and a client address get per window.
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    sign_in_window_seconds: int = Field(default=15 * 60, ge=1)
+    sign_in_failures_per_account: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=20, ge=1)
+
     max_body_bytes: int = 256 * 1024
     db_pool_size: int = 5
     log_level: str = "INFO"
@@ -81,3 +88,8 @@ class Settings(BaseSettings):
     @property
     def secret_key_value(self) -> str:
         return self.secret_key.get_secret_value()
+
+    @property
+    def https(self) -> bool:
+        """Served over HTTPS (the public URL says so): cookies are then sent only over HTTPS."""
+        return self.public_url.lower().startswith("https://")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bot.cli import main
 from storage.migrate import current_head, current_revision, upgrade
 from tests.conftest import empty_pg_database
 from tests.helpers import flow_yaml
+from tests.web_client import alert, sign_in
 
 
 def cli(env: dict[str, str | None], *args: str) -> Result:
@@ -23,7 +25,8 @@ def cli(env: dict[str, str | None], *args: str) -> Result:
 @pytest.fixture
 def touchpoint(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-    return lambda *args: cli({"TOUCHPOINT_DATABASE_URL": database_url}, *args)
+    env: dict[str, str | None] = {"TOUCHPOINT_DATABASE_URL": database_url, "TOUCHPOINT_PUBLIC_URL": "http://touchpoint.test"}
+    return lambda *args: cli(env, *args)
 
 
 def write(path: Path, text: str) -> str:
@@ -73,8 +76,75 @@ def test_an_api_key_is_printed_once_and_works(touchpoint, client: FlaskClient) -
 def test_users_are_created_once(touchpoint) -> None:
     first = touchpoint("users", "create", "Agent@Example.com", "--role", "agent")
     assert first.exit_code == 0 and first.stdout.startswith("created agent agent@example.com; password: ")
+    assert "Sign in at http://touchpoint.test/login and choose your own password." in first.stderr
     again = touchpoint("users", "create", "agent@example.com", "--role", "admin")
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 1 and "a user with email agent@example.com already exists" in again.stderr
+
+
+def printed_password(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().rsplit("password: ", 1)[1]
+
+
+def test_a_created_user_signs_in_with_the_printed_password_and_must_change_it(touchpoint, client: FlaskClient) -> None:
+    password = printed_password(touchpoint("users", "create", "agent@example.com", "--role", "agent"))
+    assert sign_in(client, "agent@example.com", password).headers["Location"] == "/app/account/password"
+
+
+def test_users_are_listed_disabled_enabled_and_reset(touchpoint, client: FlaskClient) -> None:
+    admin = printed_password(touchpoint("users", "create", "admin@example.com", "--role", "admin"))
+    agent = printed_password(touchpoint("users", "create", "agent@example.com", "--role", "agent"))
+    sign_in(client, "admin@example.com", admin)
+
+    listed = touchpoint("users", "list")
+    assert listed.exit_code == 0
+    header, admin_line, agent_line = listed.stdout.splitlines()
+    assert header == "email              role   state              last sign-in (UTC)"
+    assert re.fullmatch(r"admin@example.com  admin  one-time password  \d{4}-\d\d-\d\d \d\d:\d\d", admin_line)
+    assert agent_line == "agent@example.com  agent  one-time password  never"
+    assert agent not in listed.output and admin not in listed.output
+
+    disabled = touchpoint("users", "disable", "Agent@example.com")
+    assert (disabled.exit_code, disabled.stdout) == (0, "disabled agent@example.com; their sessions have ended\n")
+    assert "agent@example.com  agent  disabled" in touchpoint("users", "list").stdout
+    assert alert(sign_in(client.application.test_client(), "agent@example.com", agent)) == (
+        "This account is disabled. Ask an admin to enable it.")
+    assert touchpoint("users", "enable", "agent@example.com").stdout == "enabled agent@example.com\n"
+
+    assert client.get("/app/account/password").status_code == 200
+    reset = touchpoint("users", "reset-password", "admin@example.com")
+    new = printed_password(reset)
+    assert reset.stdout.startswith("reset admin@example.com; password: ") and new != admin
+    assert client.get("/app/account/password").status_code == 303  # the admin's session ended
+    assert alert(sign_in(client, "admin@example.com", admin)) == "Wrong email or password."
+    assert sign_in(client, "admin@example.com", new).headers["Location"] == "/app/account/password"
+
+
+def test_user_commands_say_clearly_what_is_wrong(touchpoint) -> None:
+    cases = {
+        ("users", "disable", "nobody@example.com"): "Error: user nobody@example.com does not exist",
+        ("users", "enable", "nobody@example.com"): "Error: user nobody@example.com does not exist",
+        ("users", "reset-password", "nobody@example.com"): "Error: user nobody@example.com does not exist",
+        ("users", "create", "not-an-email", "--role", "agent"): "Error: EMAIL 'not-an-email' is not an email address",
+        ("users", "disable", "nul\x00@example.com"): "Error: EMAIL 'nul\\x00@example.com' must not contain NUL "
+                                                      "characters",
+    }
+    for args, message in cases.items():
+        result = touchpoint(*args)
+        assert (result.exit_code, result.stdout) == (1, ""), args
+        assert result.stderr.splitlines()[-1] == message
+    wrong_role = touchpoint("users", "create", "a@example.com", "--role", "owner")
+    assert wrong_role.exit_code == 2 and "'owner' is not one of 'admin', 'agent'" in wrong_role.stderr
+
+
+def test_the_last_enabled_admin_cannot_be_disabled(touchpoint) -> None:
+    printed_password(touchpoint("users", "create", "admin@example.com", "--role", "admin"))
+    refused = touchpoint("users", "disable", "admin@example.com")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[-1] == (
+        "Error: admin@example.com is the only enabled admin; make another admin first")
+    printed_password(touchpoint("users", "create", "second@example.com", "--role", "admin"))
+    assert touchpoint("users", "disable", "admin@example.com").exit_code == 0
 
 
 def test_demo_loads_flows_and_surveys(touchpoint, client: FlaskClient, auth: dict) -> None:
@@ -106,6 +176,7 @@ TABLE_COMMANDS = {
     "demo": ("demo",),
     "apikey create": ("apikey", "create", "backend"),
     "users create": ("users", "create", "agent@example.com", "--role", "agent"),
+    "users list": ("users", "list"),
     "sites create": ("sites", "create", "shop", "--origin", "https://shop.example.com"),
     "sites list": ("sites", "list"),
     "flows import": ("flows", "import", "flow.yaml"),
