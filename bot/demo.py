@@ -1,22 +1,27 @@
-"""`touchpoint demo`: example flows, a few contacts and their events, ready to answer in /sandbox, and a
-widget site (`demo`) on the service's own origin, so the sandbox page can play the web customer too."""
+"""`touchpoint demo`: example flows, a few contacts and their events, ready to answer in /sandbox, a widget site
+(`demo`) on the service's own origin, so the sandbox page can play the web customer too, and a demo agent and
+admin for the web app, whose printed passwords need no change, so a newcomer signs in at once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.errors import UserExists
 from bot.flow_admin import store_definitions
 from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import Runtime
 from bot.sites import normalize_origin
+from bot.users import create_user
 from channels.registry import CHANNEL_NAMES
 from flows.loader import load_flows
+from storage.models import Role
 from storage.sandbox import SandboxContacts
 from storage.sites import SiteExists, create_site, site_by_key
 
 DEMO_FLOWS = Path(__file__).parent / "demo_flows"
 DEMO_SITE_KEY = "demo"
+DEMO_USERS = [("agent@demo.example.com", Role.AGENT), ("admin@demo.example.com", Role.ADMIN)]
 DEMO_WEB_CUSTOMER = "demo-katherine"  # onboarding-ces asks her on the web first
 
 DEMO_CONTACTS = [
@@ -85,6 +90,7 @@ def load_demo(rt: Runtime) -> str:
         if result.duplicate:
             lines.append(f"{event_type} for {external_id}: already loaded")
     lines.append(_demo_site(rt))
+    lines.extend(_demo_users(rt))
     lines.append(f"Answer as the customer at {rt.settings.public_url}/sandbox")
     return "\n".join(lines)
 
@@ -116,3 +122,18 @@ def _demo_site(rt: Runtime) -> str:
                 f"(PATCH /api/v1/sites/{DEMO_SITE_KEY}) to play the web customer in {where}")
     state = "created" if created else "already there"
     return f"web widget: site {DEMO_SITE_KEY} {state} for {origin}; play the web customer in {where}"
+
+
+def _demo_users(rt: Runtime) -> list[str]:
+    """The demo agent and admin, created once; their passwords are printed then and never again."""
+    lines = []
+    for email, role in DEMO_USERS:
+        try:
+            new = create_user(rt, email, role, one_time=False)
+        except UserExists:
+            lines.append(f"web app: {role.value} {email} already there (`touchpoint users reset-password {email}` "
+                         f"prints a new password)")
+        else:
+            lines.append(f"web app: {role.value} {email}, password {new.password}")
+    lines.append(f"Sign in to the web app at {rt.settings.public_url}/login")
+    return lines

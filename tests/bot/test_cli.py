@@ -154,6 +154,21 @@ def test_demo_loads_flows_and_surveys(touchpoint, client: FlaskClient, auth: dic
     assert len(flows) >= 3
 
 
+def test_demo_users_sign_in_at_once_with_their_printed_passwords(touchpoint, client: FlaskClient) -> None:
+    lines = touchpoint("demo").stdout.splitlines()
+    users = dict(line.removeprefix("web app: ").split(", password ") for line in lines if ", password " in line)
+    assert set(users) == {"agent agent@demo.example.com", "admin admin@demo.example.com"}
+    assert "Sign in to the web app at http://touchpoint.test/login" in lines
+    assert sign_in(client, "agent@demo.example.com", users["agent agent@demo.example.com"]).headers[
+        "Location"] == "/app"
+    assert client.get("/app/cases").status_code == 200
+
+    again = touchpoint("demo").stdout
+    assert ", password " not in again
+    assert ("web app: admin admin@demo.example.com already there (`touchpoint users reset-password "
+            "admin@demo.example.com` prints a new password)") in again
+
+
 def test_db_upgrade_reports_the_head(touchpoint) -> None:
     result = touchpoint("db", "upgrade")
     assert result.exit_code == 0
