@@ -37,9 +37,11 @@ def submit(client: FlaskClient, page: str, action: str, data: dict[str, str], **
 
 
 def sign_in(client: FlaskClient, email: str, password: str, next_url: str | None = None,
-            address: str = "192.0.2.10") -> TestResponse:
+            address: str = "192.0.2.10", forwarded_for: str | None = None) -> TestResponse:
+    """From the client `address` (or a proxy there, forwarding for `forwarded_for`)."""
     data = {"email": email, "password": password, **({"next": next_url} if next_url else {})}
-    return submit(client, "/login", "/login", data, environ_base={"REMOTE_ADDR": address})
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return submit(client, "/login", "/login", data, environ_base={"REMOTE_ADDR": address}, headers=headers)
 
 
 def alert(response: TestResponse) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -34,15 +35,20 @@ def agent(rt: Runtime) -> str:
     return add_user(rt, AGENT)
 
 
+@contextmanager
 def another_app(database_url: str, **overrides: object) -> Iterator[Flask]:
+    """Another web process on the same database, with its own settings."""
     app = create_app(make_settings(database_url, **overrides))
-    yield app
-    app.extensions["touchpoint"].engine.dispose()
+    try:
+        yield app
+    finally:
+        app.extensions["touchpoint"].engine.dispose()
 
 
 @pytest.fixture
 def https_app(database_url: str) -> Iterator[Flask]:
-    yield from another_app(database_url, public_url="https://touchpoint.example.com")
+    with another_app(database_url, public_url="https://touchpoint.example.com") as app:
+        yield app
 
 
 # --- signing in -------------------------------------------------------------------------------------------
@@ -110,7 +116,7 @@ def test_five_failures_lock_the_account_from_every_address_and_in_every_process(
     assert (locked.status_code, alert(locked), locked.headers["Retry-After"]) == (429, TOO_MANY, "900")
     assert client.get("/app/cases").status_code == 303
 
-    for other in another_app(database_url):  # another web process counts the same failures
+    with another_app(database_url) as other:  # another web process counts the same failures
         assert alert(sign_in(other.test_client(), AGENT, agent, address="203.0.113.9")) == TOO_MANY
 
 
@@ -135,13 +141,28 @@ def test_the_window_passes_and_a_success_starts_the_count_again(client: FlaskCli
 
 def test_failures_from_one_address_lock_it_for_every_account(database_url: str, rt: Runtime) -> None:
     password = add_user(rt, AGENT)
-    for app in another_app(database_url, sign_in_failures_per_address=3):
+    with another_app(database_url, sign_in_failures_per_address=3) as app:
         client = app.test_client()
         answers = [alert(sign_in(client, f"user{i}@example.com", "guess", address="2001:db8::1")) for i in range(3)]
         assert answers == [WRONG] * 3
         # Another address in the same IPv6 /64 is the same client.
         assert alert(sign_in(client, AGENT, password, address="2001:db8::ff")) == TOO_MANY
         assert sign_in(client, AGENT, password, address="2001:db8:0:1::1").status_code == 303
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(database_url: str, rt: Runtime,
+                                                                 proxies: int) -> None:
+    password = add_user(rt, AGENT)
+    with another_app(database_url, sign_in_failures_per_address=2, trusted_proxies=proxies) as app:
+        client = app.test_client()
+        for i in range(2):
+            sign_in(client, f"user{i}@example.com", "guess", address="10.0.0.1", forwarded_for="192.0.2.1")
+        other_client = sign_in(client, AGENT, password, address="10.0.0.1", forwarded_for="192.0.2.2")
+        # Trusted, the proxy's header names two clients; not trusted, everyone is the proxy's address.
+        assert other_client.status_code == (303 if proxies else 429)
+        again = sign_in(app.test_client(), AGENT, password, address="10.0.0.1", forwarded_for="192.0.2.1")
+        assert again.status_code == 429
 
 
 def test_the_address_counted_is_the_ipv4_address_or_the_ipv6_64() -> None:
