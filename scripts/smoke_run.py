@@ -2,9 +2,10 @@
 
 In a temporary folder: a clean venv with the runtime dependencies only (`pip install -c constraints.txt .`,
 no test extras, not editable), `pip check` and an import of every module (scripts/check_install.py), then
-`touchpoint run --demo` on a free port in an empty working directory, /healthz and /sandbox answering 200 and
-a demo survey listed in the sandbox, as the /sandbox page reads it. The server is stopped whatever happens.
-Exits non-zero with the step that failed. Needs only Python 3.11+; run it from anywhere.
+`touchpoint run --demo` on a free port in an empty working directory, /healthz, /sandbox and /login (with the web
+app's static files) answering 200 and a demo survey listed in the sandbox, as the /sandbox page reads it. The
+server is stopped whatever happens. Exits non-zero with the step that failed. Needs only Python 3.11+; run it from
+anywhere.
 """
 
 from __future__ import annotations
@@ -134,6 +135,14 @@ def smoke(tmp: Path) -> None:
         if status != 200:
             raise SmokeFailure(f"/sandbox answered {status}")
         step("/sandbox answers 200")
+        status, body = get(f"{base}/login")
+        if status != 200 or b'<label for="email">Email</label>' not in body:
+            raise SmokeFailure(f"/login answered {status} without its sign-in form")
+        for asset in ("app.css", "app.js", "favicon.svg"):
+            status, _ = get(f"{base}/static/app/{asset}")
+            if status != 200:
+                raise SmokeFailure(f"/static/app/{asset} answered {status}: the web app's files are not installed")
+        step("/login and the web app's static files answer 200")
         step(f"a demo survey reached the sandbox ({wait_for_demo_survey(base, demo_addresses(python, work))})")
     except SmokeFailure as exc:
         raise SmokeFailure(f"{exc}\n--- touchpoint run output ---\n{log.read_text()[-4000:]}") from None
