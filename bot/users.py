@@ -111,12 +111,6 @@ def list_users(rt: Runtime) -> list[Account]:
         return [_account(user) for user in stored.list_users(session)]
 
 
-def find_user(rt: Runtime, who: int | str) -> Account:
-    """A user by id or by email."""
-    with rt.session() as session:
-        return _account(_user(session, who))
-
-
 def set_disabled(rt: Runtime, who: int | str, disabled: bool) -> Account:
     """Disable (ending every session at once) or enable a user. The last enabled admin stays enabled."""
     with rt.session() as session:
