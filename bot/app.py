@@ -36,8 +36,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key_value, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     if settings.proxy_hops:  # the client's address and scheme as the proxies in front saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
-
-
     rt = build_runtime(settings)
     app.extensions["touchpoint"] = rt
     app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]

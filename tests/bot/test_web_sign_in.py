@@ -154,7 +154,7 @@ def test_failures_from_one_address_lock_it_for_every_account(database_url: str, 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(database_url: str, rt: Runtime,
                                                                  proxies: int) -> None:
     password = add_user(rt, AGENT)
-    with another_app(database_url, sign_in_failures_per_address=2, trusted_proxies=proxies) as app:
+    with another_app(database_url, sign_in_failures_per_address=2, proxy_hops=proxies) as app:
         client = app.test_client()
         for i in range(2):
             sign_in(client, f"user{i}@example.com", "guess", address="10.0.0.1", forwarded_for="192.0.2.1")
