@@ -42,7 +42,7 @@ def another_app(database_url: str, **overrides: object) -> Iterator[Flask]:
     try:
         yield app
     finally:
-        app.extensions["touchpoint"].engine.dispose()
+        app.extensions["touchpoint"].close()
 
 
 @pytest.fixture

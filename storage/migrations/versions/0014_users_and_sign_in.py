@@ -1,8 +1,8 @@
 """users and sign-in: one-time passwords, disabled accounts, session epochs, and failed sign-ins counted in the
 database
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0010"
-down_revision = "0009"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
