@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug import exceptions as http
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from bot.api.schemas import MAX_ID
 from bot.errors import (
     CaseClosed,
     CustomerOptedOut,
@@ -52,6 +54,11 @@ def api_error(exc: ServiceError) -> ApiError:
     return ApiError(status, code, exc.message, [{"field": field, "message": exc.message}] if field else None)
 
 
+def _names_an_impossible_id(path: str) -> bool:
+    """A path segment of digits past any id the database holds: no route can name it, whatever the method."""
+    return any(part.isdigit() and int(part) > MAX_ID for part in path.split("/"))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -69,6 +76,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> Any:
         if not request.path.startswith("/api/"):
             return exc
+        if isinstance(exc, MethodNotAllowed) and _names_an_impossible_id(request.path):
+            exc = http.NotFound()  # routing found another method's rule before its id converter said no
         code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(exc.code or 500, "http_error")
         response = error_response(exc.code or 500, code, exc.description or exc.name)
         allowed = getattr(exc, "valid_methods", None)

@@ -99,6 +99,8 @@ def test_nul_in_a_yaml_flow_is_422(rt: Runtime, client: FlaskClient, auth: dict)
         ("post", "/api/v1/followups/99999999999/reply"),
         ("post", "/api/v1/followups/99999999999/resolve"),
         ("get", "/api/v1/deliveries/2147483648"),
+        ("patch", "/api/v1/webhooks/8053583803"),  # another method's rule on the same path must not make it 405
+        ("delete", "/api/v1/webhooks/8053583803"),
     ],
 )
 def test_an_id_too_large_to_exist_is_404(client: FlaskClient, auth: dict, method: str, path: str) -> None:
