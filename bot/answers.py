@@ -68,13 +68,15 @@ def answer_by_token(rt: Runtime, token: str, text: str) -> SurveyView | None:
         return _view(rt, session, found)
 
 
-def unsubscribe_by_token(rt: Runtime, token: str, source: str) -> bool:
+def unsubscribe_by_token(rt: Runtime, token: str, source: str, channel: str | None = None) -> bool:
+    """Opt out of `channel`, the channel of the link or address used (an agent's email about a widget survey
+    carries that survey's token), else the survey's own."""
     with rt.session() as session:
         found = delivery_with_context_by_token(session, token)
         if found is None:
             return False
         delivery, _event, contact = found
-        opt_out(session, [contact], delivery.channel, source=source)
+        opt_out(session, [contact], channel or delivery.channel, source=source)
         return True
 
 

@@ -685,3 +685,129 @@ def webhooks_test(webhook_id: int) -> None:
         raise click.ClickException(f"webhook {webhook_id}: {sent.attempt.error} (message {sent.msg_id})")
     click.echo(f"webhook {webhook_id}: delivered, HTTP {sent.attempt.status_code} in {sent.attempt.ms} ms "
                f"(message {sent.msg_id})")
+
+
+@main.group("root-causes")
+def root_causes_group() -> None:
+    """The root causes agents pick when resolving a case (required while the list has any)."""
+
+
+def _list_name(value: str) -> str:
+    from bot.case_admin import check_name
+
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise click.ClickException(f"name: {exc}") from None
+
+
+def _refused(error: Exception) -> click.ClickException:
+    return click.ClickException(getattr(error, "message", str(error)))
+
+
+@root_causes_group.command("add")
+@click.argument("name")
+def root_causes_add(name: str) -> None:
+    """Add a root cause to the list."""
+    from bot.case_admin import add_root_cause
+    from bot.errors import ServiceError
+
+    try:
+        with _session() as session:
+            added = add_root_cause(session, _list_name(name))
+    except ServiceError as error:
+        raise _refused(error) from None
+    click.echo(f"added root cause: {added}")
+
+
+@root_causes_group.command("list")
+def root_causes_list() -> None:
+    """Every root cause on the list, one a line."""
+    from bot.case_admin import root_causes
+
+    with _session() as session:
+        names = root_causes(session)
+    for name in names:
+        click.echo(name)
+
+
+@root_causes_group.command("remove")
+@click.argument("name")
+def root_causes_remove(name: str) -> None:
+    """Take a root cause off the list; cases resolved with it keep it."""
+    from bot.case_admin import remove_root_cause
+    from bot.errors import ServiceError
+
+    try:
+        with _session() as session:
+            removed = remove_root_cause(session, name)
+    except ServiceError as error:
+        raise _refused(error) from None
+    click.echo(f"removed root cause: {removed}")
+
+
+@main.group("saved-replies")
+def saved_replies_group() -> None:
+    """Saved replies: templates an agent starts a reply from ({{ contact.first_name }}, {{ score }}, {{ comment }})."""
+
+
+@saved_replies_group.command("add")
+@click.argument("name")
+@click.option("--text", default=None, help="The reply's template.")
+@click.option("--file", "path", default=None, help="Read the template from this file (UTF-8).")
+@click.option("--replace", is_flag=True, help="Replace the saved reply of that name if there is one.")
+def saved_replies_add(name: str, text: str | None, path: str | None, replace: bool) -> None:
+    """Save a reply; its placeholders are checked now (an unknown one is refused with the reason)."""
+    from bot.case_admin import check_reply_text, save_reply
+    from bot.errors import InvalidValue, ServiceError
+
+    if (text is None) == (path is None):
+        raise click.UsageError("give the template with either --text or --file")
+    where = "--text"
+    if path is not None:
+        where = path
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{path}: cannot read: {exc}") from None
+    assert text is not None
+    try:
+        text = check_reply_text(text)
+    except ValueError as exc:
+        raise click.ClickException(f"{where}: {exc}") from None
+    try:
+        with _session() as session:
+            reply, created = save_reply(session, _list_name(name), text, replace)
+            saved = reply.name
+    except InvalidValue as error:
+        raise click.ClickException(f"{where}: {error.message}") from None
+    except ServiceError as error:
+        raise _refused(error) from None
+    click.echo(f"{'saved' if created else 'replaced'} reply: {saved}")
+
+
+@saved_replies_group.command("list")
+def saved_replies_list() -> None:
+    """Every saved reply: its name, then its template indented."""
+    from bot.case_admin import saved_replies
+
+    with _session() as session:
+        replies = [(reply.name, reply.text) for reply in saved_replies(session)]
+    for name, text in replies:
+        click.echo(name)
+        click.echo("".join(f"    {line}\n" for line in text.splitlines()), nl=False)
+
+
+@saved_replies_group.command("remove")
+@click.argument("name")
+def saved_replies_remove(name: str) -> None:
+    """Remove a saved reply."""
+    from bot.case_admin import remove_saved_reply
+    from bot.errors import ServiceError
+
+    try:
+        with _session() as session:
+            removed = remove_saved_reply(session, name)
+    except ServiceError as error:
+        raise _refused(error) from None
+    click.echo(f"removed reply: {removed}")

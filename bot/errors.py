@@ -29,6 +29,27 @@ class CaseClosed(ServiceError):
     """The case is resolved: nothing more can be done to it."""
 
 
+class CaseNotResolved(ServiceError):
+    """Only a resolved case can be reopened."""
+
+
+class InvalidValue(ServiceError):
+    """A value that names nothing the service knows (a root cause off the admins' list, a channel the customer
+    cannot be reached on, a template with an unknown placeholder); `field` is the input it came in."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AlreadyExists(ServiceError):
+    """A name that is taken (a root cause, a saved reply)."""
+
+    def __init__(self, what: str, name: str, field: str = "name") -> None:
+        super().__init__(f"{what} {name!r} exists already")
+        self.field = field
+
+
 class CustomerOptedOut(ServiceError):
     """The customer opted out of the case's channel; nothing was sent."""
 

@@ -33,7 +33,7 @@ from storage.deliveries import (
     record_status,
     save_conversation,
 )
-from storage.followups import open_case_for
+from storage.followups import open_case_for, open_case_of_delivery
 from storage.messages import AlreadyProcessed, insert_outbound, mark_processed, message_by_id, store_inbound
 from storage.models import Contact, Delivery, DeliveryStatus, Message, Response
 from storage.responses import response_for_delivery, save_response
@@ -158,7 +158,13 @@ def _process_for_delivery(
     found = survey if survey is not None and survey[0].id == delivery_id else None
     found = found or delivery_with_context(session, delivery_id)
     if found is None or not is_answerable(found[0]):
-        result.intent, result.delivery_id = "late", delivery_id
+        result.delivery_id = delivery_id
+        case = open_case_of_delivery(session, delivery_id) if found is not None else None
+        if case is not None:  # an answer to the agent's email, which carries the survey's reply address
+            thread_customer_reply(session, case, message)
+            result.intent, result.case_id = "case_reply", case.id
+        else:
+            result.intent = "late"
         return result, found[2].id if found else None
     owner = found[2]
     assert owner.id is not None

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.answers import answer_by_token, reply_by_token, survey_view, unsubscribe_by_token
+from bot.case_admin import root_causes
 from bot.errors import ServiceError
-from bot.followups import case_view, claim_case, reply_to_customer, resolve_case
+from bot.followups import case_view, claim_case, reply_channels, reply_to_customer, resolve_case
 from bot.inbound import receive
 from bot.provider_status import apply_status
 from bot.runtime import Runtime
@@ -32,8 +33,8 @@ class AppInbox:
     def answer(self, token: str, text: str) -> SurveyView | None:
         return answer_by_token(self.rt, token, text)
 
-    def unsubscribe(self, token: str, source: str) -> bool:
-        return unsubscribe_by_token(self.rt, token, source)
+    def unsubscribe(self, token: str, source: str, channel: str | None = None) -> bool:
+        return unsubscribe_by_token(self.rt, token, source, channel)
 
     def reply_by_token(self, token: str, inbound: Inbound) -> bool:
         return reply_by_token(self.rt, token, inbound)
@@ -50,14 +51,23 @@ class AppInbox:
             claim_case(session, case_id, actor)
         return self._view(case_id)
 
-    def resolve_case(self, case_id: int, actor: str) -> CaseView:
+    def root_causes(self) -> list[str]:
+        with self.rt.session() as session:
+            return root_causes(session)
+
+    def resolve_case(self, case_id: int, actor: str, root_cause: str | None = None, note: str | None = None
+                     ) -> CaseView:
         with _as_case_error(), self.rt.session() as session:
-            resolve_case(session, case_id, actor, None)
+            resolve_case(session, case_id, actor, note, root_cause)
         return self._view(case_id)
 
-    def reply_to_case(self, case_id: int, actor: str, text: str) -> CaseView:
+    def reply_channels(self, case_id: int) -> list[str]:
+        with _as_case_error(), self.rt.session() as session:
+            return [found.channel for found in reply_channels(self.rt, session, case_id)]
+
+    def reply_to_case(self, case_id: int, actor: str, text: str, channel: str | None = None) -> CaseView:
         with _as_case_error():
-            reply_to_customer(self.rt, case_id, actor, text)
+            reply_to_customer(self.rt, case_id, actor, text, channel)
         return self._view(case_id)
 
     def _view(self, case_id: int) -> CaseView:

@@ -170,6 +170,7 @@ class CaseView:
     sentiment: str | None
     reason: str | None
     revision: datetime  # the latest change to the case or its answer
+    root_cause: str | None = None  # chosen when it was resolved
 
 
 class CaseActionError(Exception):
@@ -192,8 +193,9 @@ class Inbox(Protocol):
         """Apply the reply rules to `text` as the customer's answer to this survey (a click sends the score
         as text, a comment form its text); replies are not sent, since the page shows the outcome."""
 
-    def unsubscribe(self, token: str, source: str) -> bool:
-        """Opt the survey's contact out of its channel; False for an unknown token."""
+    def unsubscribe(self, token: str, source: str, channel: str | None = None) -> bool:
+        """Opt the survey's contact out of `channel` (the survey's own when None: a token also rides on an agent's
+        email about a survey taken on another channel); False for an unknown token."""
 
     def reply_by_token(self, token: str, inbound: Inbound) -> bool:
         """A reply that names its survey (reply+TOKEN@ by email): stored once per provider id, run through
@@ -205,11 +207,19 @@ class Inbox(Protocol):
     def claim_case(self, case_id: int, actor: str) -> CaseView:
         """Assign the case to `actor`; CaseActionError when it cannot be claimed."""
 
-    def resolve_case(self, case_id: int, actor: str) -> CaseView:
-        """Close the case; CaseActionError when it is already resolved."""
+    def root_causes(self) -> list[str]:
+        """The root causes a case is resolved with; while there are any, resolving needs one of them."""
 
-    def reply_to_case(self, case_id: int, actor: str, text: str) -> CaseView:
-        """Send `text` to the customer on the channel they answered on; CaseActionError when it cannot go."""
+    def resolve_case(self, case_id: int, actor: str, root_cause: str | None = None, note: str | None = None
+                     ) -> CaseView:
+        """Close the case; CaseActionError when it is already resolved, or the root cause is missing or unknown."""
+
+    def reply_channels(self, case_id: int) -> list[str]:
+        """The channels the case's customer can be written to now, the one they answered on first if it can."""
+
+    def reply_to_case(self, case_id: int, actor: str, text: str, channel: str | None = None) -> CaseView:
+        """Send `text` to the customer on `channel` (one of reply_channels; by default the one they answered on);
+        CaseActionError when it cannot go."""
 
 
 class CardPoster(Protocol):
@@ -235,6 +245,8 @@ class Channel:
     """A channel: who it can reach, how it sends, and which webhooks it serves."""
 
     name: ClassVar[str]
+    # Whether an agent's message to the customer can go this way (the web widget only shows surveys).
+    carries_replies: ClassVar[bool] = True
     # False for a channel that works without any account (the web widget): it runs on its own transport and
     # does not count when deciding whether anything is configured.
     needs_credentials: ClassVar[bool] = True

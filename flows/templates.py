@@ -49,6 +49,13 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "event": {},
     "flow": {"key": "sample-flow", "name": "Sample flow"},
 }
+# A saved reply (an agent's canned answer to a case) also sees the customer's answer.
+REPLY_NAMES = ("contact", "score", "band", "comment", "event", "flow")
+REPLY_SAMPLE: dict[str, Any] = {**SAMPLE_CONTEXT, "score": 3, "band": "detractor", "comment": "It came late."}
+_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "flow": (("contact", "event", "flow"), SAMPLE_CONTEXT),
+    "reply": (REPLY_NAMES, REPLY_SAMPLE),
+}
 
 
 class TemplateProblem(ValueError):
@@ -84,9 +91,24 @@ def render_template(source: str, context: Mapping[str, Any]) -> str:
 
 def check_template(source: str) -> None:
     """Raise TemplateProblem if `source` would fail for customers; cached, since flows are re-validated often."""
-    message = _check(source)
+    message = _check(source, "flow")
     if message is not None:
         raise TemplateProblem(message)
+
+
+def check_reply_template(source: str) -> None:
+    """The same check for a saved reply, whose template also reads the answer: `score`, `band`, `comment`."""
+    message = _check(source, "reply")
+    if message is not None:
+        raise TemplateProblem(message)
+
+
+def reply_context(
+    contact: Mapping[str, Any], event_properties: Mapping[str, Any], flow: Mapping[str, Any],
+    score: int | None, band: str | None, comment: str | None,
+) -> dict[str, Any]:
+    """What a saved reply sees for one case: the flow's context and the customer's answer."""
+    return {**template_context(contact, event_properties, flow), "score": score, "band": band, "comment": comment}
 
 
 def template_context(
@@ -106,11 +128,12 @@ def template_context(
 
 
 @lru_cache(maxsize=1024)
-def _check(source: str) -> str | None:
+def _check(source: str, kind: str) -> str | None:
+    names, sample = _KINDS[kind]
     try:
         template = _compiled(source)
-        _check_names(source)
-        template.render(SAMPLE_CONTEXT)
+        _check_names(source, names)
+        template.render(sample)
     except TemplateProblem as problem:
         return str(problem)
     except UndefinedError:
@@ -131,13 +154,14 @@ def _compiled(source: str) -> Template:
         raise _problem(error, source) from None
 
 
-def _check_names(source: str) -> None:
+def _check_names(source: str, known: tuple[str, ...]) -> None:
     """Reject names a template cannot mean: they would render empty for every customer, silently."""
     tree = _ENV.parse(source)
-    unknown = meta.find_undeclared_variables(tree) - CONTEXT_NAMES - set(_ENV.globals)
+    unknown = meta.find_undeclared_variables(tree) - set(known) - set(_ENV.globals)
     if unknown:
         names = ", ".join(sorted(unknown))
-        raise TemplateProblem(f"template error: unknown variable {names}; templates can use contact, event and flow")
+        usable = f"{', '.join(known[:-1])} and {known[-1]}"
+        raise TemplateProblem(f"template error: unknown variable {names}; templates can use {usable}")
     for node in tree.find_all(nodes.Getattr):
         if isinstance(node.node, nodes.Name):
             _check_field(node.node.name, node.attr)

@@ -83,10 +83,13 @@ def add_activity(
     actor: str | None,
     text: str | None = None,
     message_id: int | None = None,
+    detail: str | None = None,
 ) -> Activity:
+    """An entry in the case's trail; it also moves the case's revision, so its alert card is drawn again."""
     assert followup.id is not None
     now = utcnow()
-    activity = Activity(followup_id=followup.id, kind=kind, actor=actor, text=text, message_id=message_id, at=now)
+    activity = Activity(followup_id=followup.id, kind=kind, actor=actor, text=text, message_id=message_id,
+                        detail=detail[:320] if detail else detail, at=now)
     followup.updated_at = now
     session.add(followup)
     session.add(activity)
@@ -98,31 +101,25 @@ def activities(session: Session, followup_id: int) -> list[Activity]:
     return list(session.exec(select(Activity).where(Activity.followup_id == followup_id).order_by(Activity.id)).all())
 
 
-def list_followups(
-    session: Session, *, queue: str | None, status: str | None, after_id: int | None, limit: int
-) -> list[tuple[FollowUp, str]]:
-    """Cases with their queue's key, oldest first."""
-    query = select(FollowUp, Queue.key).join(Queue, col(Queue.id) == FollowUp.queue_id)
-    if queue:
-        query = query.where(Queue.key == queue)
-    if status:
-        query = query.where(FollowUp.status == status)
-    if after_id:
-        query = query.where(FollowUp.id > after_id)
-    rows = session.exec(query.order_by(FollowUp.id).limit(limit)).all()
-    return [(f, key) for f, key in rows]
-
-
 def open_case_for(session: Session, contact_ids: list[int], channel: str) -> FollowUp | None:
-    """The newest unresolved case with this contact on this channel: where their replies are threaded."""
+    """The newest unresolved case with this contact on this channel (where they answered, or where the agent
+    last wrote to them): where their replies are threaded."""
     return session.exec(
         select(FollowUp)
         .where(
             col(FollowUp.contact_id).in_(contact_ids),
-            FollowUp.channel == channel,
+            sa.or_(FollowUp.channel == channel, FollowUp.reply_channel == channel),
             FollowUp.status != FollowUpStatus.RESOLVED,
         )
         .order_by(col(FollowUp.id).desc())
+    ).first()
+
+
+def open_case_of_delivery(session: Session, delivery_id: int) -> FollowUp | None:
+    """The unresolved case opened by this survey's answer: a reply naming the survey (an email's reply+TOKEN
+    address, on an agent's message) after the survey closed belongs there."""
+    return session.exec(
+        select(FollowUp).where(FollowUp.delivery_id == delivery_id, FollowUp.status != FollowUpStatus.RESOLVED)
     ).first()
 
 

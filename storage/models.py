@@ -216,11 +216,14 @@ class HeldStatus(SQLModel, table=True):
 
 
 class Response(SQLModel, table=True):
+    # A customer's answers, newest first, for the case page (storage.cases.contact_answers).
+    __table_args__ = (sa.Index("ix_response_contact_answered", "contact_id", "answered_at", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", unique=True)
     flow_key: str = Field(max_length=64, index=True)
     channel: str = Field(max_length=32)
-    contact_id: int = Field(foreign_key="contact.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
     question: str = Field(max_length=16)
     score: int | None = None
     band: str | None = Field(default=None, max_length=16)
@@ -307,20 +310,53 @@ class Queue(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class RootCause(SQLModel, table=True):
+    """A root cause an agent picks when resolving a case: a short list the admins keep, so causes can be counted."""
+
+    __tablename__ = "root_cause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+
+
+class SavedReply(SQLModel, table=True):
+    """An agent's canned answer, kept by the admins: a template filled with the case's customer and answer."""
+
+    __tablename__ = "saved_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    text: str
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
 class FollowUpStatus(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
     RESOLVED = "resolved"
 
 
+UNRESOLVED_CASE = sa.text("status <> 'resolved'")
+
+
 class FollowUp(SQLModel, table=True):
     """A case: an unhappy answer that a person must close the loop on before `due_at`."""
 
-    __table_args__ = (sa.Index("ix_followup_queue_status", "queue_id", "status"),)
+    # The inbox reads cases in due order, unresolved ones above all (see storage.cases, revision 0010).
+    __table_args__ = (
+        sa.Index("ix_followup_queue_status", "queue_id", "status"),
+        sa.Index("ix_followup_due", "due_at", "id"),
+        sa.Index("ix_followup_unresolved_due", "due_at", "id", postgresql_where=UNRESOLVED_CASE,
+                 sqlite_where=UNRESOLVED_CASE),
+        sa.Index("ix_followup_unresolved_queue_due", "queue_id", "due_at", "id", postgresql_where=UNRESOLVED_CASE,
+                 sqlite_where=UNRESOLVED_CASE),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     response_id: int = Field(foreign_key="response.id", unique=True)
-    delivery_id: int = Field(foreign_key="delivery.id")
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
     queue_id: int = Field(foreign_key="queue.id")
     contact_id: int = Field(foreign_key="contact.id", index=True)
     channel: str = Field(max_length=32)
@@ -333,6 +369,9 @@ class FollowUp(SQLModel, table=True):
     updated_at: datetime = _created()
     resolved_at: datetime | None = _time()
     breached_at: datetime | None = _time()
+    root_cause: str | None = Field(default=None, max_length=64)  # as chosen at resolution, kept if the list changes
+    # The channel of the agent's latest reply when it is not `channel`: the customer's answers there join the case.
+    reply_channel: str | None = Field(default=None, max_length=32)
 
 
 class Activity(SQLModel, table=True):
@@ -340,9 +379,11 @@ class Activity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     followup_id: int = Field(foreign_key="followup.id", index=True)
-    kind: str = Field(max_length=32)  # opened, claimed, note, reply, customer_reply, resolved
+    # opened, claimed, assigned, unassigned, note, reply, customer_reply, resolved, reopened, sla_breached
+    kind: str = Field(max_length=32)
     actor: str | None = Field(default=None, max_length=320)
-    text: str | None = None
+    text: str | None = None  # what a person wrote (a note, a message): erased with the contact
+    detail: str | None = Field(default=None, max_length=320)  # what the step was about: an assignee, a root cause
     message_id: int | None = Field(default=None, foreign_key="message.id")
     at: datetime = _created()
 

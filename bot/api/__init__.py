@@ -42,6 +42,7 @@ def _require_scope(holder: KeyHolder, endpoint: str) -> None:
 def api_blueprint() -> Blueprint:
     from bot.api import (
         apikeys,
+        casework,
         contacts,
         deliveries,
         events,
@@ -61,7 +62,7 @@ def api_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
-    for module in (events, deliveries, responses, followups, queues, metrics, flows, sends, contacts, sandbox, sites,
-                   apikeys, insights, webhooks, openapi):
+    for module in (events, deliveries, responses, followups, queues, casework, metrics, flows, sends, contacts,
+                   sandbox, sites, apikeys, insights, webhooks, openapi):
         module.register(bp)
     return bp

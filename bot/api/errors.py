@@ -12,10 +12,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from bot.api.schemas import MAX_ID
 from bot.errors import (
+    AlreadyExists,
     CaseClosed,
+    CaseNotResolved,
     CustomerOptedOut,
     CustomerUnreachable,
     FlowDisabled,
+    InvalidValue,
     NotFound,
     NotInSandbox,
     ProviderRefused,
@@ -33,6 +36,9 @@ def not_found(what: str, ident: object) -> ApiError:
 SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     CaseClosed: (409, "resolved"),
+    CaseNotResolved: (409, "not_resolved"),
+    InvalidValue: (422, "invalid"),
+    AlreadyExists: (409, "conflict"),
     CustomerOptedOut: (409, "opted_out"),
     CustomerUnreachable: (409, "unreachable"),
     ProviderRefused: (502, "channel_error"),

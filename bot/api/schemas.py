@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
 
-from bot.inputs import ContactIn, Strict, Time, one_of
+from bot.case_admin import NAME_LENGTH, REPLY_LENGTH, check_name, check_reply_text
+from bot.inputs import EARLIEST, LATEST, ContactIn, Strict, Time, one_of
 from bot.sites import SITE_KEY, check_site_key, site_origins
 from channels.registry import CHANNEL_NAMES
 from flows.questions import Band
+from flows.schema import Priority
+from flows.schema import Sentiment as SentimentLabel
+from storage.cases import UNRESOLVED
 from storage.models import FollowUpStatus
 
 
@@ -172,6 +178,15 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class AnswerSummary(BaseModel):
+    flow: str
+    question: str
+    score: int | None
+    band: str | None
+    sentiment: str | None
+    themes: list[str]
+
+
 class FollowUpOut(BaseModel):
     id: int
     response_id: int
@@ -183,10 +198,13 @@ class FollowUpOut(BaseModel):
     assignee: str | None
     channel: str
     contact: ContactRef
+    customer: str | None  # the contact's name
+    answer: AnswerSummary
     reason: str | None
     overdue: bool
     created_at: datetime
     resolved_at: datetime | None
+    root_cause: str | None
 
 
 class FollowUpList(BaseModel):
@@ -194,10 +212,48 @@ class FollowUpList(BaseModel):
     next_cursor: str | None
 
 
+class ThreadMessageOut(BaseModel):
+    id: int
+    direction: str  # in or out
+    channel: str
+    kind: str  # question, reminder, thanks, agent...; for what came in, what it was taken as (score, case_reply...)
+    text: str
+    status: str | None
+
+
+class ThreadActivityOut(BaseModel):
+    kind: str
+    actor: str | None
+    text: str | None
+    detail: str | None
+
+
+class ThreadEntryOut(BaseModel):
+    at: datetime
+    message: ThreadMessageOut | None
+    activity: ThreadActivityOut | None
+
+
+class ThreadOut(BaseModel):
+    items: list[ThreadEntryOut]
+
+
+class PastAnswerOut(BaseModel):
+    response: ResponseOut
+    case_id: int | None
+    case_status: str | None
+
+
+class PastAnswers(BaseModel):
+    items: list[PastAnswerOut]
+    next_cursor: str | None
+
+
 class ActivityOut(BaseModel):
     kind: str
     actor: str | None
     text: str | None
+    detail: str | None  # what the step was about: the assignee, the root cause, the channel of a reply
     at: datetime
 
 
@@ -218,10 +274,35 @@ class NoteIn(Strict):
 class ReplyIn(Strict):
     text: str = Field(min_length=1, max_length=1600)
     author: str | None = Field(default=None, max_length=320)
+    channel: one_of(*CHANNEL_NAMES) | None = Field(  # type: ignore[valid-type]
+        default=None, description="one of the case's reply channels; by default the one the customer answered on")
+
+
+class ReplyChannelOut(BaseModel):
+    channel: str
+    address: str
+    answered_here: bool
+
+
+class ReplyChannelList(BaseModel):
+    items: list[ReplyChannelOut]
+
+
+class AssignIn(Strict):
+    assignee: str | None = Field(min_length=1, max_length=320, description="the teammate; null returns the case "
+                                 "to the queue, unassigned")
+    author: str | None = Field(default=None, max_length=320)
 
 
 class ResolveIn(Strict):
     note: str | None = Field(default=None, max_length=10_000)
+    root_cause: str | None = Field(default=None, min_length=1, max_length=64,
+                                   description="one of the root causes the admins keep; required while there are any")
+    author: str | None = Field(default=None, max_length=320)
+
+
+class ReopenIn(Strict):
+    reason: str | None = Field(default=None, max_length=10_000)
     author: str | None = Field(default=None, max_length=320)
 
 
@@ -230,7 +311,9 @@ class QueueOut(BaseModel):
     name: str
     sla: str
     slack_channel: str | None
-    open: int
+    open: int  # unresolved cases, claimed or not
+    due_soon: int  # unresolved and due within `due_soon` from now
+    overdue: int  # unresolved and past their due time
 
 
 class QueueList(BaseModel):
@@ -241,6 +324,47 @@ class QueuePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     sla: str | None = None
     slack_channel: str | None = Field(default=None, max_length=64)
+
+
+ListName = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(check_name)]
+
+
+class RootCauseIn(Strict):
+    name: ListName
+
+
+class RootCauseOut(BaseModel):
+    name: str
+
+
+class RootCauseList(BaseModel):
+    items: list[RootCauseOut]
+
+
+class SavedReplyIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=REPLY_LENGTH, description=(
+        "a template: {{ contact.first_name }}, {{ score }}, {{ band }}, {{ comment }}, {{ event.<property> }}, "
+        "{{ flow.name }}")), AfterValidator(check_reply_text)]
+
+
+class SavedReplyOut(BaseModel):
+    name: str
+    text: str
+    updated_at: datetime
+
+
+class SavedReplyList(BaseModel):
+    items: list[SavedReplyOut]
+
+
+class FilledReplyOut(BaseModel):
+    name: str
+    text: str | None  # None when this case's data trips the template; `problem` says why
+    problem: str | None
+
+
+class FilledReplyList(BaseModel):
+    items: list[FilledReplyOut]
 
 
 class SentimentSplit(BaseModel):
@@ -309,6 +433,30 @@ def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"r{last_id}".encode()).decode().rstrip("=")
 
 
+def encode_key_cursor(at: datetime, last_id: int) -> str:
+    """A keyset cursor on (time, id): the due time and id of the last case of a page, say."""
+    micros = int(at.timestamp() * 1_000_000)
+    return base64.urlsafe_b64encode(f"k{micros}:{last_id}".encode()).decode().rstrip("=")
+
+
+def _key_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        micros, _, last_id = raw[1:].partition(":")
+        if not raw.startswith("k") or not raw.isascii() or not 0 <= int(last_id) <= MAX_ID:
+            raise ValueError
+        at = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+        if not EARLIEST <= at < LATEST:
+            raise ValueError
+        return at, int(last_id)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError("not a cursor") from None
+
+
+KeyCursor = Annotated[tuple[datetime, int], BeforeValidator(_key_cursor),
+                      WithJsonSchema({"type": "string", "minLength": 1})]
+
+
 def _cursor_id(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -335,9 +483,37 @@ class ResponsesQuery(Query):
 
 
 class FollowUpsQuery(Query):
+    """The inbox's filters; cases come soonest due first."""
+
     queue: Text | None = None
-    status: one_of(*FollowUpStatus) | None = None  # type: ignore[valid-type]
-    cursor: Cursor | None = None
+    status: one_of(*FollowUpStatus, UNRESOLVED) | None = None  # type: ignore[valid-type]
+    priority: one_of(*get_args(Priority)) | None = None  # type: ignore[valid-type]
+    assignee: Text | None = None
+    unassigned: one_of("true", "false") | None = None  # type: ignore[valid-type]
+    flow: Text | None = None
+    channel: one_of(*CHANNEL_NAMES) | None = None  # type: ignore[valid-type]
+    band: one_of(*Band) | None = None  # type: ignore[valid-type]
+    sentiment: one_of(*get_args(SentimentLabel)) | None = None  # type: ignore[valid-type]
+    theme: Text | None = None
+    created_since: Time | None = None
+    created_until: Time | None = None
+    cursor: KeyCursor | None = None
+
+    @field_validator("unassigned")
+    @classmethod
+    def _one_assignee_filter(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value == "true" and info.data.get("assignee") is not None:
+            raise ValueError("cannot be combined with assignee")
+        return value
+
+
+class QueuesQuery(Query):
+    due_soon: str | None = Field(default=None, min_length=2, max_length=8, description=(
+        "how soon counts as due soon, such as 30m or 2h (from 1m to 7d; 1h by default)"))
+
+
+class AnswersQuery(Query):
+    cursor: KeyCursor | None = None
 
 
 class MetricsQuery(Query):

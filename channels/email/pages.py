@@ -64,7 +64,7 @@ def pages(inbox: Inbox) -> Blueprint:
         view = inbox.survey(token)
         if view is None:
             return show(None)
-        done = request.method == "POST" and inbox.unsubscribe(token, "email link")
+        done = request.method == "POST" and inbox.unsubscribe(token, "email link", "email")
         page = render_template("unsubscribe_page.html", view=view, done=done, t=_texts(view.locale))
         return page, 200
 

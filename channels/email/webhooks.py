@@ -67,7 +67,7 @@ def webhooks(inbox: Inbox, secrets: WebhookSecrets) -> Blueprint:
         token = reply_token(mail.recipients, secrets.reply_domain or "")
         unsubscribe = reply_token([r.replace("unsubscribe+", "reply+", 1) for r in mail.recipients
                                    if r.lower().startswith("unsubscribe+")], secrets.reply_domain or "")
-        if unsubscribe and inbox.unsubscribe(unsubscribe, "email mailto"):
+        if unsubscribe and inbox.unsubscribe(unsubscribe, "email mailto", "email"):
             return "", 200
         if token is None:
             log.info("%s inbound mail names no survey; ignored", provider)

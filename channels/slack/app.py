@@ -36,13 +36,16 @@ from channels.slack.blocks import (
     COMMENT_ACTION,
     COMMENT_VIEW,
     REPLY_VIEW,
+    RESOLVE_VIEW,
     SCORE_ACTION,
     answered_blocks,
     case_card,
+    choice_of,
     closed_blocks,
     comment_modal,
     comment_of,
     reply_modal,
+    resolve_modal,
 )
 from channels.slack.workspaces import Installations, SlackConfig
 from flows.inputs import storable
@@ -217,20 +220,57 @@ def _case_listeners(app: App, inbox: Inbox) -> None:
         ack()
 
     def resolve(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
-        _case_action(context, body["user"], lambda actor: inbox.resolve_case(int(action["value"]), actor))
+        """At once while the admins keep no root causes; otherwise a modal asks for one (after the ack)."""
+        causes = inbox.root_causes()
+        if causes:
+            context["root_causes"] = causes
+        else:
+            _case_action(context, body["user"], lambda actor: inbox.resolve_case(int(action["value"]), actor))
         ack()
 
     def show_case(body: Body, context: BoltContext, client: WebClient) -> None:
         _show_case(client, _message_of(body), body["user"], context)
 
+    def resolved_or_ask(body: Body, action: Body, context: BoltContext, client: WebClient) -> None:
+        if "root_causes" not in context:
+            _show_case(client, _message_of(body), body["user"], context)
+            return
+        case = inbox.case(int(action["value"]))
+        if case is not None and case.status == "resolved":
+            context["case"], context["refusal"] = case, f"Case #{case.id} is resolved already."
+            _show_case(client, _message_of(body), body["user"], context)
+        elif case is not None:
+            metadata = json.dumps({"case": case.id, "card": _message_of(body)})
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=resolve_modal(case, context["root_causes"], metadata))
+
     app.action(CASE_CLAIM)(ack=claim, lazy=[show_case])
-    app.action(CASE_RESOLVE)(ack=resolve, lazy=[show_case])
+    app.action(CASE_RESOLVE)(ack=resolve, lazy=[resolved_or_ask])
+
+    def record_resolution(ack: Ack, body: Body, view: Body, context: BoltContext) -> None:
+        """Stored before the ack; a refusal (the case was resolved meanwhile) shows in the modal, which stays."""
+        values = view["state"]["values"]
+        cause, note = choice_of(values, "root_cause"), storable(comment_of(values, "note")).strip() or None
+        case_id = int(json.loads(view["private_metadata"])["case"])
+        _case_action(context, body["user"], lambda actor: inbox.resolve_case(case_id, actor, cause, note))
+        if "refusal" in context:
+            ack(response_action="errors", errors={"root_cause": context["refusal"][:150]})
+            return
+        ack()
+
+    def show_resolution(body: Body, view: Body, context: BoltContext, client: WebClient) -> None:
+        if "case" in context:
+            card = json.loads(view["private_metadata"])["card"]
+            _show_case(client, tuple(card), body["user"], context)
+
+    app.view(RESOLVE_VIEW)(ack=record_resolution, lazy=[show_resolution])
 
     def open_reply_box(body: Body, action: Body, client: WebClient) -> None:
         case = inbox.case(int(action["value"]))
         if case is not None:
             metadata = json.dumps({"case": case.id, "card": _message_of(body)})
-            client.views_open(trigger_id=body["trigger_id"], view=reply_modal(case, metadata))
+            channels = inbox.reply_channels(case.id) if case.status != "resolved" else []
+            client.views_open(trigger_id=body["trigger_id"], view=reply_modal(case, metadata, channels))
 
     app.action(CASE_REPLY)(ack=_ack, lazy=[open_reply_box])
 
@@ -246,7 +286,9 @@ def _case_listeners(app: App, inbox: Inbox) -> None:
         if not text:
             return
         where = json.loads(view["private_metadata"])
-        _case_action(context, body["user"], lambda actor: inbox.reply_to_case(int(where["case"]), actor, text))
+        channel = choice_of(view["state"]["values"], "channel")
+        _case_action(context, body["user"],
+                     lambda actor: inbox.reply_to_case(int(where["case"]), actor, text, channel))
         _show_case(client, tuple(where["card"]), body["user"], context)
 
     app.view(REPLY_VIEW)(ack=check_reply, lazy=[send_reply])

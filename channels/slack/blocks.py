@@ -18,7 +18,10 @@ COMMENT_ACTION = "tp_comment"
 COMMENT_VIEW = "tp_comment_view"
 CASE_CLAIM, CASE_RESOLVE, CASE_REPLY = "tp_case_claim", "tp_case_resolve", "tp_case_reply"
 REPLY_VIEW = "tp_case_reply_view"
+RESOLVE_VIEW = "tp_case_resolve_view"
 TEXT_INPUT = "text"
+CHOICE_INPUT = "choice"
+_MAX_OPTIONS = 100  # Slack's limit for a static select
 _NPS_FIRST_ROW = 6  # 0-5 on the first row, 6-10 on the second
 
 
@@ -111,7 +114,8 @@ def case_card(case: CaseView) -> tuple[str, list[Block]]:
     due = int(case.due_at.timestamp())
     score = "no score" if case.score is None else f"{case.kind.value.upper()} {case.score}"
     title = f"{_BAND_EMOJI.get(case.band or '', ':white_circle:')} *{case.customer}* answered {score}"
-    status = {"open": "Open", "claimed": f"Claimed by {case.assignee}", "resolved": "Resolved"}.get(
+    resolved = f"Resolved ({case.root_cause})" if case.root_cause else "Resolved"
+    status = {"open": "Open", "claimed": f"Claimed by {case.assignee}", "resolved": resolved}.get(
         case.status, case.status
     )
     fields = [
@@ -140,18 +144,53 @@ def case_card(case: CaseView) -> tuple[str, list[Block]]:
     return text, blocks
 
 
-def reply_modal(case: CaseView, metadata: str) -> dict[str, Any]:
-    """What the agent writes to the customer; it goes out on the channel the customer answered on."""
+def reply_modal(case: CaseView, metadata: str, channels: list[str] | None = None) -> dict[str, Any]:
+    """What the agent writes to the customer. It goes out on the channel the customer answered on; when that
+    cannot carry it, or others could too, the agent picks one of `channels` (the first is chosen already)."""
+    channels = channels or []
+    choose = bool(channels) and channels != [case.channel]
+    label = f"Message to {case.customer}" if choose else f"Message to {case.customer} by {case.channel}"
+    blocks: list[Block] = [{
+        "type": "input",
+        "block_id": "reply",
+        "label": _plain(label),
+        "element": {"type": "plain_text_input", "action_id": TEXT_INPUT, "multiline": True, "max_length": 1600},
+    }]
+    if choose:
+        options = [{"text": _plain(name), "value": name} for name in channels[:_MAX_OPTIONS]]
+        blocks.append({"type": "input", "block_id": "channel", "label": _plain("Send by"),
+                       "element": {"type": "static_select", "action_id": CHOICE_INPUT, "options": options,
+                                   "initial_option": options[0]}})
     return {
         "type": "modal",
         "callback_id": REPLY_VIEW,
         "private_metadata": metadata,
         "title": _plain(f"Reply to case #{case.id}"[:24]),
         "submit": _plain("Send"),
-        "blocks": [{
-            "type": "input",
-            "block_id": "reply",
-            "label": _plain(f"Message to {case.customer} by {case.channel}"),
-            "element": {"type": "plain_text_input", "action_id": TEXT_INPUT, "multiline": True, "max_length": 1600},
-        }],
+        "blocks": blocks,
     }
+
+
+def resolve_modal(case: CaseView, root_causes: list[str], metadata: str) -> dict[str, Any]:
+    """Resolving asks why it happened (a root cause from the admins' list) and, optionally, what was done."""
+    options = [{"text": _plain(name), "value": name[:150]} for name in root_causes[:_MAX_OPTIONS]]
+    return {
+        "type": "modal",
+        "callback_id": RESOLVE_VIEW,
+        "private_metadata": metadata,
+        "title": _plain(f"Resolve case #{case.id}"[:24]),
+        "submit": _plain("Resolve"),
+        "blocks": [
+            {"type": "input", "block_id": "root_cause", "label": _plain("Root cause"),
+             "element": {"type": "static_select", "action_id": CHOICE_INPUT, "options": options,
+                         "placeholder": _plain("Why did it happen?")}},
+            {"type": "input", "block_id": "note", "optional": True, "label": _plain("What was done"),
+             "element": {"type": "plain_text_input", "action_id": TEXT_INPUT, "multiline": True, "max_length": 3000}},
+        ],
+    }
+
+
+def choice_of(state: dict[str, Any], block_id: str) -> str | None:
+    """The option chosen in a modal's select block."""
+    selected = ((state.get(block_id) or {}).get(CHOICE_INPUT) or {}).get("selected_option") or {}
+    return selected.get("value")

@@ -42,6 +42,7 @@ class WidgetTransport(Transport):
 class WebChannel(Channel):
     name = "web"
     needs_credentials = False
+    carries_replies = False
 
     def blueprint(self, inbox: Inbox) -> Blueprint | None:
         """The widget's script and its endpoints, when the engine offers a widget desk."""

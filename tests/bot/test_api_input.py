@@ -198,7 +198,7 @@ def test_405_names_the_allowed_methods(client: FlaskClient, auth: dict) -> None:
         ("/api/v1/responses?cursor=%25%25%25", "cursor", "not a cursor"),
         ("/api/v1/responses?band=", "band", "must be one of detractor, passive, promoter"),
         ("/api/v1/responses?bnad=promoter", "bnad", "unknown parameter"),
-        ("/api/v1/followups?status=bogus", "status", "must be one of open, claimed, resolved"),
+        ("/api/v1/followups?status=bogus", "status", "must be one of open, claimed, resolved, unresolved"),
         ("/api/v1/followups?cursor=abc", "cursor", "not a cursor"),
         ("/api/v1/metrics?flow=nope", "flow", "no such flow"),
         ("/api/v1/metrics?channel=pigeon", "channel", "must be one of " + ", ".join(CHANNEL_NAMES)),

@@ -270,3 +270,35 @@ def test_the_database_is_named_on_stderr_with_its_password_masked_and_stdout_sta
     assert cli(env, "flows", "import", write(tmp_path / "flow.yaml", flow_yaml("piped"))).exit_code == 0
     exported = cli(env, "flows", "export")
     assert [doc["key"] for doc in yaml.safe_load_all(exported.stdout)] == ["piped"]
+
+
+def test_root_causes_are_added_listed_and_removed(touchpoint) -> None:
+    assert touchpoint("root-causes", "add", "Courier damage").stdout == "added root cause: Courier damage\n"
+    touchpoint("root-causes", "add", "Billing error")
+    taken = touchpoint("root-causes", "add", "courier DAMAGE")
+    assert taken.exit_code == 1 and "root cause 'courier DAMAGE' exists already" in taken.output
+    empty = touchpoint("root-causes", "add", "  ")
+    assert empty.exit_code == 1 and "name: must not be empty" in empty.output
+    assert touchpoint("root-causes", "list").stdout == "Billing error\nCourier damage\n"
+    assert touchpoint("root-causes", "remove", "billing ERROR").stdout == "removed root cause: Billing error\n"
+    missing = touchpoint("root-causes", "remove", "Weather")
+    assert missing.exit_code == 1 and "root cause 'Weather' does not exist" in missing.output
+
+
+def test_saved_replies_are_saved_from_text_or_a_file_and_a_bad_placeholder_names_the_file(
+    touchpoint, tmp_path: Path
+) -> None:
+    saved = touchpoint("saved-replies", "add", "Apology", "--text", "Hi {{ contact.first_name }}, sorry.")
+    assert saved.stdout == "saved reply: Apology\n"
+    bad = write(tmp_path / "late.txt", "Hi {{ contact.first_name }},\n{% if score %}sorry{% endfi %}\n")
+    refused = touchpoint("saved-replies", "add", "Late", "--file", bad)
+    assert refused.exit_code == 1
+    assert f"{bad}: template error:" in refused.output and "(template line 2)" in refused.output
+    good = write(tmp_path / "late.txt", "Hi {{ contact.first_name }},\nsorry it came late.\n")
+    assert touchpoint("saved-replies", "add", "Late", "--file", good).stdout == "saved reply: Late\n"
+    again = touchpoint("saved-replies", "add", "late", "--text", "x")
+    assert again.exit_code == 1 and "saved reply 'late' exists already" in again.output
+    assert touchpoint("saved-replies", "add", "late", "--text", "x", "--replace").stdout == "replaced reply: Late\n"
+    listed = touchpoint("saved-replies", "list").stdout
+    assert listed == "Apology\n    Hi {{ contact.first_name }}, sorry.\nLate\n    x\n"
+    assert touchpoint("saved-replies", "remove", "LATE").stdout == "removed reply: Late\n"

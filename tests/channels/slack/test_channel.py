@@ -22,10 +22,12 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.alerts import sync_case_cards
+from bot.answers import answer_by_token
 from bot.ingest import ingest_event
 from bot.inputs import EventIn, new_event
 from bot.runtime import Runtime
 from storage.models import SLACK_BOTS, Contact, Delivery, FollowUp, Message, Response, SlackCard
+from storage.sandbox import sandbox_messages
 from storage.types import utcnow
 from tests.conftest import make_settings
 from tests.fakes.slack_api import (
@@ -401,6 +403,81 @@ def test_reply_from_the_card_reaches_the_customer_on_their_channel(
     trail = client.get(f"/api/v1/followups/{case.id}", headers=auth).get_json()["activity"]
     assert [(a["kind"], a["actor"], a["text"]) for a in trail if a["kind"] == "reply"] == [
         ("reply", "sam (Slack U0AGENT)", text)]
+
+
+def test_resolve_asks_for_a_root_cause_while_the_admins_keep_a_list(
+    rt: Runtime, client: FlaskClient, slack: FakeSlack, auth: dict
+) -> None:
+    for name in ("Courier damage", "Billing error"):
+        client.post("/api/v1/root-causes", json={"name": name}, headers=auth)
+    _, card = detractor_case(rt, client, slack, auth)
+    resolve = buttons(card)[0][2]
+    click(client, block_actions_payload("U0AGENT", resolve["action_id"], resolve["value"], SUPPORT, card["ts"],
+                                        user_name="sam"))
+    modal = eventually(lambda: slack.views)[0]
+    options = [o["value"] for o in modal["blocks"][0]["element"]["options"]]
+    assert options == ["Billing error", "Courier damage"]
+    with rt.session() as session:
+        assert session.exec(select(FollowUp)).one().status == "open"  # nothing resolved before the choice
+
+    choice = {"type": "static_select", "selected_option": {"value": "Courier damage"}}
+    answer = click(client, view_submission_payload("U0AGENT", modal["callback_id"], modal["private_metadata"],
+                                                   {"root_cause": {"choice": choice}, "note": {"text": "refunded"}},
+                                                   user_name="sam"))
+    assert answer.status_code == 200 and not answer.data
+    final = eventually(lambda: next((m for m in slack.messages(SUPPORT) if "Resolved" in str(m["blocks"])), None))
+    assert "Resolved (Courier damage)" in str(final["blocks"]) and buttons(final) == []
+    with rt.session() as session:
+        case = session.exec(select(FollowUp)).one()
+    assert (case.status, case.root_cause) == ("resolved", "Courier damage")
+    again = click(client, view_submission_payload("U0AGENT", modal["callback_id"], modal["private_metadata"],
+                                                  {"root_cause": {"choice": choice}}, user_name="sam"))
+    assert "is resolved" in again.get_json()["errors"]["root_cause"]
+
+
+def test_a_case_assigned_through_the_api_is_redrawn_on_its_card(
+    rt: Runtime, client: FlaskClient, slack: FakeSlack, auth: dict
+) -> None:
+    _, card = detractor_case(rt, client, slack, auth)
+    with rt.session() as session:
+        case = session.exec(select(FollowUp)).one()
+    client.post(f"/api/v1/followups/{case.id}/assign", json={"assignee": "kim"}, headers=auth)
+    eventually(lambda: tick(rt).case_cards)
+    [redrawn] = slack.messages(SUPPORT)
+    assert "Claimed by kim" in str(redrawn["blocks"]) and redrawn["ts"] == card["ts"]
+
+
+def test_reply_from_the_card_to_a_widget_answer_picks_another_channel(
+    rt: Runtime, client: FlaskClient, slack: FakeSlack, auth: dict
+) -> None:
+    client.patch("/api/v1/queues/recovery", json={"slack_channel": SUPPORT}, headers=auth)
+    install_flow(rt, flow_yaml("widget", channels="[web, email]", ask="never", extra=DETRACTORS_TO_RECOVERY))
+    ingest(rt, event(contact={"external_id": "alan", "name": "Alan Turing", "email": "alan@example.com"}))
+    tick(rt)
+    with rt.session() as session:
+        token = session.exec(select(Delivery)).one().token
+    answer_by_token(rt, token, "2")
+    tick(rt)
+    card = slack.messages(SUPPORT)[-1]
+    reply = buttons(card)[0][1]
+    click(client, block_actions_payload("U0AGENT", reply["action_id"], reply["value"], SUPPORT, card["ts"],
+                                        user_name="sam"))
+    modal = eventually(lambda: slack.views)[0]
+    [picker] = [b for b in modal["blocks"] if b["block_id"] == "channel"]
+    assert [o["value"] for o in picker["element"]["options"]][0] == "email"
+    assert picker["element"]["initial_option"]["value"] == "email"
+    choice = {"type": "static_select", "selected_option": {"value": "email"}}
+    updates = len(slack.calls("chat.update"))
+    click(client, view_submission_payload("U0AGENT", modal["callback_id"], modal["private_metadata"],
+                                          {"reply": {"text": "Sorry Alan!"}, "channel": {"choice": choice}},
+                                          user_name="sam"))
+    eventually(lambda: len(slack.calls("chat.update")) > updates)  # the card is drawn again after the send
+    assert sandbox_messages_to(rt, "alan@example.com") == ["Sorry Alan!"]
+
+
+def sandbox_messages_to(rt: Runtime, address: str) -> list[str]:
+    with rt.session() as session:
+        return [m.text for m in sandbox_messages(session, address)]
 
 
 def test_cards_for_one_channel_are_spread_one_per_second(

@@ -28,7 +28,7 @@ from channels.registry import build_channels
 from flows.loader import FlowError, dump_flow, load_flow
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.models import Contact, Site, WidgetDisplay
+from storage.models import Contact, Message, Site, WidgetDisplay
 from storage.sites import create_site
 from storage.types import utcnow
 from tests.helpers import flow_yaml, install_flow, tick
@@ -478,7 +478,7 @@ def test_an_answer_and_comment_become_a_response_with_sentiment_and_a_follow_up(
         assert session.exec(select(WidgetDisplay)).one().dismissed_at is None  # answering counts as shown
 
 
-def test_an_agent_reply_cannot_go_through_the_widget(
+def test_an_agent_reply_cannot_go_through_the_widget_and_nothing_is_sent(
     rt: Runtime, client: FlaskClient, auth: dict, widget: Widget
 ) -> None:
     install_flow(rt, web_flow())
@@ -487,7 +487,9 @@ def test_an_agent_reply_cannot_go_through_the_widget(
     widget.call("answer", token=token, score=1)
     [case] = client.get("/api/v1/followups", headers=auth).get_json()["items"]
     reply = client.post(f"/api/v1/followups/{case['id']}/reply", json={"text": "Sorry!"}, headers=auth)
-    assert reply.status_code == 502 and "only shows surveys" in reply.get_json()["error"]["message"]
+    assert reply.status_code == 409 and "web cannot carry a reply" in reply.get_json()["error"]["message"]
+    with rt.session() as session:
+        assert not session.exec(select(Message).where(Message.kind == "agent")).all()
 
 
 def test_texts_follow_the_users_locale_attribute(
