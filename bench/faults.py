@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -35,11 +35,13 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
 from bench.ingest_http import (
     clean_env,
     code_version,
+    free_port,
     gunicorn_server,
     postgres_database,
     raise_on_sigterm,
@@ -100,6 +102,7 @@ class FaultReport:
     drain_seconds: float = 0.0
     faults: list[str] = field(default_factory=list)
     hangs_end: float = 0.0  # monotonic time by which the double has answered every hung call
+    scraped: Counter[str] = field(default_factory=Counter)  # figures read from /metrics after the run
 
     @property
     def ok(self) -> bool:
@@ -191,23 +194,44 @@ def drop_connections(url: str) -> int:
         engine.dispose()
 
 
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    metrics_port: int  # each worker serves /metrics on a port of its own (several run on this host)
+
+
+def start_worker(env: dict[str, str], workdir: Path, name: str) -> Worker:
+    port = free_port()
+    with open(workdir / f"{name}.log", "wb") as log:
+        process = subprocess.Popen([*touchpoint_command(), "worker"], env={**env, "TOUCHPOINT_WORKER_METRICS_PORT":
+                                   str(port)}, cwd=workdir, stdout=log, stderr=log, start_new_session=True)
+    return Worker(process, port)
+
+
+def scrape(url: str) -> Counter[str]:
+    """Sums from a /metrics page, parsed as Prometheus parses it: requests by route, provider calls and errors."""
+    found: Counter[str] = Counter()
+    text = requests.get(url, timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "touchpoint_http_request_duration_seconds_count":
+                found[f"requests {labels['method']} {labels['route']}"] += int(sample.value)
+            elif sample.name == "touchpoint_provider_call_seconds_count":
+                found[f"provider calls {labels['channel']}"] += int(sample.value)
+            elif sample.name == "touchpoint_provider_errors_total":
+                found[f"provider errors {labels['outcome']}"] += int(sample.value)
+    return found
+
+
 @contextmanager
-def workers(url: str, env: dict[str, str], count_: int, workdir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(n: int) -> subprocess.Popen[bytes]:
-        log = open(workdir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([*touchpoint_command(), "worker"], env=env, cwd=workdir, stdout=log, stderr=log,
-                                   start_new_session=True)
-        log.close()
-        return process
-
-    processes.extend(start(n) for n in range(count_))
+def workers(env: dict[str, str], count_: int, workdir: Path) -> Iterator[list[Worker]]:
+    started = [start_worker(env, workdir, f"worker-{n}") for n in range(count_)]
     try:
-        yield processes
+        yield started
     finally:
-        for process in processes:
-            stop_process(process)
+        for worker in started:
+            stop_process(worker.process)
 
 
 def calls_in_flight(pid: int, port: int) -> int:
@@ -228,7 +252,7 @@ def calls_in_flight(pid: int, port: int) -> int:
 
 
 def inject_faults(report: FaultReport, twilio: FakeTwilio, url: str, seconds: float,
-                  kill: list[subprocess.Popen[bytes]], restart: object) -> None:
+                  kill: list[Worker], restart: Callable[[], Worker]) -> None:
     """The schedule of faults over the load's `seconds`, in a thread beside it."""
     def at(share: float) -> None:
         time.sleep(max(0.0, started + share * seconds - time.monotonic()))
@@ -243,13 +267,13 @@ def inject_faults(report: FaultReport, twilio: FakeTwilio, url: str, seconds: fl
     port = int(twilio.base_url.rsplit(":", 1)[1])
     deadline = time.monotonic() + HANG  # the sender may still be waiting out the 429s' Retry-After
     while time.monotonic() < deadline and not report.in_flight_at_kill:
-        busiest = max(range(len(kill)), key=lambda n: calls_in_flight(kill[n].pid, port))
-        report.in_flight_at_kill = calls_in_flight(kill[busiest].pid, port)
+        busiest = max(range(len(kill)), key=lambda n: calls_in_flight(kill[n].process.pid, port))
+        report.in_flight_at_kill = calls_in_flight(kill[busiest].process.pid, port)
         time.sleep(0.05)
-    victim = kill[busiest]
+    victim = kill[busiest].process
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
-    kill[busiest] = restart()  # type: ignore[operator]
+    kill.append(restart())
     report.faults.append(f"12 calls hung {HANG:g} s, past the client timeout; the worker with the most of them "
                          f"in flight ({report.in_flight_at_kill}) killed with SIGKILL, and replaced")
     at(0.5)
@@ -317,11 +341,10 @@ def run_faults(config: FaultConfig, database_url: str, workdir: Path) -> FaultRe
         server = stack.enter_context(gunicorn_server(database_url, api_key, config.web_workers, workdir,
                                                      **provider, **tuning))
         env = clean_env(database_url, TOUCHPOINT_PUBLIC_URL=server.url, **provider, **tuning)
-        procs = stack.enter_context(workers(database_url, env, config.workers, workdir))
+        procs = stack.enter_context(workers(env, config.workers, workdir))
 
-        def restart() -> subprocess.Popen[bytes]:
-            return subprocess.Popen([*touchpoint_command(), "worker"], env=env, cwd=workdir,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        def restart() -> Worker:
+            return start_worker(env, workdir, "worker-replacement")
 
         load = Load(server.url, api_key)
         seconds = config.events / config.rate
@@ -334,6 +357,10 @@ def run_faults(config: FaultConfig, database_url: str, workdir: Path) -> FaultRe
         report.accepted, report.repeats_acknowledged = len(load.accepted), load.repeats
         report.client_retries, report.refused = load.retries, load.refused
         tally(report, database_url, load.accepted, twilio)
+        report.scraped = scrape(server.url + "/metrics")
+        for worker in procs:
+            if worker.process.poll() is None:
+                report.scraped += scrape(f"http://127.0.0.1:{worker.metrics_port}/metrics")
     return report
 
 
@@ -360,6 +387,8 @@ def print_report(config: FaultConfig, report: FaultReport) -> None:
     for name, value in rows:
         print(f"| {name} | {value} |")
     print("\ndelivery statuses: " + ", ".join(f"{s} {n}" for s, n in sorted(report.statuses.items())))
+    print("from /metrics (web, and the workers alive at the end): "
+          + ", ".join(f"{name} {value}" for name, value in sorted(report.scraped.items())))
     print("result: " + ("ok" if report.ok else "FAILED: a duplicate, a loss or an unfounded unknown"))
 
 

@@ -19,3 +19,7 @@ def test_postgresql_under_faults_nothing_is_lost_or_sent_twice(tmp_path: Path) -
     assert report.max_sent_per_delivery == 1 and report.duplicates == 0
     assert report.lost == 0 and report.unknown_without_call == 0
     assert report.statuses.keys() <= {"sent", "unknown"}
+    # Scraped after the run and parsed as Prometheus parses it: the web processes counted every post (their
+    # counts meet across gunicorn's processes), the surviving workers their provider calls.
+    assert report.scraped["requests POST /api/v1/events"] >= 200
+    assert report.scraped["provider calls sms"] > 0
