@@ -29,9 +29,9 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def ready(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
-        return requests.get(url + "/healthz", timeout=5).status_code == 200
+        return requests.get(url, timeout=5).status_code == 200
     except requests.RequestException:
         return False
 
@@ -55,7 +55,8 @@ def web_and_worker(database_url: str, tmp_path: Path) -> Iterator[tuple[Server, 
                                   stderr=worker_log)
         server = Server(url, key, env, tmp_path)
         try:
-            server.wait_for(lambda: ready(url), 60, "gunicorn to start")
+            server.wait_for(lambda: answers(url + "/healthz"), 60, "gunicorn to start")
+            server.wait_for(lambda: answers(f"http://127.0.0.1:{metrics_port}/metrics"), 60, "the worker to start")
             yield server, metrics_port
         finally:
             for process in (web, worker):
