@@ -811,3 +811,55 @@ def saved_replies_remove(name: str) -> None:
     except ServiceError as error:
         raise _refused(error) from None
     click.echo(f"removed reply: {removed}")
+
+
+@main.group()
+def model() -> None:
+    """The learned sentiment model of this deployment: its versions, training by hand, and rollback."""
+
+
+@model.command("list")
+def model_list() -> None:
+    """Every kept version, newest first; the active one is marked with *."""
+    from bot.learning import models
+
+    with _runtime() as rt:
+        found = models(rt)
+    if not found:
+        click.echo("no model yet: the lexicon alone tags (the worker trains one once answers have comments)")
+    for m in found:
+        mark = "*" if m.active else " "
+        click.echo(f"{mark} v{m.version}  trained {m.trained_at:%Y-%m-%d %H:%M} UTC  {m.examples} comments "
+                   f"({m.corrections} corrected)  {m.size / 1024:.0f} KB")
+    if found and not any(m.active for m in found):
+        click.echo("none active: the lexicon alone tags; `touchpoint model train` trains and activates a new one")
+
+
+@model.command("train")
+def model_train() -> None:
+    """Train a new version now from the newest comments and make it active (also after a rollback)."""
+    from bot.learning import retrain
+
+    with _runtime() as rt:
+        trained = retrain(rt, by_hand=True)
+    if trained.version is None:
+        raise click.ClickException(f"no model trained: {trained.reason} ({trained.examples} usable)")
+    click.echo(f"v{trained.version} active: {trained.examples} comments ({trained.corrections} corrected)")
+
+
+@model.command("rollback")
+@click.argument("version", required=False, type=int)
+def model_rollback(version: int | None) -> None:
+    """Make VERSION (default: the one before the active) active; with none before it, the lexicon alone tags.
+
+    The worker then holds automatic retraining until `touchpoint model train` is run."""
+    from bot.errors import ServiceError
+    from bot.learning import rollback
+
+    with _runtime() as rt:
+        try:
+            active = rollback(rt, version)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"v{active} active" if active is not None else "no model active: the lexicon alone tags")
+    click.echo("automatic retraining is held until `touchpoint model train`")

@@ -116,3 +116,24 @@ class PasswordRejected(ServiceError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ResponseNotFound(NotFound):
+    def __init__(self, response_id: int) -> None:
+        super().__init__("response", response_id)
+
+
+class NothingToCorrect(ServiceError):
+    """The response has no comment, so it has no tags to correct."""
+
+
+class UnknownTheme(ServiceError):
+    field = "themes"
+
+    def __init__(self, theme: str, known: list[str]) -> None:
+        super().__init__(f"theme {theme!r} is not in the taxonomy (known: {', '.join(known) or 'none'})")
+
+
+class NoSuchVersion(NotFound):
+    def __init__(self, version: int) -> None:
+        super().__init__("model version", version)

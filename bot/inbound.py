@@ -314,7 +314,7 @@ def _save_response(
     response.band = str(band) if band else None
     response.comment = conversation.comment
     response.updated_at = now
-    tag_response(rt, response)
+    tag_response(rt, response, session)
     save_response(session, response, before)
     note_response(session, response, before)
     route_response(session, response, definition, before is None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,11 +17,15 @@ from bot.logs import setup_logging
 from bot.settings import Settings
 from channels.base import Channel
 from channels.registry import build_channels
+from flows.learned import SentimentModel
 from flows.schema import FlowDefinition
 from flows.themes import DEFAULT_THEMES, ThemeTagger
 from storage.db import make_engine, session_scope
 from storage.flow_versions import FlowsStamp, current_flow_ids, flows_by_id
+from storage.learning import active_version, model_data
 from storage.models import Flow
+
+MODEL_RECHECK = 60.0
 
 
 @dataclass
@@ -32,12 +37,33 @@ class Runtime:
     _definitions: dict[int, FlowDefinition] = field(default_factory=dict, repr=False)
     _flows: dict[int, Flow] = field(default_factory=dict, repr=False)
     _current: tuple[FlowsStamp, list[int]] | None = field(default=None, repr=False)
+    # (checked at, version, model): the active learned model, loaded on first use and looked for again each minute.
+    _sentiment: tuple[float, int | None, SentimentModel | None] | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Channels first, so the work they run in the background still has its database."""
         for channel in self.channels.values():
             channel.close()
         self.engine.dispose()
+
+    def sentiment_model(self, connection: sa.Connection) -> SentimentModel | None:
+        """The deployment's active learned sentiment model, or None (the lexicon alone tags).
+
+        A rollback or a new version in another process is seen within MODEL_RECHECK seconds."""
+        now = time.monotonic()
+        cached = self._sentiment
+        if cached is not None and now - cached[0] < MODEL_RECHECK:
+            return cached[2]
+        version = active_version(connection, "sentiment")
+        model = cached[2] if cached is not None and cached[1] == version else None
+        if version is not None and model is None:
+            data = model_data(connection, "sentiment", version)
+            model = SentimentModel.loads(data) if data else None
+        self._sentiment = (now, version, model)
+        return model
+
+    def forget_model(self) -> None:
+        self._sentiment = None
 
     def definition(self, flow: Flow) -> FlowDefinition:
         """The parsed definition of a flow version; versions never change, so it is parsed once."""

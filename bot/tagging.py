@@ -5,15 +5,20 @@ Run whenever the answer changes, before routing reads the tags.
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from bot.runtime import Runtime
 from flows.sentiment import mismatch, tag_sentiment
 from storage.models import Response
 
 
-def tag_response(rt: Runtime, response: Response) -> None:
-    """Sentiment, themes and the mismatch flag, refreshed from the comment (cleared when there is none)."""
+def tag_response(rt: Runtime, response: Response, session: Session | None = None) -> None:
+    """Sentiment, themes and the mismatch flag, refreshed from the comment (cleared when there is none).
+
+    With a session, the deployment's learned model (if one is active) labels the sentiment."""
     if response.comment:
-        sentiment = tag_sentiment(response.comment)
+        model = rt.sentiment_model(session.connection()) if session is not None else None
+        sentiment = model.tag(response.comment) if model else tag_sentiment(response.comment)
         response.sentiment = sentiment.label
         response.polarity = sentiment.polarity
         response.themes = rt.themes(response.comment)

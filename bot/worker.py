@@ -16,6 +16,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.dispatch import run_tick
+from bot.learning import retrain
 from bot.retention import apply_retention
 from bot.runtime import Runtime
 from bot.telemetry import serve_worker_metrics
@@ -61,6 +62,17 @@ def _housekeeping(rt: Runtime) -> None:
         log.exception("housekeeping failed; it runs again within the hour")
 
 
+def _learn(rt: Runtime) -> None:
+    """Hourly: a new sentiment model from the comments and corrections since the last one (off every request path)."""
+    try:
+        trained = retrain(rt)
+    except Exception:
+        log.exception("retraining failed; the active model stays and it runs again within the hour")
+        return
+    if trained.version is None:
+        log.info("sentiment model not retrained: %s", trained.reason)
+
+
 def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
     executor = ThreadPoolExecutor(max_workers=rt.settings.worker_concurrency, thread_name_prefix="send")
     scheduler.add_job(
@@ -78,6 +90,8 @@ def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(_housekeeping, "interval", args=[rt], hours=1, id="housekeeping", max_instances=1,
                       coalesce=True, next_run_time=utcnow() + timedelta(minutes=1))
+    scheduler.add_job(_learn, "interval", args=[rt], hours=1, id="learn", max_instances=1, coalesce=True,
+                      next_run_time=utcnow() + timedelta(minutes=5))
 
 
 def start_background_worker(rt: Runtime) -> BackgroundScheduler:

@@ -541,3 +541,28 @@ class WebhookAttempt(SQLModel, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=255)
     duration_ms: int = 0
+
+
+class TaggingModel(SQLModel, table=True):
+    """A learned tagging model of this deployment, one row per version; the active one tags new answers."""
+
+    __table_args__ = (sa.UniqueConstraint("kind", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    version: int
+    active: bool = False
+    examples: int = 0
+    corrections: int = 0
+    trained_at: datetime = _created()
+    data: bytes = Field(sa_type=sa.LargeBinary, nullable=False)
+
+
+class TaggingCorrection(SQLModel, table=True):
+    """An agent's correction of a response's tags: the stored answer is changed, and the next model learns it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    sentiment: str | None = Field(default=None, max_length=16)
+    themes: list[str] | None = Field(default=None, sa_type=JSONType, nullable=True)
+    created_at: datetime = _created()

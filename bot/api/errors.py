@@ -20,9 +20,11 @@ from bot.errors import (
     FlowDisabled,
     InvalidValue,
     NotFound,
+    NothingToCorrect,
     NotInSandbox,
     ProviderRefused,
     ServiceError,
+    UnknownTheme,
 )
 from bot.http_json import ApiError, error_response, field_errors
 from bot.webhooks import WebhookUrlRefused
@@ -45,6 +47,10 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     NotInSandbox: (422, "not_in_sandbox"),
     FlowDisabled: (409, "disabled"),
     WebhookUrlRefused: (422, "invalid"),
+
+
+    NothingToCorrect: (409, "no_comment"),
+    UnknownTheme: (422, "unknown_theme"),
 }
 
 
@@ -63,6 +69,8 @@ def api_error(exc: ServiceError) -> ApiError:
 def _names_an_impossible_id(path: str) -> bool:
     """A path segment of digits past any id the database holds: no route can name it, whatever the method."""
     return any(part.isdigit() and int(part) > MAX_ID for part in path.split("/"))
+
+
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -182,6 +182,13 @@ OPERATIONS: tuple[Operation, ...] = (
               body=s.SitePatch, path_params=("key",), errors=(400, 401, 404, 415, 422)),
 )
 
+# Corrections: an agent's tags replace the tagger's on the answer, and teach the deployment's model.
+OPERATIONS += (
+    Operation("post", "/responses/{id}/corrections", "Correct a response's sentiment and/or themes; the answer "
+              "takes them at once and the next model learns from them", s.ResponseOut, body=s.CorrectionIn,
+              path_params=("id",), errors=(401, 404, 409, 422)),
+)
+
 # API keys: listed without the key itself, revoked at once.
 OPERATIONS += (
     Operation("get", "/apikeys", "API keys: id, name, created, last used, revoked (never the key)", ApiKeyList),

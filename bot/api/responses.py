@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.api.params import known_flow
-from bot.api.schemas import ContactRef, ResponseOut, ResponsesPage, ResponsesQuery, Sentiment, encode_cursor
-from bot.http_json import query
+from bot.api.params import ID, known_flow
+from bot.api.schemas import (
+    ContactRef,
+    CorrectionIn,
+    ResponseOut,
+    ResponsesPage,
+    ResponsesQuery,
+    Sentiment,
+    encode_cursor,
+)
+from bot.http_json import json_body, query
+from bot.learning import correct_response
 from bot.runtime import runtime
+from storage.models import Contact
 from storage.models import Response as ResponseRow
 from storage.responses import list_responses
 
@@ -49,5 +59,17 @@ def list_all() -> Response:
     return jsonify(ResponsesPage(items=items, next_cursor=next_cursor).model_dump(mode="json"))
 
 
+def correct(response_id: int) -> Response:
+    """An agent's "sentiment wrong" / "theme wrong": the stored answer changes now, the model learns later."""
+    payload = json_body(CorrectionIn)
+    rt = runtime()
+    with rt.session() as session:
+        row = correct_response(rt, session, response_id, payload.sentiment, payload.themes)
+        contact = session.get(Contact, row.contact_id)
+        out = response_out(row, contact.external_id if contact else "")
+    return jsonify(out.model_dump(mode="json"))
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/responses", "list_responses", list_all, methods=["GET"])
+    bp.add_url_rule(f"/responses/<{ID}:response_id>/corrections", "correct_response", correct, methods=["POST"])

@@ -15,6 +15,7 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from bot.case_admin import NAME_LENGTH, REPLY_LENGTH, check_name, check_reply_text
@@ -55,6 +56,19 @@ class ContactRef(BaseModel):
 class Sentiment(BaseModel):
     label: str | None
     polarity: float | None
+
+
+class CorrectionIn(Strict):
+    """An agent's correction of a response's tags: the sentiment, the themes (the whole list), or both."""
+
+    sentiment: one_of("positive", "neutral", "negative") | None = None  # type: ignore[valid-type]
+    themes: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _something(self) -> CorrectionIn:
+        if self.sentiment is None and self.themes is None:
+            raise ValueError("give sentiment, themes or both")
+        return self
 
 
 class ResponseOut(BaseModel):

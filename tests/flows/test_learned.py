@@ -1,0 +1,47 @@
+"""The learned sentiment layer: what it keeps, and the figures it reaches on rows it never trained on."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.sentiment_accuracy import macro_f1
+from bench.sentiment_data import datasets
+from flows.learned import MIN_EXAMPLES, Example, SentimentModel, features, train
+
+# Reached on the held-apart rows (docs/performance.md); a change that loses ground fails here.
+FLOORS = {"airline": 0.74, "reviews": 0.84, "nps verbatims (band as label)": 0.65}
+
+
+def test_too_few_or_one_sided_examples_train_nothing() -> None:
+    assert train([Example("slow again", "negative")] * (MIN_EXAMPLES - 1)) is None
+    assert train([Example("slow again", "negative")] * MIN_EXAMPLES * 2) is None
+
+
+def test_a_stored_model_tags_as_the_trained_one() -> None:
+    examples = [Example("engineer no-show again", "negative")] * 40 + [Example("engineer was great", "positive")] * 40
+    model = train(examples + [Example("order 123456 from jane", "negative")])
+    assert model is not None
+    again = SentimentModel.loads(model.dumps())
+    for text in ("engineer no-show", "engineer was great", "", "an engineer"):
+        assert again.tag(text) == model.tag(text)
+    assert model.tag("engineer no-show").label == "negative"
+    assert "123456" not in model.logp and "jane" not in model.logp  # seen once: personal, not kept
+
+
+def test_links_and_mentions_are_not_features() -> None:
+    assert features("@sam see https://example.com/x ok") == ["see", "ok", "see ok"]
+
+
+@pytest.mark.parametrize("dataset", datasets(), ids=lambda d: d.name)
+def test_held_apart_figures_hold(dataset) -> None:  # type: ignore[no-untyped-def]
+    """Airline and reviews: trained on the tuning rows, measured on the held-apart ones. NPS: trained on the band
+    of the first 70% in file order (the order they arrived), measured on the later answers: no peeking."""
+    if dataset.name.startswith("nps"):
+        cut = len(dataset.rows) * 7 // 10
+        trained_on, measured = dataset.rows[:cut], dataset.rows[cut:]
+    else:
+        trained_on, measured = dataset.split("tune"), dataset.split("held")
+    model = train(Example(row.text, row.label) for row in trained_on)
+    assert model is not None
+    predicted = [model.tag(row.text).label for row in measured]
+    assert macro_f1([row.label for row in measured], predicted, dataset.labels) >= FLOORS[dataset.name]
