@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.errors import NoSuchVersion, NothingToCorrect, ResponseNotFound, UnknownTheme
 from bot.runtime import Runtime
-from flows.learned import BAND_LABELS, CORRECTION_WEIGHT, Example, train
+from flows.learned import BAND_LABELS, CORRECTION_WEIGHT, Example, train_checked
 from flows.sentiment import Sentiment, mismatch
 from storage.learning import (
     ModelInfo,
@@ -78,8 +78,9 @@ def examples_from(rows: list) -> tuple[list[Example], int]:
 
 
 def retrain(rt: Runtime, *, by_hand: bool = False) -> Trained:
-    """A new active version from the newest comments, unless nothing changed since the newest version, or a
-    rollback holds automatic training (`by_hand` trains anyway)."""
+    """A new active version from the newest comments, unless nothing changed since the newest version, a
+    rollback holds automatic training (`by_hand` trains anyway), or the model would not beat the lexicon on the
+    newest comments it was not trained on."""
     with rt.session() as session:
         examples, corrections = examples_from(training_rows(session, TRAIN_LIMIT))
         models = list_models(session, SENTIMENT)
@@ -89,15 +90,15 @@ def retrain(rt: Runtime, *, by_hand: bool = False) -> Trained:
             return Trained(None, len(examples), corrections, "held after a rollback")
         if (newest.examples, newest.corrections) == (len(examples), corrections):
             return Trained(None, len(examples), corrections, "nothing new")
-    model = train(examples)
+    model, reason = train_checked(examples)
     if model is None:
-        return Trained(None, len(examples), corrections, "too few comments with a score band")
+        return Trained(None, len(examples), corrections, reason)
     with rt.session() as session:
         version = save_model(session, SENTIMENT, model.dumps(), model.examples, model.corrections)
     rt.forget_model()
-    log.info("sentiment model version %s trained on %s comments (%s corrected)", version, model.examples,
-             model.corrections)
-    return Trained(version, model.examples, model.corrections)
+    log.info("sentiment model version %s trained on %s comments (%s corrected): %s", version, model.examples,
+             model.corrections, reason)
+    return Trained(version, model.examples, model.corrections, reason)
 
 
 def models(rt: Runtime) -> list[ModelInfo]:

@@ -26,6 +26,9 @@ CORRECTION_WEIGHT = 5.0
 # The lexicon's verdict counts as this many words: with little data it decides, with more the words do.
 LEXICON_WEIGHT = 3.0
 MIN_EXAMPLES = 50
+# Before a model replaces the lexicon it is checked on the newest share of what it learns from.
+CHECK_SHARE = 0.2
+MIN_CHECK = 30
 MAX_FEATURES = 60_000
 MIN_COUNT = 2
 ALPHA = 0.3
@@ -140,3 +143,32 @@ def train(examples: Iterable[Example]) -> SentimentModel | None:
 def band_example(text: str, band: str | None) -> Example | None:
     label = BAND_LABELS.get(band or "")
     return Example(text, label) if label else None
+
+
+def macro_f1(gold: list[str], predicted: list[str]) -> float:
+    scores = []
+    for label in sorted(set(gold)):
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if p == label != g)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label != p)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def train_checked(examples: list[Example]) -> tuple[SentimentModel | None, str]:
+    """A model only if it would have beaten the lexicon on the newest examples it did not train on.
+
+    Trained on the older part, checked on the newest CHECK_SHARE (examples come oldest first), then retrained on
+    all of them; with too little data, or a deployment the lexicon already reads well, the lexicon stays."""
+    usable = [e for e in examples if e.label in LABELS and e.text.strip()]
+    cut = len(usable) - max(MIN_CHECK, int(len(usable) * CHECK_SHARE))
+    older, newest = usable[:cut], usable[cut:]
+    trial = train(older) if cut > 0 else None
+    if trial is None:
+        return None, "too few comments with a score band or a correction"
+    gold = [e.label for e in newest]
+    learned = macro_f1(gold, [trial.tag(e.text).label for e in newest])
+    lexicon = macro_f1(gold, [tag_sentiment(e.text).label for e in newest])
+    if learned <= lexicon:
+        return None, f"no better than the lexicon on the newest {len(newest)} (macro-F1 {learned:.3f} vs {lexicon:.3f})"
+    return train(usable), f"macro-F1 {learned:.3f} vs the lexicon's {lexicon:.3f} on the newest {len(newest)}"

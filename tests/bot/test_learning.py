@@ -96,26 +96,26 @@ def test_the_model_learns_the_deployments_words_and_rolls_back(
 ) -> None:
     [first] = answer(rt, client, auth, [f"5 - {COMPLAINT}"])
     assert first["sentiment"]["label"] == "neutral"  # the lexicon alone cannot know this complaint
-    assert retrain(rt).reason == "too few comments with a score band"
+    assert retrain(rt).reason == "too few comments with a score band or a correction"
 
-    replies = [f"1 - {COMPLAINT}"] * 30 + [f"10 - {PRAISE}"] * 30
+    replies = [f"1 - {COMPLAINT}", f"10 - {PRAISE}"] * 40
     answer(rt, client, auth, replies, start=1)
     trained = retrain(rt)
-    assert (trained.version, trained.examples) == (1, 61)
+    assert (trained.version, trained.examples) == (1, 81)
     assert retrain(rt).reason == "nothing new"
-    [learned] = answer(rt, client, auth, [f"6 - {COMPLAINT}"], start=61)
+    [learned] = answer(rt, client, auth, [f"6 - {COMPLAINT}"], start=81)
     assert learned["sentiment"]["label"] == "negative"
 
     code, listing = cli(database_url, "model", "list")
-    assert code == 0 and listing.splitlines()[0].startswith("* v1 ") and "61 comments (0 corrected)" in listing
+    assert code == 0 and listing.splitlines()[0].startswith("* v1 ") and "81 comments (0 corrected)" in listing
 
     assert rollback(rt) is None
-    [after] = answer(rt, client, auth, [f"6 - {COMPLAINT}"], start=62)
+    [after] = answer(rt, client, auth, [f"6 - {COMPLAINT}"], start=82)
     assert after["sentiment"]["label"] == "neutral"
     assert retrain(rt).reason == "held after a rollback"
 
     code, output = cli(database_url, "model", "train")
-    assert code == 0 and output.startswith("v2 active: 63 comments")
+    assert code == 0 and output.startswith("v2 active: 83 comments")
     code, output = cli(database_url, "model", "rollback", "1")
     assert code == 0 and output.splitlines()[0] == "v1 active"
     code, output = cli(database_url, "model", "rollback", "7")
@@ -126,14 +126,14 @@ def test_the_model_learns_the_deployments_words_and_rolls_back(
 
 @pytest.mark.usefixtures("flow")
 def test_corrections_teach_the_next_model(rt: Runtime, client: FlaskClient, auth: dict) -> None:
-    replies = [f"8 - {COMPLAINT}"] * 20 + [f"10 - {PRAISE}"] * 20 + ["1 - useless"] * 20
+    replies = [f"8 - {COMPLAINT}", f"10 - {PRAISE}", "1 - useless"] * 30
     responses = answer(rt, client, auth, replies)
-    for response in responses[:20]:
+    for response in responses[::3]:
         url = f"/api/v1/responses/{response['id']}/corrections"
         assert client.post(url, json={"sentiment": "negative"}, headers=auth).status_code == 200
     trained = retrain(rt)
-    assert (trained.examples, trained.corrections) == (60, 20)
-    [learned] = answer(rt, client, auth, [f"9 - {COMPLAINT}"], start=60)
+    assert (trained.examples, trained.corrections) == (90, 30)
+    [learned] = answer(rt, client, auth, [f"9 - {COMPLAINT}"], start=90)
     assert learned["sentiment"]["label"] == "negative"
 
 

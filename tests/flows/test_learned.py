@@ -6,7 +6,7 @@ import pytest
 
 from bench.sentiment_accuracy import macro_f1
 from bench.sentiment_data import datasets
-from flows.learned import MIN_EXAMPLES, Example, SentimentModel, features, train
+from flows.learned import MIN_EXAMPLES, Example, SentimentModel, features, train, train_checked
 
 # Reached on the held-apart rows (docs/performance.md); a change that loses ground fails here.
 FLOORS = {"airline": 0.74, "reviews": 0.84, "nps verbatims (band as label)": 0.65}
@@ -15,6 +15,16 @@ FLOORS = {"airline": 0.74, "reviews": 0.84, "nps verbatims (band as label)": 0.6
 def test_too_few_or_one_sided_examples_train_nothing() -> None:
     assert train([Example("slow again", "negative")] * (MIN_EXAMPLES - 1)) is None
     assert train([Example("slow again", "negative")] * MIN_EXAMPLES * 2) is None
+
+
+def test_a_model_that_cannot_beat_the_lexicon_is_not_made() -> None:
+    """Comments the lexicon already reads right: nothing to gain, so no model replaces it."""
+    examples = [Example("awful, useless", "negative"), Example("great, thank you", "positive")] * 60
+    model, reason = train_checked(examples)
+    assert model is None and reason.startswith("no better than the lexicon on the newest 30")
+    learnable = [Example("engineer no-show", "negative"), Example("engineer came", "positive")] * 60
+    model, reason = train_checked(learnable)
+    assert model is not None and model.tag("engineer no-show").label == "negative"
 
 
 def test_a_stored_model_tags_as_the_trained_one() -> None:
