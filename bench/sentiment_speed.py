@@ -15,6 +15,7 @@ from collections.abc import Callable
 from textblob import TextBlob
 
 from bench.sentiment_data import datasets
+from flows.learned import Example, train
 from flows.sentiment import tag_sentiment
 from flows.themes import tag_themes
 
@@ -29,6 +30,11 @@ def _contenders() -> dict[str, Callable[[str], object]]:
         found["VADER"] = SentimentIntensityAnalyzer().polarity_scores
     found["Touchpoint sentiment"] = tag_sentiment
     found["Touchpoint sentiment + themes"] = lambda text: (tag_sentiment(text), tag_themes(text))
+    # A deployment's learned layer, as big as the labelled sets make it (all of their tuning rows).
+    model = train(Example(row.text, row.label) for dataset in datasets() for row in dataset.split("tune"))
+    assert model is not None
+    found["Touchpoint learned sentiment"] = model.tag
+    found["Touchpoint learned sentiment + themes"] = lambda text: (model.tag(text), tag_themes(text))
     return found
 
 

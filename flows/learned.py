@@ -70,18 +70,13 @@ class SentimentModel:
 
     def scores(self, text: str, lexicon: Sentiment) -> list[float]:
         """Features the model never kept are skipped: they say nothing about this deployment."""
-        totals = list(self.priors)
-        logp = self.logp
-        for feature in features(text):
-            row = logp.get(feature)
-            if row is not None:
-                for i, value in enumerate(row):
-                    totals[i] += value
-        row = logp.get(_lexicon_feature(lexicon))
-        if row is not None:
-            for i, value in enumerate(row):
-                totals[i] += LEXICON_WEIGHT * value
-        return totals
+        rows = [row for row in map(self.logp.get, features(text)) if row is not None]
+        lexicon_row = self.logp.get(_lexicon_feature(lexicon))
+        if lexicon_row is not None:
+            rows.append([LEXICON_WEIGHT * value for value in lexicon_row])
+        if not rows:
+            return list(self.priors)
+        return [prior + sum(column) for prior, column in zip(self.priors, zip(*rows, strict=True), strict=True)]
 
     def tag(self, text: str | None) -> Sentiment:
         """The lexicon's polarity is kept (it is a degree, for reports); the label is the model's."""
