@@ -45,6 +45,7 @@ class Curve:
     dataset: str
     learned: list[Point]
     baselines: dict[str, list[Point]]
+    more_corrected: list[Point]  # the same with a larger share corrected (the lighter line)
 
 
 def arrival_order(dataset: Dataset) -> list[Row]:
@@ -63,35 +64,41 @@ def _score(gold: list[str], predicted: list[str], labels: tuple[str, ...]) -> tu
     return accuracy, macro_f1(gold, predicted, labels)
 
 
-def curve(dataset: Dataset, share: float) -> Curve:
+def _learned(rows: list[Row], seen: int, share: float, banded: bool, labels: tuple[str, ...],
+             lexicon: list[str]) -> Point:
+    past, to_come = rows[:seen], rows[seen:]
+    examples = []
+    for row in past:
+        if corrected(row, share):
+            examples.append(Example(row.text, row.label, CORRECTION_WEIGHT))
+        elif banded:
+            examples.append(Example(row.text, row.label))
+    model, _ = train_checked(examples)
+    predicted = [model.tag(row.text).label if model else lexicon[seen + i] for i, row in enumerate(to_come)]
+    corrections = sum(example.weight > 1 for example in examples)
+    return Point(seen, corrections, *_score([row.label for row in to_come], predicted, labels))
+
+
+def curve(dataset: Dataset, share: float, more: float) -> Curve:
     rows = arrival_order(dataset)
     banded = dataset.name.startswith("nps")
     fixed = {tagger.name: [tagger.tag(row.text, dataset.labels) for row in rows] for tagger in taggers()}
-    result = Curve(dataset.name, [], {name: [] for name in fixed})
+    result = Curve(dataset.name, [], {name: [] for name in fixed}, [])
     for seen in (n for n in CHECKPOINTS if len(rows) - n >= MIN_TO_COME):
-        past, to_come = rows[:seen], rows[seen:]
-        gold = [row.label for row in to_come]
-        examples = []
-        for row in past:
-            if corrected(row, share):
-                examples.append(Example(row.text, row.label, CORRECTION_WEIGHT))
-            elif banded:
-                examples.append(Example(row.text, row.label))
-        corrections = sum(example.weight > 1 for example in examples)
-        model, _ = train_checked(examples)
-        predicted = [model.tag(row.text).label if model else fixed["Touchpoint"][seen + i]
-                     for i, row in enumerate(to_come)]
-        result.learned.append(Point(seen, corrections, *_score(gold, predicted, dataset.labels)))
+        point = _learned(rows, seen, share, banded, dataset.labels, fixed["Touchpoint"])
+        result.learned.append(point)
+        result.more_corrected.append(_learned(rows, seen, more, banded, dataset.labels, fixed["Touchpoint"]))
+        gold = [row.label for row in rows[seen:]]
         for name, labels in fixed.items():
-            result.baselines[name].append(Point(seen, corrections, *_score(gold, labels[seen:], dataset.labels)))
+            result.baselines[name].append(Point(seen, point.corrections, *_score(gold, labels[seen:], dataset.labels)))
     return result
 
 
-COLOURS = {"learned": "#1b7837", "Touchpoint": "#2166ac", "TextBlob": "#b2182b", "VADER": "#e08214"}
+COLOURS = {"learned": "#1b7837", "more": "#7fbf7b", "Touchpoint": "#2166ac", "TextBlob": "#b2182b", "VADER": "#e08214"}
 NAMES = {"learned": "Touchpoint + learned", "Touchpoint": "Touchpoint lexicon"}
 
 
-def svg(curves: list[Curve], share: float) -> str:
+def svg(curves: list[Curve], share: float, more: float) -> str:
     """One panel per dataset: macro-F1 on the rows to come against answers seen (log scale)."""
     import math
 
@@ -120,21 +127,22 @@ def svg(curves: list[Curve], share: float) -> str:
             if c.dataset.startswith("nps") is False:
                 parts.append(f'<text x="{px(point.seen):.1f}" y="{height - pad + 25}" text-anchor="middle" '
                              f'font-size="8" fill="#555">{point.corrections}c</text>')
-        series = {"learned": c.learned, **c.baselines}
+        series = {"more": c.more_corrected, "learned": c.learned, **c.baselines}
         for name, points in series.items():
             path = " ".join(f"{px(p.seen):.1f},{py(p.f1):.1f}" for p in points)
-            dash = "" if name == "learned" else ' stroke-dasharray="4 3"'
+            dash = "" if name in ("learned", "more") else ' stroke-dasharray="4 3"'
             parts.append(f'<polyline points="{path}" fill="none" stroke="{COLOURS.get(name, "#666")}" '
                          f'stroke-width="2"{dash}/>')
         panels.append("\n".join(parts))
     legend = []
-    for i, name in enumerate(("learned", "Touchpoint", "TextBlob", "VADER")):
-        x = 20 + i * 190
+    names = {**NAMES, "learned": f"learned, {share:.0%} corrected", "more": f"learned, {more:.0%} corrected"}
+    for i, name in enumerate(("learned", "more", "Touchpoint", "TextBlob", "VADER")):
+        x = 20 + i * 180
         legend.append(f'<line x1="{x}" x2="{x + 24}" y1="{height + 22}" y2="{height + 22}" stroke="{COLOURS[name]}" '
-                      f'stroke-width="2"/><text x="{x + 30}" y="{height + 26}" font-size="11">{NAMES.get(name, name)}'
+                      f'stroke-width="2"/><text x="{x + 30}" y="{height + 26}" font-size="11">{names.get(name, name)}'
                       '</text>')
     caption = (f"macro-F1 on the rows still to come, by answers seen (log scale); airline and reviews learn only "
-               f"from corrections on {share:.0%} of answers (count under the axis); NPS from every band")
+               f"from corrections (count at {share:.0%} under the axis); NPS from every band, plus corrections")
     total_w = width * len(curves)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{height + 60}" '
             f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
@@ -176,21 +184,23 @@ def held_apart_table() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corrected", type=float, default=0.05, help="share of answers an agent corrects")
+    parser.add_argument("--more", type=float, default=0.25, help="a larger share, drawn as a second learned line")
     parser.add_argument("--svg", type=Path, default=None, help="write the plot here")
     args = parser.parse_args()
-    curves = [curve(dataset, args.corrected) for dataset in datasets()]
-    print(f"corrected share: {args.corrected:.0%}; macro-F1 (accuracy) on the rows still to come")
-    print("| dataset | answers seen | corrections | learned | lexicon | TextBlob | VADER |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    curves = [curve(dataset, args.corrected, args.more) for dataset in datasets()]
+    print(f"macro-F1 (accuracy) on the rows still to come; corrections: {args.corrected:.0%} and {args.more:.0%}")
+    print("| dataset | answers seen | corrections | learned | corrections | learned | lexicon | TextBlob | VADER |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in curves:
         for i, point in enumerate(c.learned):
+            more = c.more_corrected[i]
             cells = [f"{p.f1:.3f} ({p.accuracy:.3f})" for p in
-                     [point, *(c.baselines[name][i] for name in ("Touchpoint", "TextBlob", "VADER")
-                               if name in c.baselines)]]
-            print(f"| {c.dataset} | {point.seen} | {point.corrections} | " + " | ".join(cells) + " |")
+                     [*(c.baselines[name][i] for name in ("Touchpoint", "TextBlob", "VADER") if name in c.baselines)]]
+            print(f"| {c.dataset} | {point.seen} | {point.corrections} | {point.f1:.3f} ({point.accuracy:.3f}) | "
+                  f"{more.corrections} | {more.f1:.3f} ({more.accuracy:.3f}) | " + " | ".join(cells) + " |")
     held_apart_table()
     if args.svg:
-        args.svg.write_text(svg(curves, args.corrected), encoding="utf-8")
+        args.svg.write_text(svg(curves, args.corrected, args.more), encoding="utf-8")
         print(f"wrote {args.svg}")
 
 

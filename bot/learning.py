@@ -19,6 +19,7 @@ from flows.learned import BAND_LABELS, CORRECTION_WEIGHT, Example, train_checked
 from flows.sentiment import Sentiment, mismatch
 from storage.learning import (
     ModelInfo,
+    TrainingRow,
     activate,
     add_correction,
     list_models,
@@ -66,7 +67,7 @@ def correct_response(rt: Runtime, session: Session, response_id: int, sentiment:
     return save_response(session, response, before)
 
 
-def examples_from(rows: list) -> tuple[list[Example], int]:
+def examples_from(rows: list[TrainingRow]) -> tuple[list[Example], int]:
     examples, corrections = [], 0
     for row in rows:
         if row.sentiment:
@@ -88,7 +89,8 @@ def retrain(rt: Runtime, *, by_hand: bool = False) -> Trained:
         newest = models[0]
         if not newest.active:
             return Trained(None, len(examples), corrections, "held after a rollback")
-        if (newest.examples, newest.corrections) == (len(examples), corrections):
+        # Counts alone cannot see the window move once it is full: a full window trains every hour.
+        if (newest.examples, newest.corrections) == (len(examples), corrections) and len(examples) < TRAIN_LIMIT:
             return Trained(None, len(examples), corrections, "nothing new")
     model, reason = train_checked(examples)
     if model is None:

@@ -49,8 +49,11 @@ class Example:
 
 def features(text: str) -> list[str]:
     """Words and word pairs; links, addresses and mentions dropped (they name, they do not judge)."""
-    words = _WORD.findall(_NO_CONTENT.sub(" ", text[:5000]).lower())
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    lowered = text[:5000].lower()
+    if "@" in lowered or "http" in lowered or "www." in lowered:
+        lowered = _NO_CONTENT.sub(" ", lowered)
+    words = _WORD.findall(lowered)
+    return words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]
 
 
 def _lexicon_feature(sentiment: Sentiment) -> str:
