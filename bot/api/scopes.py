@@ -44,6 +44,7 @@ SCOPE_OF: dict[str, str] = {
     "api.followup_customer_answers": CASES,
     "api.followup_reply_channels": CASES,
     "api.case_saved_replies": CASES,
+    "api.correct_response": CASES,  # an agent's "sentiment wrong" / "theme wrong"
     "api.list_root_causes": CASES,  # what an agent picks from when resolving
     "api.list_saved_replies": CASES,
     "api.get_saved_reply": CASES,
