@@ -36,7 +36,6 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import Session
 
 from bench.ingest_http import (
     clean_env,
@@ -44,15 +43,11 @@ from bench.ingest_http import (
     free_port,
     gunicorn_server,
     postgres_database,
+    prepare_database,
     raise_on_sigterm,
     stop_process,
     touchpoint_command,
 )
-from bot.flow_admin import store_definitions
-from flows.loader import load_flow
-from storage.apikeys import create_api_key
-from storage.db import make_engine
-from storage.migrate import upgrade
 from tests.fakes.twilio_api import FakeTwilio
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/touchpoint_bench_faults"
@@ -111,19 +106,6 @@ class FaultReport:
 
 def phone(i: int) -> str:
     return f"+447911{i:06d}"
-
-
-def prepare(database_url: str) -> str:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            store_definitions(session, [load_flow(FLOW_YAML, "faults.yaml")])
-            key = create_api_key(session, "faults")
-            session.commit()
-    finally:
-        engine.dispose()
-    return key
 
 
 def event_keys(config: FaultConfig) -> list[int]:
@@ -329,7 +311,7 @@ def tally(report: FaultReport, url: str, accepted: set[int], twilio: FakeTwilio)
 def run_faults(config: FaultConfig, database_url: str, workdir: Path) -> FaultReport:
     """Everything above on the (new, empty) PostgreSQL database at `database_url`."""
     report = FaultReport()
-    api_key = prepare(database_url)
+    api_key = prepare_database(database_url, FLOW_YAML)
     with ExitStack() as stack:
         twilio = stack.enter_context(FakeTwilio())
         provider = {"TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,

@@ -201,13 +201,13 @@ class Server:
         return f"{sum(peaks.values()):.0f} MiB total (master first, pid:MiB {parts})"
 
 
-def prepare_database(database_url: str) -> str:
+def prepare_database(database_url: str, flow_yaml: str = FLOW_YAML) -> str:
     """Migrate, install the flow, and return a new API key."""
     upgrade(database_url)
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            store_definitions(session, [load_flow(FLOW_YAML, "bench-ingest.yaml")])
+            store_definitions(session, [load_flow(flow_yaml, "bench.yaml")])
             key = create_api_key(session, "bench")
             session.commit()
     finally:

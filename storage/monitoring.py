@@ -11,18 +11,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from storage.models import Delivery, DeliveryStatus, FollowUp, FollowUpStatus, Queue
+from storage.models import OPEN_STATUSES, Delivery, DeliveryStatus, FollowUp, FollowUpStatus, Queue
 
 # Statuses a delivery still moves on from; the others are final and only grow with history.
-IN_FLIGHT = (
-    DeliveryStatus.SCHEDULED,
-    DeliveryStatus.CLAIMED,
-    DeliveryStatus.SENDING,
-    DeliveryStatus.SENT,
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.ANSWERED,
-    DeliveryStatus.UNKNOWN,
-)
+IN_FLIGHT = (DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, *OPEN_STATUSES)
 ALL_STATUSES = tuple(DeliveryStatus)
 
 _DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
