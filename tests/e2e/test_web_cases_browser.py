@@ -1,0 +1,109 @@
+"""The workbench in a real browser against `touchpoint run`: an agent signs in with a one-time password, finds the
+detractor's case in the inbox, claims it, replies (the customer gets it in the sandbox), resolves it with a root
+cause, and the case leaves the open list; without one script error or Content-Security-Policy violation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.browser import needs_chromium
+from tests.e2e.processes import Server, cli
+from tests.e2e.test_close_the_loop import answer
+from tests.e2e.test_web_app_browser import watched_page
+from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml
+
+pytestmark = needs_chromium
+
+NEW_PASSWORD = "copper meadow violin 17"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def survey(server: Server, key: str, contact: dict) -> None:
+    accepted = server.api("POST", "/events", json=event(key, contact=contact))
+    assert accepted.status_code == 202, accepted.text
+    [planned] = accepted.json()["deliveries"]
+    server.wait_for(
+        lambda: server.api("GET", f"/deliveries/{planned['id']}").json()["status"] == "sent", what="the survey"
+    )
+
+
+def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Server, browser: Any) -> None:
+    flow_file = server.cwd / "nps.yaml"
+    flow_file.write_text(flow_yaml("web-nps", extra=DETRACTORS_TO_RECOVERY), encoding="utf-8")
+    cli(server.env, "flows", "import", str(flow_file), cwd=server.cwd)
+    cli(server.env, "root-causes", "add", "Late delivery", cwd=server.cwd)
+    cli(server.env, "root-causes", "add", "Billing", cwd=server.cwd)
+    ada = {"external_id": "ada", "name": "Ada Lovelace", "phone": "+447911123456"}
+    survey(server, "order-1", ada)
+    answer(server, ada["phone"], "2")
+    answer(server, ada["phone"], "The parcel was late and nobody called back <script>alert(1)</script>")
+    grace = {"external_id": "grace", "name": "Grace Hopper", "phone": "+447911000002"}
+    survey(server, "order-2", grace)
+    answer(server, grace["phone"], "4")
+    answer(server, grace["phone"], "Support took three days to answer")
+    alan = {"external_id": "alan", "name": "Alan Turing", "phone": "+447911000003"}
+    survey(server, "order-3", alan)
+    answer(server, alan["phone"], "10")
+
+    printed = cli(server.env, "users", "create", "sam@example.com", "--role", "agent", cwd=server.cwd)
+    one_time = printed.strip().rsplit("password: ", 1)[1]
+    problems: list[str] = []
+    page = watched_page(browser, problems)
+    page.goto(server.url + "/login")
+    page.get_by_label("Email").fill("sam@example.com")
+    page.get_by_label("Password").fill(one_time)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/account/password")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save my password").click()
+    page.wait_for_url(server.url + "/app/cases")
+
+    assert page.title() == "Cases – Touchpoint"
+    page.reload()
+    rows = page.locator("table.cases tbody tr")
+    assert rows.count() == 2  # the promoter opened no case
+    ada_row = rows.filter(has_text="Ada Lovelace")
+    assert "The parcel was late and nobody called back <script>alert(1)</script>" in ada_row.inner_text()
+    assert "detractor" in ada_row.inner_text() and "unassigned" in ada_row.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "inbox.png"), full_page=True)
+
+    page.get_by_role("link", name="Ada Lovelace").click()
+    page.wait_for_url("**/app/cases/*")
+    case_url = page.url
+    page.get_by_role("button", name="Claim").click()
+    page.wait_for_url(case_url)
+    assert page.get_by_role("status").text_content().strip() == "You have the case."
+    assert "assigned to sam@example.com" in page.locator(".case-state").inner_text()
+
+    page.get_by_role("textbox", name="Reply", exact=True).fill("So sorry, Ada. We have refunded the delivery.")
+    page.get_by_role("button", name="Reply", exact=True).click()
+    page.wait_for_url(case_url)
+    assert page.get_by_role("status").text_content().strip() == "Your reply is sent on sms."
+    sent = server.api("GET", "/sandbox/messages", params={"to": ada["phone"]}).json()["items"]
+    assert sent[-1]["text"] == "So sorry, Ada. We have refunded the delivery."
+    page.get_by_role("textbox", name="Note", exact=True).fill("Courier confirmed a missed slot.")
+    page.get_by_role("button", name="Add note").click()
+    page.wait_for_url(case_url)
+    page.get_by_label("Root cause").select_option("Late delivery")
+    page.get_by_label("Resolution note").fill("Refunded the delivery fee.")
+    page.screenshot(path=str(SCREENSHOTS / "case.png"), full_page=True)
+
+    page.get_by_role("button", name="Resolve").click()
+    page.wait_for_url(case_url)
+    assert page.get_by_role("status").text_content().strip() == "The case is resolved."
+    assert "root cause: Late delivery" in page.locator(".case-state").inner_text()
+    assert page.get_by_role("button", name="Reopen").count() == 1
+
+    page.get_by_role("link", name="← Cases").click()
+    page.wait_for_url(server.url + "/app/cases")
+    assert "Ada Lovelace" not in page.locator("table.cases tbody").inner_text()
+    assert page.locator("table.cases tbody tr").count() == 1 and page.get_by_role("link", name="Grace Hopper").count()
+    page.locator("summary", has_text="Filters").click()
+    page.get_by_label("Status").select_option("resolved")
+    page.get_by_role("button", name="Show cases").click()
+    page.wait_for_url("**/app/cases?*status=resolved*")
+    assert page.get_by_role("link", name="Ada Lovelace").count() == 1
+    assert problems == []
