@@ -15,6 +15,7 @@ from bot.sandbox import sandbox_reply
 from storage.contacts import set_opt_out
 from storage.models import FollowUp, Message, Role
 from storage.types import utcnow
+from tests.bot.test_reply_channels import case_on
 from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml, install_flow, tick
 from tests.web_client import add_user, alert, button_names, csrf_token, sign_in, submit, unnamed_controls
 
@@ -217,3 +218,18 @@ def test_every_action_refuses_a_post_without_the_csrf_token(agent: FlaskClient, 
 def test_signed_out_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
     assert client.get(INBOX).headers["Location"] == "/login?next=/app/cases"
     assert client.get(INBOX + "/1").headers["Location"] == "/login?next=/app/cases/1"
+
+
+def test_a_widget_case_offers_the_customers_other_channels_and_replies_on_one(client: FlaskClient,
+                                                                               rt: Runtime) -> None:
+    case = case_on(rt, "[web, email, sms]")
+    sign_in(client, AGENT, add_user(rt, AGENT, Role.AGENT))
+    url = f"{INBOX}/{case.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert re.findall(r'<option value="(\w+)"[^>]*>\1 \(', html) == ["email", "sms", "whatsapp", "slack"]
+    sent = submit(client, url, url + "/reply", {"reply": "Sorry, Ada: refunded.", "channel": "email"})
+    assert sent.status_code == 303
+    assert "Your reply is sent on email." in client.get(url).get_data(as_text=True)
+    with rt.session() as session:
+        out = session.exec(select(Message).where(Message.kind == "agent")).all()
+    assert [(m.channel, m.address) for m in out] == [("email", "ada@example.com")]
