@@ -19,7 +19,9 @@ def watched_page(browser: Any, problems: list[str]) -> Any:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("requestfailed", lambda request: problems.append(f"{request.url} failed"))
+    # A request the browser dropped because the page moved on (the favicon, say) did not fail.
+    page.on("requestfailed", lambda request: problems.append(f"{request.url} failed: {request.failure}")
+            if request.failure != "net::ERR_ABORTED" else None)
     page.on("response", lambda response: problems.append(f"{response.url}: {response.status}")
             if response.status >= 400 else None)
     return page
