@@ -24,7 +24,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bench.metrics_query import p99, timings
-from storage.cases import UNRESOLVED, CaseFilters, case_thread, contact_answers, list_cases, queue_counts
+from storage.cases import (
+    UNRESOLVED,
+    CaseFilters,
+    case_thread,
+    contact_answers,
+    list_cases,
+    queue_counts,
+    queue_figures,
+)
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import FollowUp
@@ -46,7 +54,7 @@ CASES: dict[str, CaseFilters] = {
 }
 # What revision 0010 adds for these queries, to time them without it.
 INDEXES = ("ix_followup_due", "ix_followup_unresolved_due", "ix_followup_unresolved_queue_due",
-           "ix_response_contact_answered")
+           "ix_followup_created_at", "ix_response_contact_answered", "ix_response_recheck_of")
 
 
 def _series(dialect: str, rows: int) -> str:
@@ -69,8 +77,9 @@ def fill(engine: sa.Engine, responses: int) -> None:
     d = engine.dialect.name
     answers, customers = _series(d, responses), _series(d, CUSTOMERS)
     themes = "CASE i % 7 WHEN 0 THEN '[\"price\"]' WHEN 1 THEN '[\"delivery\", \"staff\"]' ELSE '[]' END"
+    empty = "'[]'"
     if d == "postgresql":
-        themes = f"({themes})::jsonb"
+        themes, empty = f"({themes})::jsonb", "'[]'::jsonb"
     # Flows and channels change every ten answers, so the cases (every tenth answer) have all of them.
     flow = "'flow-' || ((i / 10) % 4)"
     channel = "CASE (i / 40) % 4 WHEN 0 THEN 'sms' WHEN 1 THEN 'email' WHEN 2 THEN 'slack' ELSE 'web' END"
@@ -104,6 +113,18 @@ def fill(engine: sa.Engine, responses: int) -> None:
         f"CASE WHEN j % 20 = 0 THEN NULL ELSE 'agent-' || (j % 23) END, {_later(d, 'at', 4)}, "
         f"'band detractor', at, at, CASE WHEN j % 20 IN (0, 1) THEN NULL ELSE {_later(d, 'at', 2)} END "
         f"FROM ({cases}) s",
+        f"UPDATE followup SET first_reply_at = {_later(d, 'created_at', 1)} WHERE id % 3 <> 0",
+        # A "did we fix it?" survey and answer for one resolved case in four.
+        f"INSERT INTO delivery (id, event_id, flow_id, flow_key, contact_id, channel, channel_plan, status, due_at, "
+        f"attempts, token, conversation, reprompts, sent_at, created_at, updated_at, recheck_of) "
+        f"SELECT {responses} + id, delivery_id, 1, 'recheck', contact_id, channel, '[]', 'completed', resolved_at, 1, "
+        f"'r' || id, 'closed', 0, resolved_at, resolved_at, resolved_at, id "
+        f"FROM followup WHERE status = 'resolved' AND id % 4 = 0",
+        f"INSERT INTO response (delivery_id, flow_key, channel, contact_id, question, score, band, sentiment, "
+        f"themes, mismatch, answered_at, updated_at, recheck_of) "
+        f"SELECT {responses} + id, 'recheck', channel, contact_id, 'nps', id % 11, "
+        f"CASE WHEN id % 11 <= 6 THEN 'detractor' ELSE 'promoter' END, 'neutral', {empty}, false, "
+        f"resolved_at, resolved_at, id FROM followup WHERE status = 'resolved' AND id % 4 = 0",
         f"INSERT INTO message (direction, channel, address, contact_id, delivery_id, kind, text, transport, status, "
         f"created_at) SELECT 'out', {channel}, 'a' || i, 1 + i % {CUSTOMERS}, i, 'question', 'How likely...', "
         f"'sandbox', 'sent', at FROM ({cases}) s",
@@ -148,6 +169,8 @@ def queries(engine: sa.Engine) -> dict[str, Callable[[], object]]:
     found[f"inbox: the same page by OFFSET {skip}"] = run(
         lambda s: s.exec(in_queue.order_by(FollowUp.due_at, FollowUp.id).offset(skip).limit(51)).all())
     found["counts per queue (due soon = 1 h)"] = run(lambda s: queue_counts(s, NOW, timedelta(hours=1)))
+    found["figures per queue, cases of 30 days"] = run(
+        lambda s: queue_figures(s, NOW - timedelta(days=30), NOW, NOW))
     found["a customer's answers (20 newest)"] = run(lambda s: contact_answers(s, 4242, 20))
 
     def thread(s: Session) -> object:

@@ -12,7 +12,7 @@ import uuid
 from sqlmodel import Session
 
 from bot.inbound import opt_out, process_stored, receive, store_received
-from bot.recipients import recipient_of, survey_context
+from bot.recipients import question_text, recipient_of, survey_context
 from bot.runtime import Runtime
 from channels.base import Inbound, ReplyMode, SurveyView
 from flows.questions import Band, QuestionKind
@@ -40,7 +40,7 @@ def _view(rt: Runtime, session: Session, found: AnswerContext) -> SurveyView:
         channel=delivery.channel,
         kind=QuestionKind(definition.question.kind),
         locale=locale,
-        question=definition.text_for(locale, context, delivery.channel),
+        question=question_text(definition, locale, context, delivery.channel, delivery.recheck_of is not None),
         score=score,
         comment=response.comment if response else None,
         phase=delivery.conversation,

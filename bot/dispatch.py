@@ -22,12 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.alerts import sync_case_cards
+from bot.escalation import escalate_breaches
 from bot.fallback import fall_back
 from bot.inbound import process_inbound
 from bot.ingest import contact_timezone
 from bot.outbox import call_channel, outbound_row, send_and_record, with_session_windows
 from bot.provider_status import retry_held_statuses
-from bot.recipients import recipient_of, survey_context
+from bot.recipients import question_text, recipient_of, survey_context
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound, Question, SendResult
 from channels.registry import channel_class
@@ -75,6 +76,7 @@ class TickReport:
     held_statuses: int = 0
     case_cards: int = 0
     released: int = 0
+    escalated: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,12 @@ def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickRep
         expired = expire_unanswered(session, now, rt.settings.worker_batch)
         completed = complete_lapsed_comments(session, now, rt.settings.worker_batch)
         breached = mark_breached(session, now, rt.settings.worker_batch)
+    escalated = escalate_breaches(rt, now)
     retried = retry_inbound(rt, now)
     held = retry_held_statuses(rt, now)
     cards = sync_case_cards(rt, now)
-    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held, cards, released)
+    return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held, cards, released,
+                      escalated)
 
 
 def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:
@@ -236,7 +240,8 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Send]:
             reason = "opted out" if delivery.channel in blocked else "channel unavailable"
             fall_back(rt, session, delivery, contact, reason, blocked)
             continue
-        throttle = definition.throttle_td
+        # A re-survey follows its case's survey by design: the throttle would always hold it back.
+        throttle = definition.throttle_td if delivery.recheck_of is None else None
         if throttle is not None and delivery.id in last_sent and last_sent[delivery.id] > now - throttle:
             delivery.last_error = "throttled"
             record_status(session, delivery, DeliveryStatus.SUPPRESSED, "throttled: surveyed recently")
@@ -273,7 +278,8 @@ def question_message(
     return Outbound(
         channel=delivery.channel,
         to=address,
-        text=definition.text_for(locale, survey_context(contact, event, definition), delivery.channel),
+        text=question_text(definition, locale, survey_context(contact, event, definition), delivery.channel,
+                           delivery.recheck_of is not None),
         kind=kind,
         delivery_id=delivery.id,
         question=Question(QuestionKind(definition.question.kind), definition.end_labels(locale, delivery.channel)),
@@ -340,7 +346,7 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
     delivery.sent_at = now
     delivery.last_error = None
     delivery.expires_at = now + definition.expire_td
-    if definition.reminder_td is not None:
+    if definition.reminder_td is not None and delivery.recheck_of is None:  # one ask is enough after a case
         delivery.reminder_at = now + definition.reminder_td
     detail = f"via {outcome.result.transport}"
     if delivery.status in _IN_FLIGHT:

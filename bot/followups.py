@@ -23,17 +23,18 @@ from bot.errors import (
     ProviderRefused,
 )
 from bot.outbox import send_and_record, with_session_windows
+from bot.rechecks import cancel_rechecks, schedule_recheck
 from bot.recipients import contact_fields, recipient_of
 from bot.runtime import Runtime
 from bot.webhooks import note_case_resolved
 from channels.base import CaseView, Outbound
-from flows.questions import QuestionKind
+from flows.questions import Band, QuestionKind
 from flows.templates import TemplateProblem, render_template, reply_context
 from storage.case_lists import list_root_causes, root_cause_named
-from storage.cases import ThreadEntry, case_thread
+from storage.cases import ThreadEntry, case_thread, latest_recheck_answer, recheck_deliveries
 from storage.contacts import opted_out_channels
 from storage.followups import add_activity, case_with_context
-from storage.models import Contact, Delivery, Event, FollowUp, FollowUpStatus, Message, Queue
+from storage.models import Contact, Delivery, Event, FollowUp, FollowUpStatus, Message, Queue, Response
 from storage.types import utcnow
 
 
@@ -91,6 +92,9 @@ def resolve_case(
     followup.root_cause = cause
     add_activity(session, followup, "resolved", author, note, detail=cause)
     note_case_resolved(session, followup, author)
+    recheck = schedule_recheck(session, followup)
+    if recheck is not None:
+        add_activity(session, followup, "recheck_scheduled", None, detail=f"{recheck.due_at:%Y-%m-%d %H:%M} UTC")
     return followup
 
 
@@ -115,15 +119,36 @@ def reopen_case(session: Session, followup_id: int, actor: str, reason: str | No
     followup = get_case(session, followup_id)
     if followup.status != FollowUpStatus.RESOLVED:
         raise CaseNotResolved(f"follow-up {followup_id} is not resolved; only a resolved case can be reopened")
+    _reopen(session, followup, actor, reason)
+    return followup
+
+
+def _reopen(session: Session, followup: FollowUp, actor: str | None, reason: str | None) -> None:
+    assert followup.id is not None
     queue = session.get(Queue, followup.queue_id)
     assert queue is not None
     followup.status = FollowUpStatus.CLAIMED if followup.assignee else FollowUpStatus.OPEN
     followup.resolved_at = None
     followup.root_cause = None
-    followup.breached_at = None
+    followup.breached_at = followup.escalated_at = None
     followup.due_at = utcnow() + timedelta(minutes=queue.sla_minutes)
     add_activity(session, followup, "reopened", actor, reason)
-    return followup
+    cancel_rechecks(session, followup.id, "the case was reopened")
+
+
+def record_recheck_answer(session: Session, before: Response | None, after: Response) -> None:
+    """A "did we fix it?" answer goes to its case's trail; a detractor's (now, not before) reopens the case, since
+    the customer says it is not fixed. The answer's messages are in the case's thread."""
+    assert after.recheck_of is not None
+    followup = get_case(session, after.recheck_of)
+    if before is None:
+        detail = f"{after.score} ({after.band})" if after.score is not None else "no score"
+        add_activity(session, followup, "recheck_answered", None, detail=detail)
+    elif (before.score, before.band) != (after.score, after.band):
+        followup.updated_at = utcnow()  # the card shows the answer: a corrected score draws it again
+    turned = after.band == Band.DETRACTOR and (before is None or before.band != Band.DETRACTOR)
+    if turned and followup.status == FollowUpStatus.RESOLVED:
+        _reopen(session, followup, None, "the customer's answer to \"did we fix it?\" says it is not fixed")
 
 
 @dataclass(frozen=True)
@@ -217,6 +242,7 @@ def reply_to_customer(rt: Runtime, followup_id: int, author: str, text: str, cha
     def into_case(session: Session, row: Message) -> None:
         case = get_case(session, followup_id)
         case.reply_channel = None if target == case.channel else target
+        case.first_reply_at = case.first_reply_at or row.created_at
         add_activity(session, case, "reply", author, text, row.id, detail=target)
 
     attempt = send_and_record(rt, message, contact_id, on_sent=into_case)
@@ -227,9 +253,10 @@ def reply_to_customer(rt: Runtime, followup_id: int, author: str, text: str, cha
 
 
 def case_thread_of(session: Session, followup_id: int) -> list[ThreadEntry]:
-    """The case page's thread: the survey, the customer's answers and replies, the agent's replies and every
-    trail entry, in time order."""
-    return case_thread(session, _case(session, followup_id))
+    """The case page's thread: the survey, the customer's answers and replies, the agent's replies, the "did we
+    fix it?" survey and its answer, and every trail entry, in time order."""
+    followup = _case(session, followup_id)
+    return case_thread(session, followup, [followup.delivery_id, *recheck_deliveries(session, followup_id)])
 
 
 def thread_customer_reply(session: Session, followup: FollowUp, message: Message) -> None:
@@ -243,6 +270,7 @@ def case_view(session: Session, followup_id: int) -> CaseView | None:
         return None
     followup, queue, response, contact = found
     assert followup.id is not None
+    recheck = latest_recheck_answer(session, followup.id)
     return CaseView(
         id=followup.id,
         queue=queue.key,
@@ -261,6 +289,7 @@ def case_view(session: Session, followup_id: int) -> CaseView | None:
         reason=followup.reason,
         revision=max(followup.updated_at, response.updated_at),
         root_cause=followup.root_cause,
+        recheck=None if recheck is None or recheck.score is None else (recheck.score, recheck.band),
     )
 
 

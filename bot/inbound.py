@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from bot.followups import thread_customer_reply
+from bot.followups import record_recheck_answer, thread_customer_reply
 from bot.outbox import outbound_row, send_and_record
 from bot.recipients import stored_address, survey_context
 from bot.routing import route_response
@@ -306,6 +306,7 @@ def _save_response(
             contact_id=delivery.contact_id,
             question=str(definition.question.kind),
             answered_at=now,
+            recheck_of=delivery.recheck_of,
         )
     else:
         response = Response(**before.model_dump())
@@ -317,7 +318,10 @@ def _save_response(
     tag_response(rt, response, session)
     save_response(session, response, before)
     note_response(session, response, before)
-    route_response(session, response, definition, before is None)
+    if response.recheck_of is not None:
+        record_recheck_answer(session, before, response)
+    else:
+        route_response(session, response, definition, before is None)
 
 
 def opt_out(

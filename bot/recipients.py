@@ -8,6 +8,7 @@ from channels.base import Recipient
 from channels.registry import channel_class
 from flows.schema import FlowDefinition
 from flows.templates import template_context
+from flows.texts import builtin_text
 from storage.models import Contact, Event
 
 
@@ -46,3 +47,10 @@ def survey_context(contact: Contact, event: Event, definition: FlowDefinition) -
     """What a flow's templates see for one survey: the contact, the event's properties and the flow."""
     flow = {"key": definition.key, "name": definition.name}
     return template_context(contact_fields(contact), event.properties or {}, flow)
+
+
+def question_text(definition: FlowDefinition, locale: str, context: dict[str, Any], channel: str,
+                  recheck: bool = False) -> str:
+    """The survey's question on this channel; a "did we fix it?" survey asks it again after a line saying why."""
+    text = definition.text_for(locale, context, channel)
+    return f"{builtin_text('recheck_intro', locale)} {text}" if recheck else text

@@ -72,6 +72,8 @@ class Outbound:
     last_inbound_at: datetime | None = None
     # Earliest moment to hand the message to the provider: the sender's pace (see Transport.pace).
     not_before: datetime | None = None
+    # A subject line, for channels that have one (email), when the message is not a survey's (an escalation).
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ class CaseView:
     reason: str | None
     revision: datetime  # the latest change to the case or its answer
     root_cause: str | None = None  # chosen when it was resolved
+    recheck: tuple[int, str | None] | None = None  # the score and band of the "did we fix it?" answer, if any
 
 
 class CaseActionError(Exception):

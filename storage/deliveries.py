@@ -41,6 +41,7 @@ class NewDelivery:
     token: str
     status: str = DeliveryStatus.SCHEDULED
     created_at: datetime = field(default_factory=utcnow)
+    recheck_of: int | None = None  # the case a "did we fix it?" survey asks about
     id: int | None = None
 
 

@@ -148,3 +148,31 @@ def case_with_context(session: Session, followup_id: int) -> tuple[FollowUp, Que
         .where(FollowUp.id == followup_id)
     ).first()
     return tuple(row) if row is not None else None  # type: ignore[return-value]
+
+
+def breaches_to_escalate(session: Session, now: datetime, since: datetime, limit: int) -> list[int]:
+    """Unresolved cases that breached their SLA since `since` and are not escalated yet, in queues that escalate
+    (a lead to tell or someone to hand overdue cases to)."""
+    rows = session.exec(
+        select(FollowUp.id)
+        .join(Queue, col(Queue.id) == FollowUp.queue_id)
+        .where(
+            FollowUp.status != FollowUpStatus.RESOLVED,
+            FollowUp.due_at < now,
+            col(FollowUp.breached_at) >= since,
+            col(FollowUp.escalated_at).is_(None),
+            sa.or_(col(Queue.lead_email).is_not(None), col(Queue.overdue_assignee).is_not(None)),
+        )
+        .order_by(col(FollowUp.due_at))
+        .limit(limit)
+    ).all()
+    return [followup_id for followup_id in rows if followup_id is not None]
+
+
+def claim_escalation(session: Session, followup_id: int, now: datetime) -> bool:
+    """A conditional update: exactly one worker escalates a given breach."""
+    done = session.execute(
+        sa.update(FollowUp).where(FollowUp.id == followup_id, col(FollowUp.escalated_at).is_(None))
+        .values(escalated_at=now)
+    )
+    return done.rowcount == 1

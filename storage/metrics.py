@@ -107,7 +107,7 @@ def _tallied_groups(session: Session, filters: Filters, first_day: date | None, 
 
 
 def _row_filters(model: type[Delivery] | type[Response], at: Any, filters: Filters) -> list[Any]:
-    conditions = [at >= filters.since, at < filters.until]
+    conditions = [at >= filters.since, at < filters.until, model.recheck_of.is_(None)]  # type: ignore[union-attr]
     if filters.flow:
         conditions.append(model.flow_key == filters.flow)
     if filters.channel:

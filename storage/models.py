@@ -135,12 +135,16 @@ class Flow(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+RECHECK = sa.text("recheck_of IS NOT NULL")
+
+
 class Delivery(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("event_id", "flow_key"),
         sa.Index("ix_delivery_status_due", "status", "due_at"),
         sa.Index("ix_delivery_sent_at", "sent_at"),
         sa.Index("ix_delivery_created_at", "created_at"),
+        sa.Index("ix_delivery_recheck_of", "recheck_of", postgresql_where=RECHECK, sqlite_where=RECHECK),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -166,6 +170,10 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # A "did we fix it?" survey: the case (followup id) it asks about. Such a survey and its answer stay out of the
+    # flow's metrics. Not a foreign key: a case already points at its delivery, and tables must not point at each
+    # other.
+    recheck_of: int | None = None
 
 
 class StatusChange(SQLModel, table=True):
@@ -217,7 +225,10 @@ class HeldStatus(SQLModel, table=True):
 
 class Response(SQLModel, table=True):
     # A customer's answers, newest first, for the case page (storage.cases.contact_answers).
-    __table_args__ = (sa.Index("ix_response_contact_answered", "contact_id", "answered_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_response_contact_answered", "contact_id", "answered_at", "id"),
+        sa.Index("ix_response_recheck_of", "recheck_of", postgresql_where=RECHECK, sqlite_where=RECHECK),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", unique=True)
@@ -234,6 +245,7 @@ class Response(SQLModel, table=True):
     mismatch: bool = False
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = _created()
+    recheck_of: int | None = None  # the case a "did we fix it?" answer is about (see Delivery.recheck_of)
 
 
 class ResponseTally(SQLModel, table=True):
@@ -308,6 +320,11 @@ class Queue(SQLModel, table=True):
     sla_minutes: int = 24 * 60
     slack_channel: str | None = Field(default=None, max_length=64)
     created_at: datetime = _created()
+    # "Did we fix it?": this long after a case is resolved its customer is asked the case's question again.
+    recheck_after_minutes: int | None = None
+    # Escalation of a case past its due time: an email to the queue's lead, and its hand-over to someone.
+    lead_email: str | None = Field(default=None, max_length=320)
+    overdue_assignee: str | None = Field(default=None, max_length=320)
 
 
 class RootCause(SQLModel, table=True):
@@ -348,6 +365,7 @@ class FollowUp(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_followup_queue_status", "queue_id", "status"),
         sa.Index("ix_followup_due", "due_at", "id"),
+        sa.Index("ix_followup_created_at", "created_at"),
         sa.Index("ix_followup_unresolved_due", "due_at", "id", postgresql_where=UNRESOLVED_CASE,
                  sqlite_where=UNRESOLVED_CASE),
         sa.Index("ix_followup_unresolved_queue_due", "queue_id", "due_at", "id", postgresql_where=UNRESOLVED_CASE,
@@ -372,6 +390,8 @@ class FollowUp(SQLModel, table=True):
     root_cause: str | None = Field(default=None, max_length=64)  # as chosen at resolution, kept if the list changes
     # The channel of the agent's latest reply when it is not `channel`: the customer's answers there join the case.
     reply_channel: str | None = Field(default=None, max_length=32)
+    first_reply_at: datetime | None = _time()  # the agent's first message to the customer
+    escalated_at: datetime | None = _time()  # its breach was escalated (bot.escalation), once
 
 
 class Activity(SQLModel, table=True):
@@ -379,7 +399,8 @@ class Activity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     followup_id: int = Field(foreign_key="followup.id", index=True)
-    # opened, claimed, assigned, unassigned, note, reply, customer_reply, resolved, reopened, sla_breached
+    # opened, claimed, assigned, unassigned, note, reply, customer_reply, resolved, reopened, sla_breached,
+    # escalated, escalation_failed, recheck_scheduled, recheck_answered
     kind: str = Field(max_length=32)
     actor: str | None = Field(default=None, max_length=320)
     text: str | None = None  # what a person wrote (a note, a message): erased with the contact

@@ -51,8 +51,10 @@ def list_responses(
     after_id: int | None = None,
     limit: int = 50,
 ) -> list[tuple[Response, str]]:
-    """Responses with their contact's external id, oldest first, after the cursor id."""
-    query = select(Response, Contact.external_id).join(Contact, col(Contact.id) == Response.contact_id)
+    """Responses to surveys (not "did we fix it?" answers, which are their case's) with their contact's external
+    id, oldest first, after the cursor id."""
+    query = (select(Response, Contact.external_id).join(Contact, col(Contact.id) == Response.contact_id)
+             .where(col(Response.recheck_of).is_(None)))
     if flow:
         query = query.where(Response.flow_key == flow)
     if contact:

@@ -4,7 +4,8 @@ Counting a million responses on every /metrics request costs a few hundred milli
 one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most.
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
 gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
-so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself.
+so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself. A "did we fix
+it?" survey (`recheck_of`) and its answer are not counted: they measure their case, not their flow.
 
 Each group's counters are spread over SHARDS rows, one picked at random per transaction: answers to the same
 flow arrive together, and with a single row every transaction would wait for the previous one's commit to
@@ -27,8 +28,8 @@ from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTal
 from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
-    Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score"),
-    Delivery: ("sent_at", "flow_key", "channel"),
+    Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score", "recheck_of"),
+    Delivery: ("sent_at", "flow_key", "channel", "recheck_of"),
 }
 _RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment", "shard")
 _SENT_KEYS = ("day", "flow_key", "channel", "shard")
@@ -78,7 +79,7 @@ def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
     for sign, obj, v in list(_versions(session)):
         if isinstance(obj, Response):
             _count_response(responses, sign, v, shard)
-        elif v["sent_at"] is not None:
+        elif v["sent_at"] is not None and v["recheck_of"] is None:
             sent[(v["sent_at"].date(), v["flow_key"], v["channel"], shard, "sent")] += sign
     return responses, sent
 
@@ -88,6 +89,8 @@ def _shard(session: Session) -> int:
 
 
 def _count_response(responses: Counter[tuple], sign: int, v: dict[str, Any], shard: int) -> None:
+    if v["recheck_of"] is not None:  # a "did we fix it?" answer is its case's, not its flow's
+        return
     key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "", v["sentiment"] or "",
            shard)
     score = v["score"]

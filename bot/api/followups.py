@@ -74,6 +74,7 @@ def followup_out(row: CaseRow) -> FollowUpOut:
         reason=followup.reason,
         overdue=followup.status != FollowUpStatus.RESOLVED and followup.due_at < utcnow(),
         created_at=followup.created_at,
+        first_reply_at=followup.first_reply_at,
         resolved_at=followup.resolved_at,
         root_cause=followup.root_cause,
     )

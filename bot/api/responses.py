@@ -39,6 +39,7 @@ def response_out(row: ResponseRow, external_id: str) -> ResponseOut:
         themes=list(row.themes or []),
         mismatch=row.mismatch,
         answered_at=row.answered_at,
+        recheck_of=row.recheck_of,
     )
 
 

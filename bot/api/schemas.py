@@ -85,6 +85,7 @@ class ResponseOut(BaseModel):
     themes: list[str]
     mismatch: bool
     answered_at: datetime
+    recheck_of: int | None = None  # the case a "did we fix it?" answer is about
 
 
 class ResponsesPage(BaseModel):
@@ -217,6 +218,7 @@ class FollowUpOut(BaseModel):
     reason: str | None
     overdue: bool
     created_at: datetime
+    first_reply_at: datetime | None
     resolved_at: datetime | None
     root_cause: str | None
 
@@ -320,14 +322,33 @@ class ReopenIn(Strict):
     author: str | None = Field(default=None, max_length=320)
 
 
+class QueueFiguresOut(BaseModel):
+    """How the queue closed the loop for the cases opened from `since` to `until`."""
+
+    since: datetime
+    until: datetime
+    cases: int
+    replied: int
+    avg_first_response_seconds: float | None  # opening to the agent's first reply
+    resolved: int
+    avg_resolution_seconds: float | None  # opening to resolution
+    sla_kept: float | None  # resolved before due, among cases resolved or already overdue (0-1)
+    rechecks_answered: int  # "did we fix it?" answers with a score
+    recovery_rate: float | None  # of those, the share that were not a detractor's (0-1)
+
+
 class QueueOut(BaseModel):
     key: str
     name: str
     sla: str
     slack_channel: str | None
+    recheck_after: str | None  # "did we fix it?" this long after resolution; None: not asked
+    lead_email: str | None  # told when a case passes its due time
+    overdue_assignee: str | None  # given the cases that pass their due time
     open: int  # unresolved cases, claimed or not
     due_soon: int  # unresolved and due within `due_soon` from now
     overdue: int  # unresolved and past their due time
+    figures: QueueFiguresOut
 
 
 class QueueList(BaseModel):
@@ -338,6 +359,17 @@ class QueuePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     sla: str | None = None
     slack_channel: str | None = Field(default=None, max_length=64)
+    recheck_after: str | None = Field(default=None, description=(
+        'ask "did we fix it?" this long after a case is resolved (1m to 90d, such as 3d); null stops asking'))
+    lead_email: str | None = Field(default=None, max_length=320, description=(
+        "who is told by email when a case passes its due time; null: nobody"))
+    overdue_assignee: str | None = Field(default=None, min_length=1, max_length=320, description=(
+        "who a case is handed to when it passes its due time; null: it stays with its assignee"))
+
+    @field_validator("lead_email")
+    @classmethod
+    def _lead_email(cls, value: str | None) -> str | None:
+        return normalize_address("email", value) if value is not None else None
 
 
 ListName = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(check_name)]
@@ -524,6 +556,9 @@ class FollowUpsQuery(Query):
 class QueuesQuery(Query):
     due_soon: str | None = Field(default=None, min_length=2, max_length=8, description=(
         "how soon counts as due soon, such as 30m or 2h (from 1m to 7d; 1h by default)"))
+    since: Time | None = Field(default=None, description="figures for cases opened from then (30 days ago by "
+                               "default)")
+    until: Time | None = Field(default=None, description="... until then (now by default)")
 
 
 class AnswersQuery(Query):

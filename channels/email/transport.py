@@ -119,7 +119,7 @@ def compose(message: Outbound, config: EmailConfig) -> EmailMessage:
               "choose": builtin_text("email_choose", locale), "lang": (locale or "en").split("-")[0],
               "unsubscribe_label": builtin_text("email_unsubscribe", locale)}
     mail = EmailMessage()
-    mail["Subject"] = builtin_text("email_subject", locale, brand=brand.name)
+    mail["Subject"] = message.subject or builtin_text("email_subject", locale, brand=brand.name)
     mail["From"] = config.sender
     mail["To"] = message.to
     mail["Date"] = formatdate(localtime=False)

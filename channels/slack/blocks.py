@@ -133,6 +133,10 @@ def case_card(case: CaseView) -> tuple[str, list[Block]]:
     ]
     if case.comment:
         blocks.append(_section("> " + case.comment.replace("\n", "\n> ")))
+    if case.recheck is not None:
+        score, band = case.recheck
+        fixed = ":white_check_mark:" if band != "detractor" else ":x:"
+        blocks.append(_section(f"{fixed} *Did we fix it?* {case.kind.value.upper()} {score} ({band or 'no band'})"))
     if case.status != "resolved":
         value = str(case.id)
         buttons = [_button(CASE_REPLY, "Reply", value), _button(CASE_RESOLVE, "Resolve", value, "primary")]

@@ -56,7 +56,7 @@ def seed(session: Session, cases: int = 60) -> None:
             response_id=response.id, delivery_id=delivery.id, queue_id=queues[(n // 2) % 3 if n % 5 else 0].id,
             contact_id=contact.id, channel=delivery.channel, status=status, priority=("normal", "high")[n % 2],
             assignee=None if status == "open" else f"agent-{n % 2}",
-            due_at=T0 + timedelta(hours=(n * 7) % 40), created_at=at, updated_at=at))
+            due_at=at + timedelta(hours=(n * 7) % 40), created_at=at, updated_at=at))
     session.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from sqlmodel import Session, SQLModel, select
 
 import storage.models  # noqa: F401
 from storage.apikeys import create_api_key, verify_api_key
+from storage.cases import CaseFilters, list_cases, queue_counts
 from storage.contacts import contacts_at_address
 from storage.db import make_engine
 from storage.deliveries import open_delivery_for
@@ -217,3 +219,56 @@ def test_users_of_the_previous_release_must_change_their_printed_password_and_ke
     assert state == ("agent@example.com", True, 0, None)
     assert tuple(kept) == ("agent@example.com", "scrypt:32768:8:1$salt$hash")
     assert "sign_in_failure" not in tables
+
+
+def _seed_case_0009(url: str) -> None:
+    """A case of the previous release: an answer that opened it in a queue, and its trail."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for statement in (
+            "INSERT INTO contact (external_id, name, attributes, created_at, updated_at) "
+            "VALUES ('ada', 'Ada', '{}', '2026-01-01', '2026-01-01')",
+            "INSERT INTO flow (key, version, name, definition, enabled, current, created_at) "
+            "VALUES ('f', 1, 'f', '{}', true, true, '2026-01-01')",
+            "INSERT INTO event (type, contact_id, properties, idempotency_key, occurred_at, received_at) "
+            "VALUES ('t', 1, '{}', 'k', '2026-01-01', '2026-01-01')",
+            "INSERT INTO delivery (event_id, flow_id, flow_key, contact_id, channel, channel_plan, status, due_at, "
+            "attempts, token, conversation, reprompts, sent_at, created_at, updated_at) VALUES (1, 1, 'f', 1, 'sms', "
+            "'[]', 'completed', '2026-01-01', 1, 't', 'closed', 0, '2026-01-01 10:00:00', '2026-01-01', '2026-01-01')",
+            "INSERT INTO response (delivery_id, flow_key, channel, contact_id, question, score, band, themes, "
+            "mismatch, answered_at, updated_at) VALUES (1, 'f', 'sms', 1, 'nps', 2, 'detractor', '[\"price\"]', "
+            "false, '2026-01-01 10:05:00', '2026-01-01 10:05:00')",
+            "INSERT INTO queue (key, name, sla_minutes, created_at) VALUES ('recovery', 'Recovery', 240, '2026-01-01')",
+            "INSERT INTO followup (response_id, delivery_id, queue_id, contact_id, channel, status, priority, "
+            "due_at, created_at, updated_at) VALUES (1, 1, 1, 1, 'sms', 'open', 'high', '2026-01-01 14:05:00', "
+            "'2026-01-01 10:05:00', '2026-01-01 10:05:00')",
+            "INSERT INTO activity (followup_id, kind, text, at) VALUES (1, 'opened', 'band detractor', '2026-01-01')",
+        ):
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def test_upgrade_to_casework_keeps_cases_in_the_inbox_and_its_downgrade_keeps_them_too(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as old:
+        upgrade(old, "0009")
+        _seed_case_0009(old)
+        upgrade(old)
+        engine = make_engine(old)
+        with Session(engine) as session:
+            [row] = list_cases(session, CaseFilters(status="unresolved", queue="recovery", theme="price"))
+            counts = queue_counts(session, datetime(2026, 1, 1, 12, tzinfo=UTC), timedelta(hours=3))
+            hours = Filters(since=datetime(2026, 1, 1, 9, tzinfo=UTC), until=datetime(2026, 1, 1, 12, tzinfo=UTC))
+            totals = metric_totals(session, hours)  # a partial day: counted from the rows
+        engine.dispose()
+        command.downgrade(alembic_config(old), "0009")
+        engine = make_engine(old)
+        with engine.connect() as conn:
+            kept = conn.exec_driver_sql("SELECT status, priority FROM followup").one()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("followup")}
+        engine.dispose()
+    assert (row.followup.status, row.response.recheck_of, row.customer) == ("open", None, "Ada")
+    assert list(counts.values())[0].open == 1 and list(counts.values())[0].due_soon == 1
+    assert (totals.sent, totals.responses) == (1, 1)
+    assert tuple(kept) == ("open", "high") and "root_cause" not in columns and "escalated_at" not in columns

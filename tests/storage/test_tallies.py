@@ -22,8 +22,10 @@ def _expected(session: Session, f: Filters) -> Totals:
         return at is not None and (not f.flow or flow == f.flow) and (not f.channel or channel == f.channel) and (
             f.since is None or at >= f.since) and (f.until is None or at < f.until)
 
-    sent = sum(keep(d.flow_key, d.channel, d.sent_at) for d in session.exec(select(Delivery)))
-    rows = [r for r in session.exec(select(Response)) if keep(r.flow_key, r.channel, r.answered_at)]
+    # "Did we fix it?" surveys and answers (recheck_of) are their case's, not their flow's.
+    sent = sum(keep(d.flow_key, d.channel, d.sent_at) for d in session.exec(select(Delivery)) if d.recheck_of is None)
+    rows = [r for r in session.exec(select(Response))
+            if keep(r.flow_key, r.channel, r.answered_at) and r.recheck_of is None]
     scored = [r for r in rows if r.score is not None]
     ces = [r.score for r in scored if r.question == "ces"]
     return Totals(
@@ -53,15 +55,17 @@ def _store(session: Session, count: int) -> None:
         event = Event(type="t", contact_id=contact.id, idempotency_key=f"e{i}")
         session.add(event)
         session.flush()
+        recheck = 1 if i % 4 == 3 else None
         delivery = Delivery(event_id=event.id, flow_id=flow.id, flow_key=f"flow-{i % 2}", contact_id=contact.id,
-                            channel=CHANNELS[i % 2], due_at=at, token=f"t{i}", sent_at=at if i % 5 else None)
+                            channel=CHANNELS[i % 2], due_at=at, token=f"t{i}", sent_at=at if i % 5 else None,
+                            recheck_of=recheck)
         session.add(delivery)
         session.flush()
         if i % 3:
             session.add(Response(delivery_id=delivery.id, flow_key=delivery.flow_key, channel=delivery.channel,
                                  contact_id=contact.id, question=questions[i % 3], score=i % 6 if i % 7 else None,
                                  band=bands[i % 3], sentiment=("positive", "negative", None)[i % 3],
-                                 answered_at=at + timedelta(minutes=30)))
+                                 answered_at=at + timedelta(minutes=30), recheck_of=recheck))
 
 
 def _change_some(session: Session) -> None:

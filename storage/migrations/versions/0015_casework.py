@@ -1,4 +1,4 @@
-"""casework: root causes and saved replies, the detail of a trail entry, a case's root cause and reply channel
+"""casework: root causes, saved replies, "did we fix it?" surveys, and the indexes of the support workbench
 
 Revision ID: 0015
 Revises: 0014
@@ -20,6 +20,7 @@ depends_on = None
 
 _TEXT = sqlmodel.sql.sqltypes.AutoString
 _UNRESOLVED = sa.text("status <> 'resolved'")
+_RECHECK = sa.text("recheck_of IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -53,12 +54,32 @@ def upgrade() -> None:
                     sqlite_where=_UNRESOLVED)
     op.create_index("ix_followup_unresolved_queue_due", "followup", ["queue_id", "due_at", "id"],
                     postgresql_where=_UNRESOLVED, sqlite_where=_UNRESOLVED)
+    # The queue figures read the cases created in a period; so does the inbox's created filter.
+    op.create_index("ix_followup_created_at", "followup", ["created_at"])
+    op.add_column("followup", sa.Column("first_reply_at", storage.types.UTCDateTime(), nullable=True))
+    op.add_column("queue", sa.Column("recheck_after_minutes", sa.Integer(), nullable=True))
+    op.add_column("queue", sa.Column("lead_email", _TEXT(length=320), nullable=True))
+    op.add_column("queue", sa.Column("overdue_assignee", _TEXT(length=320), nullable=True))
+    op.add_column("followup", sa.Column("escalated_at", storage.types.UTCDateTime(), nullable=True))
+    # "Did we fix it?" surveys and their answers name their case; the few that do are indexed alone.
+    for table in ("delivery", "response"):
+        op.add_column(table, sa.Column("recheck_of", sa.Integer(), nullable=True))
+        op.create_index(f"ix_{table}_recheck_of", table, ["recheck_of"], postgresql_where=_RECHECK,
+                        sqlite_where=_RECHECK)
     # A customer's answers newest first; it also serves what the contact_id index did.
     op.create_index("ix_response_contact_answered", "response", ["contact_id", "answered_at", "id"])
     op.drop_index("ix_response_contact_id", table_name="response")
 
 
 def downgrade() -> None:
+    for table in ("delivery", "response"):
+        op.drop_index(f"ix_{table}_recheck_of", table_name=table)
+        with op.batch_alter_table(table, recreate="never") as batch_op:
+            batch_op.drop_column("recheck_of")
+    with op.batch_alter_table("queue", recreate="never") as batch_op:
+        for column in ("overdue_assignee", "lead_email", "recheck_after_minutes"):
+            batch_op.drop_column(column)
+    op.drop_index("ix_followup_created_at", table_name="followup")
     op.create_index("ix_response_contact_id", "response", ["contact_id"])
     op.drop_index("ix_response_contact_answered", table_name="response")
     for index in ("ix_followup_unresolved_queue_due", "ix_followup_unresolved_due", "ix_followup_due",
@@ -67,6 +88,8 @@ def downgrade() -> None:
     with op.batch_alter_table("activity", recreate="never") as batch_op:
         batch_op.drop_column("detail")
     with op.batch_alter_table("followup", recreate="never") as batch_op:
+        batch_op.drop_column("escalated_at")
+        batch_op.drop_column("first_reply_at")
         batch_op.drop_column("reply_channel")
         batch_op.drop_column("root_cause")
     op.drop_table("saved_reply")

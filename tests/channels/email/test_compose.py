@@ -52,3 +52,10 @@ def test_smtp_url_and_secrets() -> None:
     assert config_from_env({}, "https://tp") is None
     with pytest.raises(ValueError, match="TOUCHPOINT_SMTP_URL"):
         config_from_env({"TOUCHPOINT_SMTP_URL": "http://mail.example.com"}, "https://tp")
+
+
+def test_a_message_with_its_own_subject_keeps_it_and_has_no_survey_headers() -> None:
+    mail = compose(Outbound("email", "lead@shop.example.com", "Case #4 is overdue.", "escalation",
+                            subject="Overdue: case #4 in Recovery"), CONFIG)
+    assert mail["Subject"] == "Overdue: case #4 in Recovery"
+    assert "Reply-To" not in mail and "List-Unsubscribe" not in mail
