@@ -21,7 +21,7 @@ from pydantic import (
 from bot.case_admin import NAME_LENGTH, REPLY_LENGTH, check_name, check_reply_text
 from bot.inputs import EARLIEST, LATEST, ContactIn, Strict, Time, one_of
 from bot.sites import SITE_KEY, check_site_key, site_origins
-from channels.registry import CHANNEL_NAMES
+from channels.registry import CHANNEL_NAMES, normalize_address
 from flows.questions import Band
 from flows.schema import Priority
 from flows.schema import Sentiment as SentimentLabel
