@@ -20,10 +20,10 @@ from tests.storage.test_tallies import _change_some, _store
 
 
 def _recount(session: Session) -> Counter[tuple]:
-    """(day, question, band) -> (n, sum, sum of squares), row by row."""
+    """(day, question, band) -> (n, sum, sum of squares), row by row; "did we fix it?" answers are their case's."""
     counts: Counter[tuple] = Counter()
     for r in session.exec(select(Response)):
-        if r.score is not None:
+        if r.score is not None and r.recheck_of is None:
             key = (r.answered_at.date(), r.question, r.band or "")
             counts[(*key, "n")] += 1
             counts[(*key, "sum")] += r.score
