@@ -17,6 +17,7 @@ from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
 from bot.pages.home import home_blueprint
+from bot.pages.queues import queues_blueprint
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.install(app, settings)
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
-                      admin_lists_blueprint()):
+                      admin_lists_blueprint(), queues_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")
