@@ -12,6 +12,7 @@ from bot.api.errors import register_error_handlers
 from bot.inbox import AppInbox
 from bot.logs import RequestIds
 from bot.pages import web
+from bot.pages.account import account_blueprint
 from bot.pages.admin_lists import admin_lists_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.install(app, settings)
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
-                      admin_lists_blueprint(), queues_blueprint()):
+                      admin_lists_blueprint(), queues_blueprint(), account_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")
