@@ -15,6 +15,7 @@ from bot.sandbox import sandbox_reply
 from storage.contacts import set_opt_out
 from storage.models import FollowUp, Message, Role
 from storage.types import utcnow
+from tests.bot.test_rechecks import make_due, resolved_case, sms
 from tests.bot.test_reply_channels import case_on
 from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml, install_flow, tick
 from tests.web_client import add_user, alert, button_names, csrf_token, sign_in, submit, unnamed_controls
@@ -233,3 +234,15 @@ def test_a_widget_case_offers_the_customers_other_channels_and_replies_on_one(cl
     with rt.session() as session:
         out = session.exec(select(Message).where(Message.kind == "agent")).all()
     assert [(m.channel, m.address) for m in out] == [("email", "ada@example.com")]
+
+
+def test_the_answer_to_did_we_fix_it_shows_on_the_case_page(client: FlaskClient, rt: Runtime, auth: dict) -> None:
+    case_id = resolved_case(rt, client, auth)
+    sign_in(client, AGENT, add_user(rt, AGENT))
+    assert "Did we fix it?" not in client.get(f"{INBOX}/{case_id}").get_data(as_text=True)
+    make_due(rt, case_id)
+    tick(rt)
+    sms(client, auth, "9")
+    html = client.get(f"{INBOX}/{case_id}").get_data(as_text=True)
+    assert re.search(r'<dt>Did we fix it\?</dt><dd>9 <span class="band band-promoter">promoter</span>, <time', html)
+    assert "recheck answered (9 (promoter))" in html
