@@ -19,9 +19,10 @@ def duration(seconds: float | None) -> str:
     """A wait as people say it: "under a minute", "25 min", "3 h 10 min", "2.5 days"."""
     if seconds is None:
         return TOO_FEW
+    seconds = round(seconds)  # SQLite's day fractions leave 5400 s as 5399.99...
     if seconds < 60:
         return "under a minute"
-    minutes = int(seconds // 60)
+    minutes = seconds // 60
     if minutes < 60:
         return f"{minutes} min"
     if minutes < 48 * 60:
