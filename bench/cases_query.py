@@ -23,7 +23,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bench.ingest_http import FLOW_YAML, postgres_database
 from bench.metrics_query import p99, timings
+from bot.flow_admin import store_definitions
+from flows.loader import load_flow
 from storage.cases import (
     UNRESOLVED,
     CaseFilters,
@@ -72,32 +75,33 @@ def _later(dialect: str, column: str, hours: int) -> str:
     return f"datetime({column}, '+{hours} hours')"
 
 
-def fill(engine: sa.Engine, responses: int) -> None:
-    """Bulk rows made by the database itself."""
+def fill(engine: sa.Engine, responses: int, cases: int | None = None) -> None:
+    """Bulk rows made by the database itself: `cases` cases (a tenth of the answers unless told), one for every
+    n-th answer."""
     d = engine.dialect.name
+    every = max(1, responses // cases) if cases else 10
     answers, customers = _series(d, responses), _series(d, CUSTOMERS)
     themes = "CASE i % 7 WHEN 0 THEN '[\"price\"]' WHEN 1 THEN '[\"delivery\", \"staff\"]' ELSE '[]' END"
     empty = "'[]'"
     if d == "postgresql":
         themes, empty = f"({themes})::jsonb", "'[]'::jsonb"
-    # Flows and channels change every ten answers, so the cases (every tenth answer) have all of them.
-    flow = "'flow-' || ((i / 10) % 4)"
-    channel = "CASE (i / 40) % 4 WHEN 0 THEN 'sms' WHEN 1 THEN 'email' WHEN 2 THEN 'slack' ELSE 'web' END"
-    # Case j answers response i = 10 j; status, queue and assignee vary independently of each other.
-    cases = f"SELECT i, i / 10 AS j, at FROM ({answers}) s WHERE i % 10 = 0"
+    # Flows and channels change with every case's answer, so the cases have all of them.
+    flow = f"'flow-' || ((i / {every}) % 4)"
+    channel = (f"CASE (i / {4 * every}) % 4 WHEN 0 THEN 'sms' WHEN 1 THEN 'email' WHEN 2 THEN 'slack' "
+               "ELSE 'web' END")
+    # Case j answers response i = every * j; status, queue and assignee vary independently of each other.
+    picked = f"SELECT i, i / {every} AS j, at FROM ({answers}) s WHERE i % {every} = 0"
     status = "CASE j % 20 WHEN 0 THEN 'open' WHEN 1 THEN 'claimed' ELSE 'resolved' END"
     statements = [
         f"INSERT INTO contact (external_id, name, attributes, created_at, updated_at) "
         f"SELECT 'c' || i, 'Customer ' || i, '{{}}', at, at FROM ({customers}) s",
-        *[f"INSERT INTO flow (key, version, name, definition, enabled, current, created_at) "
-          f"VALUES ('flow-{n}', 1, '', '{{}}', true, true, '2026-01-01')" for n in range(5)],
         *[f"INSERT INTO queue (key, name, sla_minutes, created_at) VALUES ('q{n}', 'Q{n}', 240, '2026-01-01')"
           for n in range(5)],
         f"INSERT INTO event (type, contact_id, properties, idempotency_key, occurred_at, received_at) "
         f"SELECT 'bench', 1 + i % {CUSTOMERS}, '{{}}', 'e' || i, at, at FROM ({answers}) s",
         f"INSERT INTO delivery (event_id, flow_id, flow_key, contact_id, channel, channel_plan, status, due_at, "
         f"attempts, token, conversation, reprompts, sent_at, created_at, updated_at) "
-        f"SELECT i, 1 + (i / 10) % 4, {flow}, 1 + i % {CUSTOMERS}, {channel}, '[]', 'completed', at, 1, "
+        f"SELECT i, 1 + (i / {every}) % 4, {flow}, 1 + i % {CUSTOMERS}, {channel}, '[]', 'completed', at, 1, "
         f"'t' || i, 'closed', 0, at, at, at FROM ({answers}) s",
         f"INSERT INTO response (delivery_id, flow_key, channel, contact_id, question, score, band, comment, "
         f"sentiment, polarity, themes, mismatch, answered_at, updated_at) "
@@ -112,7 +116,7 @@ def fill(engine: sa.Engine, responses: int) -> None:
         f"CASE WHEN j % 3 = 0 THEN 'high' ELSE 'normal' END, "
         f"CASE WHEN j % 20 = 0 THEN NULL ELSE 'agent-' || (j % 23) END, {_later(d, 'at', 4)}, "
         f"'band detractor', at, at, CASE WHEN j % 20 IN (0, 1) THEN NULL ELSE {_later(d, 'at', 2)} END "
-        f"FROM ({cases}) s",
+        f"FROM ({picked}) s",
         f"UPDATE followup SET first_reply_at = {_later(d, 'created_at', 1)} WHERE id % 3 <> 0",
         # A "did we fix it?" survey and answer for one resolved case in four.
         f"INSERT INTO delivery (id, event_id, flow_id, flow_key, contact_id, channel, channel_plan, status, due_at, "
@@ -127,15 +131,19 @@ def fill(engine: sa.Engine, responses: int) -> None:
         f"resolved_at, resolved_at, id FROM followup WHERE status = 'resolved' AND id % 4 = 0",
         f"INSERT INTO message (direction, channel, address, contact_id, delivery_id, kind, text, transport, status, "
         f"created_at) SELECT 'out', {channel}, 'a' || i, 1 + i % {CUSTOMERS}, i, 'question', 'How likely...', "
-        f"'sandbox', 'sent', at FROM ({cases}) s",
+        f"'sandbox', 'sent', at FROM ({picked}) s",
         f"INSERT INTO message (direction, channel, address, contact_id, delivery_id, kind, text, transport, status, "
         f"created_at) SELECT 'in', {channel}, 'a' || i, 1 + i % {CUSTOMERS}, i, 'score', '2 - late again', "
-        f"'sandbox', NULL, {_later(d, 'at', 1)} FROM ({cases}) s",
-        f"INSERT INTO activity (followup_id, kind, actor, text, at) SELECT i / 10, 'opened', NULL, 'band detractor', "
-        f"at FROM ({cases}) s",
-        f"INSERT INTO activity (followup_id, kind, actor, detail, at) SELECT i / 10, 'resolved', 'agent', 'Billing', "
-        f"{_later(d, 'at', 2)} FROM ({cases}) s WHERE j % 20 NOT IN (0, 1)",
+        f"'sandbox', NULL, {_later(d, 'at', 1)} FROM ({picked}) s",
+        f"INSERT INTO activity (followup_id, kind, actor, text, at) "
+        f"SELECT i / {every}, 'opened', NULL, 'band detractor', at FROM ({picked}) s",
+        f"INSERT INTO activity (followup_id, kind, actor, detail, at) "
+        f"SELECT i / {every}, 'resolved', 'agent', 'Billing', {_later(d, 'at', 2)} FROM ({picked}) s "
+        "WHERE j % 20 NOT IN (0, 1)",
     ]
+    with Session(engine) as session:  # real flows (ids 1-5): a case's page reads its flow's definition
+        store_definitions(session, [load_flow(FLOW_YAML.replace("bench-ingest", f"flow-{n}")) for n in range(5)])
+        session.commit()
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(sa.text(statement))
@@ -217,24 +225,15 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="a database on the server where a scratch database is created and dropped")
+                        help="the server where a scratch database (touchpoint_bench_cases) is created and dropped")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             measure("SQLite", f"sqlite:///{Path(tmp) / 'cases.db'}", args.responses, args.runs)
-    admin = make_engine(args.postgresql).execution_options(isolation_level="AUTOCOMMIT")
-    scratch = "touchpoint_bench_cases"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch}")
-        conn.exec_driver_sql(f"CREATE DATABASE {scratch}")
-    try:
-        measure("PostgreSQL", sa.make_url(args.postgresql).set(database=scratch).render_as_string(False),
-                args.responses, args.runs)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-        admin.dispose()
+    scratch = sa.make_url(args.postgresql).set(database="touchpoint_bench_cases").render_as_string(False)
+    with postgres_database(scratch) as url:
+        measure("PostgreSQL", url, args.responses, args.runs)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.alerts import sync_case_cards
+from bot.digest import send_digests
 from bot.escalation import escalate_breaches
 from bot.fallback import fall_back
 from bot.inbound import process_inbound
@@ -77,6 +78,7 @@ class TickReport:
     case_cards: int = 0
     released: int = 0
     escalated: int = 0
+    digests: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,9 @@ def run_tick(rt: Runtime, executor: ThreadPoolExecutor | None = None) -> TickRep
     retried = retry_inbound(rt, now)
     held = retry_held_statuses(rt, now)
     cards = sync_case_cards(rt, now)
+    digests = send_digests(rt, now)
     return TickReport(sent, unknown, reminders, expired, completed, retried, breached, held, cards, released,
-                      escalated)
+                      escalated, digests)
 
 
 def dispatch_due(rt: Runtime, now: datetime, executor: ThreadPoolExecutor | None = None) -> int:

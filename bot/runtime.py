@@ -101,7 +101,12 @@ class Runtime:
     def _load_flows(self, session: Session, ids: list[int]) -> None:
         missing = set(ids) - self._flows.keys()
         if missing:
-            self._flows.update(flows_by_id(session, missing))
+            loaded = flows_by_id(session, missing)
+            for flow in loaded.values():
+                # Kept for the process, so out of the session: its rollback would otherwise expire them, and
+                # every later request reading them would fail.
+                session.expunge(flow)
+            self._flows.update(loaded)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     sign_in_window_seconds: int = Field(default=15 * 60, ge=1)
     sign_in_failures_per_account: int = Field(default=5, ge=1)
     sign_in_failures_per_address: int = Field(default=20, ge=1)
+    # The hour (UTC) from which each agent who asked for it gets the daily email of their open cases.
+    digest_hour: int = Field(default=7, ge=0, le=23)
 
     max_body_bytes: int = 256 * 1024
     db_pool_size: int = 5

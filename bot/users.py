@@ -58,6 +58,7 @@ class Account:
     disabled_at: datetime | None
     created_at: datetime
     last_sign_in_at: datetime | None
+    digest: bool = False  # the daily email of their open cases
 
     @property
     def is_admin(self) -> bool:
@@ -267,7 +268,7 @@ def _account(user: User) -> Account:
     assert user.id is not None
     return Account(id=user.id, email=user.email, role=Role(user.role), must_change_password=user.must_change_password,
                    session_epoch=user.session_epoch, disabled_at=user.disabled_at, created_at=user.created_at,
-                   last_sign_in_at=user.last_sign_in_at)
+                   last_sign_in_at=user.last_sign_in_at, digest=user.digest)
 
 
 def _new_password() -> str:

@@ -289,6 +289,44 @@ def queue_figures(session: Session, since: datetime, until: datetime, now: datet
     }
 
 
+@dataclass(frozen=True)
+class QueueMedians:
+    """The middle case's times (p50), for the cases opened in a period; None when no case has that time yet."""
+
+    first_response_seconds: float | None
+    resolution_seconds: float | None
+
+
+def queue_medians(session: Session, since: datetime, until: datetime) -> dict[int, QueueMedians]:
+    """Per queue id, the median time to the first reply and to resolution of the cases opened in [since, until).
+    Medians, not means: one case left a month skews a mean but not what a customer usually waits. Ranked with
+    window functions, so both databases compute it the same way."""
+    dialect = session.connection().dialect.name
+    f = FollowUp.__table__.c
+    window = (f.created_at >= sa.bindparam("since", since, type_=UTCDateTime),
+              f.created_at < sa.bindparam("until", until, type_=UTCDateTime))
+    replied = f.first_reply_at.is_not(None)
+    first = _medians(session, _seconds(dialect, f.first_reply_at, f.created_at), [*window, replied])
+    resolved = f.status == sa.literal_column("'resolved'")
+    done = _medians(session, _seconds(dialect, f.resolved_at, f.created_at), [*window, resolved])
+    return {queue_id: QueueMedians(first.get(queue_id), done.get(queue_id)) for queue_id in first.keys() | done.keys()}
+
+
+def _medians(session: Session, seconds: Any, where: list[Any]) -> dict[int, float]:
+    f = FollowUp.__table__.c
+    ranked = select(  # type: ignore[call-overload]
+        f.queue_id.label("queue_id"),
+        seconds.label("seconds"),
+        sa.func.row_number().over(partition_by=f.queue_id, order_by=seconds).label("rank"),
+        sa.func.count().over(partition_by=f.queue_id).label("n"),
+    ).where(*where).subquery()
+    # The middle row of n (n odd), or the mean of the two middle ones (n even): 2*rank within [n, n + 2].
+    middle = sa.and_(ranked.c.rank * 2 >= ranked.c.n, ranked.c.rank * 2 <= ranked.c.n + 2)
+    rows = session.exec(select(ranked.c.queue_id, sa.func.avg(ranked.c.seconds))  # type: ignore[call-overload]
+                        .where(middle).group_by(ranked.c.queue_id)).all()
+    return {int(queue_id): float(value) for queue_id, value in rows if value is not None}
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 

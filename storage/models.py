@@ -445,6 +445,9 @@ class User(SQLModel, table=True):
     session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     disabled_at: datetime | None = _time()
     last_sign_in_at: datetime | None = _time()
+    # The daily email of one's open and overdue cases: asked for on the account page; the UTC day last sent.
+    digest: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    digest_sent_on: date | None = None
 
 
 class SignInFailure(SQLModel, table=True):

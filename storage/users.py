@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -84,3 +84,39 @@ def forget_account_failures(session: Session, account: str) -> None:
 def prune_failures(session: Session, before: datetime) -> None:
     """Failures older than every window count for nothing."""
     session.exec(sa.delete(SignInFailure).where(col(SignInFailure.at) < before))
+
+
+# --- the daily digest ----------------------------------------------------------------------------------------
+
+
+def set_digest(session: Session, user_id: int, on: bool) -> bool:
+    """Switch the user's daily digest; False when there is no such user."""
+    user = user_by_id(session, user_id)
+    if user is None:
+        return False
+    user.digest = on
+    session.add(user)
+    return True
+
+
+def digests_due(session: Session, today: date, limit: int) -> list[int]:
+    """The enabled users who asked for a digest and have not had today's."""
+    not_today = sa.or_(col(User.digest_sent_on).is_(None), col(User.digest_sent_on) < today)
+    query = (select(User.id).where(col(User.digest).is_(True), col(User.disabled_at).is_(None), not_today)
+             .order_by(col(User.id)).limit(limit))
+    return [user_id for user_id in session.exec(query).all() if user_id is not None]
+
+
+def claim_digest(session: Session, user_id: int, today: date) -> User | None:
+    """Mark today's digest as the user's (a conditional update, so any number of workers send it once); the user,
+    or None when another worker claimed it or the digest was switched off meanwhile."""
+    table = User.__table__
+    claimed = session.execute(
+        sa.update(table)
+        .where(table.c.id == user_id, table.c.digest.is_(True), table.c.disabled_at.is_(None),
+               sa.or_(table.c.digest_sent_on.is_(None), table.c.digest_sent_on < today))
+        .values(digest_sent_on=today)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(User, user_id)

@@ -38,7 +38,15 @@ from bot.followups import (
 from bot.pages.web import PageError, current_user
 from bot.runtime import runtime
 from bot.users import list_users
-from storage.cases import UNRESOLVED, CaseCursor, CaseFilters, contact_answers, list_cases, queue_counts
+from storage.cases import (
+    UNRESOLVED,
+    CaseCursor,
+    CaseFilters,
+    contact_answers,
+    latest_recheck_answer,
+    list_cases,
+    queue_counts,
+)
 from storage.followups import case_with_context, list_queues
 from storage.types import utcnow
 
@@ -203,11 +211,12 @@ def _case_page(case_id: int, status: int = 200, *, error: str | None = None,
         channels = [] if resolved else reply_channels(rt, session, case_id)
         saved = [] if resolved else saved_replies_for_case(rt, session, case_id)
         causes = root_causes(session)
+        recheck = latest_recheck_answer(session, case_id)
         html = render_template(
             "app/case.html", case=case, queue=queue, response=response, contact=contact,
             addresses=sorted(contact.addresses.items()), earlier=earlier, thread=thread, channels=channels,
             saved=[s for s in saved if s.text is not None], saved_problems=[s for s in saved if s.text is None],
-            causes=causes, teammates=teammates, resolved=resolved, error=error, form=form or {},
+            causes=causes, teammates=teammates, resolved=resolved, error=error, form=form or {}, recheck=recheck,
             overdue=not resolved and case.due_at < utcnow(), me=_me())
     return html, status
 

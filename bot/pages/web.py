@@ -57,7 +57,13 @@ class NavItem:
 
 
 # The main navigation, in order; a new area of the app adds itself here.
-NAV: list[NavItem] = [NavItem("Cases", "/app/cases"), NavItem("Users", "/app/admin/users", admin_only=True)]
+NAV: list[NavItem] = [
+    NavItem("Cases", "/app/cases"),
+    NavItem("Queues", "/app/queues"),
+    NavItem("Root causes", "/app/admin/root-causes", admin_only=True),
+    NavItem("Saved replies", "/app/admin/saved-replies", admin_only=True),
+    NavItem("Users", "/app/admin/users", admin_only=True),
+]
 
 
 class PageError(HTTPException):

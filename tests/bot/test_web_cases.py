@@ -8,13 +8,17 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
+from bot.app import create_app
 from bot.case_admin import add_root_cause, save_reply
+from bot.followups import saved_replies_for_case
 from bot.ingest import NewContact, NewEvent, ingest_event
 from bot.runtime import Runtime
 from bot.sandbox import sandbox_reply
+from bot.settings import Settings
 from storage.contacts import set_opt_out
-from storage.models import FollowUp, Message, Role
+from storage.models import Delivery, FollowUp, Message, Role
 from storage.types import utcnow
+from tests.bot.test_rechecks import make_due, resolved_case, sms
 from tests.bot.test_reply_channels import case_on
 from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml, install_flow, tick
 from tests.web_client import add_user, alert, button_names, csrf_token, sign_in, submit, unnamed_controls
@@ -233,3 +237,35 @@ def test_a_widget_case_offers_the_customers_other_channels_and_replies_on_one(cl
     with rt.session() as session:
         out = session.exec(select(Message).where(Message.kind == "agent")).all()
     assert [(m.channel, m.address) for m in out] == [("email", "ada@example.com")]
+
+
+def test_the_answer_to_did_we_fix_it_shows_on_the_case_page(client: FlaskClient, rt: Runtime, auth: dict) -> None:
+    case_id = resolved_case(rt, client, auth)
+    sign_in(client, AGENT, add_user(rt, AGENT))
+    assert "Did we fix it?" not in client.get(f"{INBOX}/{case_id}").get_data(as_text=True)
+    make_due(rt, case_id)
+    tick(rt)
+    sms(client, auth, "9")
+    html = client.get(f"{INBOX}/{case_id}").get_data(as_text=True)
+    assert re.search(r'<dt>Did we fix it\?</dt><dd>9 <span class="band band-promoter">promoter</span>, <time', html)
+    assert "recheck answered (9 (promoter))" in html
+
+
+def test_a_request_that_failed_after_reading_a_flow_leaves_its_cases_working(agent: FlaskClient, rt: Runtime,
+                                                                            settings: Settings) -> None:
+    """A process keeps the flow versions it has read; a rolled-back request that read one first must not spoil it
+    for the requests after it."""
+    case = cases(rt)[0]
+    fresh = create_app(settings).extensions["touchpoint"]  # a process that has read no flow yet
+    try:
+        with pytest.raises(RuntimeError), fresh.session() as session:
+            found = session.get(Delivery, case.delivery_id)
+            assert found is not None
+            flow_id = found.flow_id
+            fresh.flow_version(session, flow_id)
+            raise RuntimeError("the request fails after reading the flow")
+        with fresh.session() as session:
+            assert [reply.name for reply in saved_replies_for_case(fresh, session, case.id)] == []
+            assert fresh.definition(fresh.flow_version(session, flow_id)).key == "nps-test"
+    finally:
+        fresh.close()

@@ -1,7 +1,8 @@
 """The workbench in a real browser against `touchpoint run`: an agent signs in with a one-time password, finds the
 detractor's case in the inbox, sees a new case appear without a reload, claims the first, replies (the customer
-gets it in the sandbox), resolves it with a root cause, and the case leaves the open list; without one script
-error or Content-Security-Policy violation."""
+gets it in the sandbox), resolves it with a root cause, and the case leaves the open list; the "did we fix it?"
+survey reaches the customer, whose answer shows on the case page; without one script error or
+Content-Security-Policy violation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from storage.db import make_engine
+from storage.models import Delivery
+from storage.types import utcnow
 from tests.e2e.browser import needs_chromium
 from tests.e2e.processes import Server, cli
 from tests.e2e.test_close_the_loop import answer
@@ -31,6 +37,16 @@ def survey(server: Server, key: str, contact: dict) -> None:
     )
 
 
+def recheck_due_now(server: Server, case_id: int) -> None:
+    """The days the queue waits before asking "did we fix it?" pass at once: its survey falls due now."""
+    engine = make_engine(server.env["TOUCHPOINT_DATABASE_URL"])
+    with engine.begin() as conn:
+        table = Delivery.__table__
+        changed = conn.execute(sa.update(table).where(table.c.recheck_of == case_id).values(due_at=utcnow()))
+        assert changed.rowcount == 1
+    engine.dispose()
+
+
 def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Server, browser: Any) -> None:
     screenshots = DOCS_SCREENSHOTS if os.environ.get("TOUCHPOINT_SCREENSHOTS") == "1" else server.cwd
     flow_file = server.cwd / "nps.yaml"
@@ -38,6 +54,7 @@ def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Ser
     cli(server.env, "flows", "import", str(flow_file), cwd=server.cwd)
     cli(server.env, "root-causes", "add", "Late delivery", cwd=server.cwd)
     cli(server.env, "root-causes", "add", "Billing", cwd=server.cwd)
+    assert server.api("PATCH", "/queues/recovery", json={"recheck_after": "3d"}).status_code == 200
     ada = {"external_id": "ada", "name": "Ada Lovelace", "phone": "+447911123456"}
     survey(server, "order-1", ada)
     answer(server, ada["phone"], "2")
@@ -104,6 +121,16 @@ def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Ser
     assert page.get_by_role("status").text_content().strip() == "The case is resolved."
     assert "root cause: Late delivery" in page.locator(".case-state").inner_text()
     assert page.get_by_role("button", name="Reopen").count() == 1
+
+    recheck_due_now(server, int(case_url.rsplit("/", 1)[1]))
+    server.wait_for(lambda: server.api("GET", "/sandbox/messages", params={"to": ada["phone"]}).json()["items"][-1][
+        "text"].startswith("We followed up on your earlier answer"), what='the "did we fix it?" survey')
+    answer(server, ada["phone"], "9")
+    page.reload()
+    fixed = page.locator(".facts .recheck")
+    assert fixed.locator("dt").inner_text() == "Did we fix it?"
+    assert fixed.locator("dd").inner_text().startswith("9 promoter, ")
+    assert "root cause: Late delivery" in page.locator(".case-state").inner_text()  # a promoter: still resolved
 
     page.get_by_role("link", name="← Cases").click()
     page.wait_for_url(server.url + "/app/cases")

@@ -22,7 +22,7 @@ from storage.db import make_engine
 from storage.deliveries import open_delivery_for
 from storage.metrics import Filters, metric_totals
 from storage.migrate import alembic_config, current_head, upgrade
-from storage.models import Contact, User
+from storage.models import Contact
 from tests.conftest import empty_pg_database
 
 
@@ -206,9 +206,10 @@ def test_users_of_the_previous_release_must_change_their_printed_password_and_ke
         engine.dispose()
         upgrade(old, "0014")
         engine = make_engine(old)
-        with Session(engine) as session:
-            user = session.exec(select(User)).one()
-            state = (user.email, user.must_change_password, user.session_epoch, user.disabled_at)
+        with engine.connect() as conn:  # the columns of 0014, not the model's (later revisions add more)
+            email, must_change, epoch, disabled = conn.exec_driver_sql(
+                "SELECT email, must_change_password, session_epoch, disabled_at FROM \"user\"").one()
+            state = (email, bool(must_change), epoch, disabled)
         engine.dispose()
         command.downgrade(alembic_config(old), "0009")
         engine = make_engine(old)
