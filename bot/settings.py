@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     webhooks_retry_base_seconds: float = Field(default=10.0, ge=0)
     webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0)
 
+    # Score alerts (bot.score_alerts): a flow's score over the last `alert_window_days` (today included) against
+    # the `alert_baseline_days` before them; told to the flow's queues' Slack channels and/or the admins by email.
+    alerts: Literal["off", "slack", "email", "both"] = "both"
+    alert_window_days: int = Field(default=7, ge=1, le=90)
+    alert_baseline_days: int = Field(default=28, ge=1, le=365)
+    alert_min_answers: int = Field(default=30, ge=10)  # in the window and in the baseline, each
+    alert_by_channel: bool = False  # each flow's channels are segments with alerts of their own too
+    # The insights digest to the admins (bot.digest): for the day or ISO week just ended.
+    insights_digest: Literal["off", "daily", "weekly"] = "weekly"
 
     # The web app: sessions, and how many failed sign-ins an account and a client address get per window.
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
