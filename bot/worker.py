@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.digest import send_digest
 from bot.dispatch import run_tick
 from bot.learning import retrain
 from bot.retention import apply_retention
@@ -64,14 +65,17 @@ def _housekeeping(rt: Runtime) -> None:
 
 
 def _insights(rt: Runtime) -> None:
-    """Hourly: score drops told (and recoveries re-armed)."""
+    """Hourly: score drops told (and recoveries re-armed), and the digest of the period just ended, once."""
     try:
         report = check_score_drops(rt)
+        if report.fired or report.recovered:
+            log.info("score alerts fired=%d recovered=%d", report.fired, report.recovered)
     except Exception:
         log.exception("score alerts failed; they run again within the hour")
-        return
-    if report.fired or report.recovered:
-        log.info("score alerts fired=%d recovered=%d", report.fired, report.recovered)
+    try:
+        send_digest(rt)
+    except Exception:
+        log.exception("insights digest failed; it is tried again within the hour")
 
 
 def _learn(rt: Runtime) -> None:

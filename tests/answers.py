@@ -38,3 +38,20 @@ def store_answers(rt: Runtime, day: date, scores: list[int], *, flow: str = "a",
                                  question=question, score=score, band=band_for(question, score).value,
                                  answered_at=at, comment=comment, themes=themes or [],
                                  sentiment=sentiment if comment else None))
+
+
+def store_sends(rt: Runtime, day: date, count: int, *, flow: str = "a", channel: str = "sms") -> None:
+    """Surveys sent at noon UTC on `day` and never answered."""
+    at = datetime.combine(day, time(12), tzinfo=UTC)
+    batch = f"s{next(_batch)}-{day}-{flow}-{channel}"
+    with rt.session() as session:
+        contact = Contact(external_id=batch)
+        flow_row = session.exec(select(Flow).where(Flow.key == flow)).first() or Flow(key=flow, definition={})
+        session.add_all([contact, flow_row])
+        session.flush()
+        for i in range(count):
+            event = Event(type="t", contact_id=contact.id, idempotency_key=f"{batch}-{i}")
+            session.add(event)
+            session.flush()
+            session.add(Delivery(event_id=event.id, flow_id=flow_row.id, flow_key=flow, contact_id=contact.id,
+                                 channel=channel, due_at=at, token=f"{batch}-{i}", sent_at=at))
