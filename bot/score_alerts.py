@@ -26,9 +26,10 @@ from flows.intervals import Change, Estimate, ces_estimate, csat_difference, csa
 from storage.db import read_session
 from storage.flow_versions import current_flows
 from storage.insights import DayScores, Scope, daily_scores
-from storage.models import Flow
+from storage.models import Flow, ScoreAlert
 from storage.score_alerts import (
     admin_emails,
+    alert_history,
     close_alert,
     open_alerts,
     set_notified,
@@ -132,6 +133,12 @@ def check_score_drops(rt: Runtime, today: date | None = None) -> AlertReport:
             log.info("score alert %s: %s recovered", alert.id, comparison.key)
             report.recovered += 1
     return report
+
+
+def recent_alerts(rt: Runtime, limit: int = 20) -> list[ScoreAlert]:
+    """The latest drop episodes, open or recovered, newest first."""
+    with read_session(rt.engine) as session:
+        return alert_history(session, limit)
 
 
 def _metric(flow: Flow) -> str:

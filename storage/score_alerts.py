@@ -39,8 +39,9 @@ def close_alert(session: Session, alert_id: int, at: datetime) -> None:
         sa.update(ScoreAlert).where(col(ScoreAlert.id) == alert_id).values(open_key=None, recovered_at=at))
 
 
-def alert_history(session: Session) -> list[ScoreAlert]:
-    return list(session.exec(select(ScoreAlert).order_by(col(ScoreAlert.id))).all())
+def alert_history(session: Session, limit: int) -> list[ScoreAlert]:
+    """The latest episodes first."""
+    return list(session.exec(select(ScoreAlert).order_by(col(ScoreAlert.id).desc()).limit(limit)).all())
 
 
 def top_themes(session: Session, flow: str, since: datetime, until: datetime, *, channel: str | None = None,

@@ -159,3 +159,20 @@ def test_alerts_off_tells_nobody(rt: Runtime, slack: FakeSlack, checkout: None) 
     rt.settings.alerts = "off"
     seed_drop(rt)
     assert check_score_drops(rt, TODAY).fired == 0 and alerts(rt) == []
+
+
+def test_the_cli_lists_the_drops(rt: Runtime, database_url: str, checkout: None, tmp_path,  # type: ignore[no-untyped-def]
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    env = {"TOUCHPOINT_LOG_LEVEL": "WARNING", "TOUCHPOINT_DATABASE_URL": database_url, "SLACK_BOT_TOKEN": ""}
+    run = CliRunner()
+    assert run.invoke(main, ["alerts", "list"], env=env).stdout == "no score drop yet\n"
+    seed_drop(rt)
+    check_score_drops(rt, TODAY)
+    [line] = run.invoke(main, ["alerts", "list"], env=env).stdout.splitlines()
+    assert line.startswith("#1 checkout NPS -10.0 against 40.0 (-50.0), fired ")
+    assert line.endswith(", open, told: slack,email")
