@@ -176,3 +176,23 @@ def test_the_cli_lists_the_drops(rt: Runtime, database_url: str, checkout: None,
     [line] = run.invoke(main, ["alerts", "list"], env=env).stdout.splitlines()
     assert line.startswith("#1 checkout NPS -10.0 against 40.0 (-50.0), fired ")
     assert line.endswith(", open, told: slack,email")
+
+
+@pytest.mark.parametrize(("kind", "good", "bad", "line"), [
+    ("csat", 5, 2, "Last 7 days (2026-03-25 to 2026-03-31): 50.0% (95% interval 35.2% to 64.8%, 40 answers)"),
+    ("ces", 6, 2, "Last 7 days (2026-03-25 to 2026-03-31): 4.0 (95% interval 3.4 to 4.6, 40 answers)"),
+    ("thumbs", 1, 0, "Last 7 days (2026-03-25 to 2026-03-31): 50.0% (95% interval 35.2% to 64.8%, 40 answers)"),
+])
+def test_each_question_kind_is_compared_in_its_own_measure(rt: Runtime, slack: FakeSlack, checkout: None,
+                                                           kind: str, good: int, bad: int, line: str) -> None:
+    text = flow_yaml("rating", kind=kind, extra=DETRACTORS_TO_RECOVERY)
+    if kind == "thumbs":
+        text = text.replace('      passive: "What would make it a 10?"\n', "")
+    install_flow(rt, text)
+    store_answers(rt, IN_BASELINE, [good] * 90 + [bad] * 10, flow="rating", question=kind)
+    store_answers(rt, IN_WINDOW, [good] * 20 + [bad] * 20, flow="rating", question=kind)
+    assert check_score_drops(rt, TODAY).fired == 1
+    [posted] = slack.messages(SUPPORT)
+    assert posted["text"].splitlines()[1] == line
+    # CSAT and thumbs: 20 of 40 against 90 of 100, Wilson 0.5 -+ ... = 35.2% to 64.8%;
+    # CES: mean 4, sample sd sqrt(160 / 39) = 2.026, t(39) = 2.023: 4 -+ 2.023 * 2.026 / sqrt(40) = 4 -+ 0.65.
