@@ -14,6 +14,7 @@ from bot.digest import send_digest
 from bot.insights import score_summary
 from bot.runtime import Runtime
 from bot.users import create_user
+from storage.apikeys import create_api_key
 from storage.followups import ensure_queue
 from storage.models import FollowUp, Response, Role
 from tests.answers import store_answers, store_sends
@@ -73,7 +74,7 @@ def body(mail: object, kind: str) -> str:
 
 
 def test_the_weekly_digest_goes_once_to_the_admins_with_the_services_figures(
-    rt: Runtime, smtp: FakeSmtp, last_weeks: None
+    rt: Runtime, app: Flask, smtp: FakeSmtp, last_weeks: None
 ) -> None:
     assert send_digest(rt, WEDNESDAY) == 1
     assert send_digest(rt, WEDNESDAY) == 0 and send_digest(rt, WEDNESDAY + timedelta(days=4)) == 0
@@ -83,6 +84,12 @@ def test_the_weekly_digest_goes_once_to_the_admins_with_the_services_figures(
     s = score_summary(rt, "nps", WEEK, WEEK + timedelta(days=7), flow="checkout")
     c = s.current
     assert (c.n, c.value) == (40, 25.0) and s.change.delta == -50.0 and s.change.significant
+    with rt.session() as session:
+        auth = {"Authorization": f"Bearer {create_api_key(session, 'tests')}"}
+    metrics = app.test_client().get("/api/v1/metrics", headers=auth, query_string={
+        "flow": "checkout", "since": "2026-03-23T00:00:00Z", "until": "2026-03-30T00:00:00Z"}).get_json()
+    assert (metrics["responses"], metrics["sent"], metrics["response_rate"], metrics["sentiment"]["negative"]) == (
+        40, 50, 0.8, 10)
     text = body(mail, "plain")
     assert text.startswith(
         "Touchpoint insights, week of 2026-03-23 to 2026-03-29 (UTC)\n\n"
