@@ -32,6 +32,7 @@ from storage.score_alerts import (
     alert_history,
     close_alert,
     open_alerts,
+    segment_scores,
     set_notified,
     slack_channels_of,
     start_alert,
@@ -43,6 +44,7 @@ log = logging.getLogger("touchpoint.score_alerts")
 
 LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "thumbs": "Thumbs up"}
 PERCENT = ("csat", "thumbs")  # shares, shown as %
+MAX_SEGMENT = 100  # "contact.plan:gold": longer attribute values (free text, not a segment) are left out
 
 
 @dataclass
@@ -56,11 +58,14 @@ class Counts:
     squares: int = 0
 
     def add(self, row: DayScores) -> None:
-        self.n += row.scored
-        self.promoters += row.scored if row.band == "promoter" else 0
-        self.detractors += row.scored if row.band == "detractor" else 0
-        self.total += row.score_sum
-        self.squares += row.score_sq_sum
+        self.add_band(row.band, row.scored, row.score_sum, row.score_sq_sum)
+
+    def add_band(self, band: str, n: int, total: int, squares: int) -> None:
+        self.n += n
+        self.promoters += n if band == "promoter" else 0
+        self.detractors += n if band == "detractor" else 0
+        self.total += total
+        self.squares += squares
 
 
 def estimate(metric: str, counts: Counts) -> Estimate:
@@ -84,7 +89,7 @@ class Comparison:
 
     flow: str
     flow_name: str
-    segment: str  # "" for the whole flow, else "channel:<name>"
+    segment: str  # "" for the whole flow, else "channel:sms", "contact.plan:gold", "event.region:north"
     metric: str
     window_start: date
     window_end: date  # excluded
@@ -154,12 +159,20 @@ def _compare(rt: Runtime, session: Session, flow: Flow, today: date) -> list[Com
     queues = tuple(str(rule["queue"]) for rule in flow.definition.get("routing") or () if rule.get("queue"))
     rows = daily_scores(session, Scope(flow.key, None, baseline_start, end), "channel")
     sides: dict[str, tuple[Counts, Counts]] = defaultdict(lambda: (Counts(), Counts()))
+    by_channel = "channel" in settings.alert_segment_list
     for row in rows:
         if row.question != metric:
             continue
-        segments = [""] + ([f"channel:{row.group}"] if settings.alert_by_channel else [])
-        for segment in segments:
+        for segment in [""] + ([f"channel:{row.group}"] if by_channel else []):
             sides[segment][0 if row.day >= window_start else 1].add(row)
+    for name in settings.alert_segment_list:
+        if name == "channel":
+            continue
+        for value, in_window, band, n, total, squares in segment_scores(
+                session, flow.key, metric, name, _midnight(baseline_start), _midnight(window_start), _midnight(end)):
+            segment = f"{name}:{value}"
+            if len(segment) <= MAX_SEGMENT:
+                sides[segment][0 if in_window else 1].add_band(band, n, total, squares)
     return [Comparison(flow.key, flow.name or flow.key, segment, metric, window_start, end, baseline_start,
                        estimate(metric, window), estimate(metric, baseline), change(metric, window, baseline), queues)
             for segment, (window, baseline) in sorted(sides.items())]
@@ -171,10 +184,10 @@ def _midnight(day: date) -> datetime:
 
 def _fire(rt: Runtime, c: Comparison) -> int:
     """Store the episode (0 when another worker just did) and tell whom the settings name."""
-    channel = c.segment.partition(":")[2] or None
+    name, _, value = c.segment.partition(":")
     with rt.session() as session:
-        themes = top_themes(session, c.flow, _midnight(c.window_start), _midnight(c.window_end), channel=channel,
-                            unhappy=True)
+        themes = top_themes(session, c.flow, _midnight(c.window_start), _midnight(c.window_end),
+                            segment=(name, value) if name else None, unhappy=True)
         w, b, d = c.window, c.baseline, c.change
         alert_id = start_alert(session, {
             "open_key": c.key, "flow_key": c.flow, "segment": c.segment, "metric": c.metric,

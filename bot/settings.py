@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SEGMENT = re.compile(r"(contact|event)\.[A-Za-z0-9_-]{1,64}")
 
 
 class SandboxMode(StrEnum):
@@ -70,7 +73,8 @@ class Settings(BaseSettings):
     alert_window_days: int = Field(default=7, ge=1, le=90)
     alert_baseline_days: int = Field(default=28, ge=1, le=365)
     alert_min_answers: int = Field(default=30, ge=10)  # in the window and in the baseline, each
-    alert_by_channel: bool = False  # each flow's channels are segments with alerts of their own too
+    # Segments with alerts of their own, comma-separated: `channel`, `contact.<attribute>`, `event.<property>`.
+    alert_segments: str = ""
     # The insights digest to the admins (bot.digest): for the day or ISO week just ended.
     insights_digest: Literal["off", "daily", "weekly"] = "weekly"
 
@@ -88,6 +92,18 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # set: /metrics needs Authorization: Bearer <token>
     worker_metrics_port: int = Field(default=8001, ge=0, le=65535)  # the worker's /metrics; 0: none
     worker_metrics_host: str | None = None  # default: TOUCHPOINT_HOST
+
+    @field_validator("alert_segments")
+    @classmethod
+    def _check_segments(cls, value: str) -> str:
+        for name in filter(None, (part.strip() for part in value.split(","))):
+            if name != "channel" and not _SEGMENT.fullmatch(name):
+                raise ValueError(f"{name!r}: a segment is channel, contact.<attribute> or event.<property>")
+        return value
+
+    @property
+    def alert_segment_list(self) -> list[str]:
+        return [part.strip() for part in self.alert_segments.split(",") if part.strip()]
 
     @field_validator("public_url")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.models import InsightsDigest, Queue, Response, Role, ScoreAlert, User
+from storage.models import Contact, Delivery, Event, InsightsDigest, Queue, Response, Role, ScoreAlert, User
 from storage.upsert import INSERTS
 
 
@@ -44,19 +44,58 @@ def alert_history(session: Session, limit: int) -> list[ScoreAlert]:
     return list(session.exec(select(ScoreAlert).order_by(col(ScoreAlert.id).desc()).limit(limit)).all())
 
 
-def top_themes(session: Session, flow: str, since: datetime, until: datetime, *, channel: str | None = None,
-               unhappy: bool = False, limit: int = 3) -> list[tuple[str, int]]:
-    """The themes most often tagged on the flow's commented answers in [since, until), with their counts;
-    `unhappy`: only detractors' answers and negative comments. Reads the window through the answered_at index."""
+def _segment_value(segment: str) -> Any:
+    """The SQL value of a segment (`channel`, `contact.<attribute>`, `event.<property>`) for each response; the
+    query must join what it names (see _joined)."""
+    if segment == "channel":
+        return Response.channel
+    source, _, key = segment.partition(".")
+    column = Contact.__table__.c.attributes if source == "contact" else Event.__table__.c.properties
+    return column[key].as_string()
+
+
+def _joined(query: Any, segment: str | None) -> Any:
+    if segment is None or segment == "channel":
+        return query
+    if segment.startswith("contact."):
+        return query.join(Contact, col(Contact.id) == Response.contact_id)
+    query = query.join(Delivery, col(Delivery.id) == Response.delivery_id)
+    return query.join(Event, col(Event.id) == Delivery.event_id)
+
+
+def segment_scores(session: Session, flow: str, question: str, segment: str, since: datetime, split: datetime,
+                   until: datetime) -> list[tuple[str, bool, str, int, int, int]]:
+    """(segment value, in the window, band, answers, score sum, sum of squares) for the flow's scored answers in
+    [since, until), the window being [split, until). Answers without the attribute or property are left out.
+    A scan of the period's answers through the answered_at index: contact attributes and event properties
+    have no tally."""
+    value = _segment_value(segment).label("value")
+    in_window = (col(Response.answered_at) >= split).label("in_window")
+    score = col(Response.score)
+    query = sa.select(value, in_window, Response.band, sa.func.count(), sa.func.sum(score),
+                      sa.func.sum(score * score)).select_from(Response.__table__)
+    query = _joined(query, segment).where(
+        col(Response.answered_at) >= since, col(Response.answered_at) < until, Response.flow_key == flow,
+        Response.question == question, col(Response.recheck_of).is_(None), score.is_not(None), value.is_not(None),
+    ).group_by(value, in_window, Response.band)
+    return [(str(v), bool(w), str(b), int(n), int(t or 0), int(q or 0))
+            for v, w, b, n, t, q in session.connection().execute(query)]
+
+
+def top_themes(session: Session, flow: str, since: datetime, until: datetime, *,
+               segment: tuple[str, str] | None = None, unhappy: bool = False, limit: int = 3) -> list[tuple[str, int]]:
+    """The themes most often tagged on the flow's commented answers in [since, until), with their counts; in one
+    segment (name, value) when given; `unhappy`: only detractors' answers and negative comments."""
     conditions: list[Any] = [col(Response.answered_at) >= since, col(Response.answered_at) < until,
                              Response.flow_key == flow, col(Response.recheck_of).is_(None),
                              col(Response.comment).is_not(None)]
-    if channel is not None:
-        conditions.append(Response.channel == channel)
+    if segment is not None:
+        conditions.append(_segment_value(segment[0]) == segment[1])
     if unhappy:
         conditions.append(sa.or_(Response.band == "detractor", Response.sentiment == "negative"))
     counts: Counter[str] = Counter()
-    for themes in session.exec(select(Response.themes).where(*conditions)):
+    query = _joined(select(Response.themes), segment[0] if segment else None).where(*conditions)
+    for themes in session.exec(query):
         counts.update(set(themes or ()))
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 

@@ -17,17 +17,19 @@ _batch = itertools.count(1)
 
 def store_answers(rt: Runtime, day: date, scores: list[int], *, flow: str = "a", channel: str = "sms",
                   question: str = "nps", comment: str | None = None, themes: list[str] | None = None,
-                  sentiment: str | None = None) -> None:
-    """One contact's answers at noon UTC on `day`, each with the comment, themes and sentiment given."""
+                  sentiment: str | None = None, attributes: dict | None = None,
+                  properties: dict | None = None) -> None:
+    """One contact's answers at noon UTC on `day`, each with the comment, themes and sentiment given; the
+    contact's `attributes` and each event's `properties` when given."""
     at = datetime.combine(day, time(12), tzinfo=UTC)
     batch = f"c{next(_batch)}-{day}-{flow}-{channel}"
     with rt.session() as session:
-        contact = Contact(external_id=batch)
+        contact = Contact(external_id=batch, attributes=attributes or {})
         flow_row = session.exec(select(Flow).where(Flow.key == flow)).first() or Flow(key=flow, definition={})
         session.add_all([contact, flow_row])
         session.flush()
         for i, score in enumerate(scores):
-            event = Event(type="t", contact_id=contact.id, idempotency_key=f"{batch}-{i}")
+            event = Event(type="t", contact_id=contact.id, idempotency_key=f"{batch}-{i}", properties=properties or {})
             session.add(event)
             session.flush()
             delivery = Delivery(event_id=event.id, flow_id=flow_row.id, flow_key=flow, contact_id=contact.id,

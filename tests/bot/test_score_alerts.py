@@ -147,12 +147,41 @@ def test_a_recovered_score_re_arms_and_the_next_drop_is_told_again(
 
 
 def test_a_segment_alerts_on_its_own_when_asked(rt: Runtime, slack: FakeSlack, checkout: None) -> None:
-    rt.settings.alert_by_channel = True
+    rt.settings.alert_segments = "channel"
     seed_drop(rt)
     store_answers(rt, IN_WINDOW, [10] * 40, flow="checkout", channel="email")  # email is fine
     check_score_drops(rt, TODAY)
     assert sorted(a.segment for a in alerts(rt)) == ["channel:sms"]
     assert "NPS of Test flow checkout (checkout), channel sms dropped" in slack.messages(SUPPORT)[0]["text"]
+
+
+def test_a_contact_attribute_and_an_event_property_are_segments_too(rt: Runtime, slack: FakeSlack,
+                                                                   checkout: None) -> None:
+    # Gold customers in the north: 40 of the baseline's promoters, all of the window's detractors.
+    rt.settings.alert_segments = "contact.plan, event.region"
+    gold, north = {"plan": "gold"}, {"region": "north"}
+    store_answers(rt, IN_BASELINE, [10] * 40, flow="checkout", attributes=gold, properties=north)
+    store_answers(rt, IN_BASELINE, [10] * 20 + [8] * 20, flow="checkout", attributes={"plan": "basic"},
+                  properties={"region": "south"})
+    store_answers(rt, IN_WINDOW, [0] * 30, flow="checkout", attributes=gold, properties=north,
+                  comment="Broken", themes=["product"], sentiment="negative")
+    store_answers(rt, IN_WINDOW, [10] * 100, flow="checkout", attributes={"plan": "basic"},
+                  properties={"region": "south"})
+    check_score_drops(rt, TODAY)
+    assert sorted(a.segment for a in alerts(rt)) == ["contact.plan:gold", "event.region:north"]
+    texts = [m["text"] for m in slack.messages(SUPPORT)]
+    assert any(t.startswith("NPS of Test flow checkout (checkout), contact.plan gold dropped") for t in texts)
+    assert all("Top themes among detractors and negative comments: product (30)" in t for t in texts)
+    # The whole flow (110 promoters, 10 detractors of 180 before: 55.6; 100 and 30 of 130 now: 53.8) is not.
+
+
+def test_a_segment_must_name_a_channel_attribute_or_property() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="a segment is channel"):
+        make_settings("sqlite://", alert_segments="channel, plan")
+    assert make_settings("sqlite://", alert_segments=" channel ,contact.plan").alert_segment_list == [
+        "channel", "contact.plan"]
 
 
 def test_alerts_off_tells_nobody(rt: Runtime, slack: FakeSlack, checkout: None) -> None:
