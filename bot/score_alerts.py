@@ -42,7 +42,7 @@ from storage.types import utcnow
 
 log = logging.getLogger("touchpoint.score_alerts")
 
-LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "thumbs": "Thumbs up"}
+LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "thumbs": "Thumbs-up share"}
 PERCENT = ("csat", "thumbs")  # shares, shown as %
 MAX_SEGMENT = 100  # "contact.plan:gold": longer attribute values (free text, not a segment) are left out
 
@@ -135,7 +135,7 @@ def check_score_drops(rt: Runtime, today: date | None = None) -> AlertReport:
         elif alert is not None and alert.id is not None and comparison.recovered():
             with rt.session() as session:
                 close_alert(session, alert.id, utcnow())
-            log.info("score alert %s: %s recovered", alert.id, comparison.key)
+            log.info("score alert %s recovered flow=%s", alert.id, comparison.flow)
             report.recovered += 1
     return report
 
@@ -201,7 +201,7 @@ def _fire(rt: Runtime, c: Comparison) -> int:
         admins = admin_emails(session)
     if alert_id is None:
         return 0
-    log.info("score alert %s: %s dropped by %.1f", alert_id, c.key, d.delta or 0)
+    log.info("score alert %s fired flow=%s segment=%s", alert_id, c.flow, name or "-")  # not its value
     text = alert_text(rt, c, themes)
     told = [*_tell_slack(rt, slack_channels, text), *_tell_admins(rt, admins, c, text)]
     with rt.session() as session:
