@@ -901,7 +901,7 @@ def alerts_list(limit: int) -> None:
 @alerts.command("digest")
 def alerts_digest() -> None:
     """Send the digest of the period just ended now, unless it went already (TOUCHPOINT_INSIGHTS_DIGEST)."""
-    from bot.digest import send_digest
+    from bot.insights_digest import send_digest
 
     with _runtime() as rt:
         mailed = send_digest(rt)

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     alert_min_answers: int = Field(default=30, ge=10)  # in the window and in the baseline, each
     # Segments with alerts of their own, comma-separated: `channel`, `contact.<attribute>`, `event.<property>`.
     alert_segments: str = ""
-    # The insights digest to the admins (bot.digest): for the day or ISO week just ended.
+    # The insights digest to the admins (bot.insights_digest): for the day or ISO week just ended.
     insights_digest: Literal["off", "daily", "weekly"] = "weekly"
 
     # The web app: sessions, and how many failed sign-ins an account and a client address get per window.

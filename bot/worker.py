@@ -15,8 +15,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.digest import send_digest
 from bot.dispatch import run_tick
+from bot.insights_digest import send_digest
 from bot.learning import retrain
 from bot.retention import apply_retention
 from bot.runtime import Runtime

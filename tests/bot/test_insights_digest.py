@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlmodel import select
 
-from bot.digest import send_digest
 from bot.insights import score_summary
+from bot.insights_digest import send_digest
 from bot.runtime import Runtime
 from bot.users import create_user
 from storage.apikeys import create_api_key
