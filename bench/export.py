@@ -1,14 +1,16 @@
 """GET /api/v1/exports/responses.csv at 10,000 and 100,000 responses (1,000,000 with --million), on SQLite and
-PostgreSQL, beside a raw SELECT of the same rows.
+PostgreSQL, beside a raw SELECT of the same rows (and PostgreSQL's own COPY ... TO STDOUT CSV).
 
-    python -m bench.export [--million] [--postgresql URL-of-a-server-database]
+    python -m bench.export [--million | --sizes 10000,1000000] [--postgresql URL-of-a-server-database]
 
 Each database is filled by the database itself (bench.metrics_query.fill: one event, delivery and response
 per row). Each measurement runs in a fresh process, so its peak RSS is its own: the export reads the CSV
 through the app (test client, chunks counted and dropped, as a client saving to disk would), the baseline
 runs the export's SELECT as SQL text on the driver (no type conversion, no CSV) and iterates its rows from a
-streamed cursor (server-side on PostgreSQL). Rows/s
-and memory are printed as a table: "RSS before" is the process after imports and setup, before the query;
+streamed cursor (server-side on PostgreSQL), and on PostgreSQL the same SELECT as `COPY (...) TO STDOUT WITH
+(FORMAT csv, HEADER)` read in the driver's pieces: the server writing the CSV itself, the fastest a CSV of these
+rows can come. Rows/s, the ratio to the raw SELECT of the same database and size, and memory are printed as a
+table: "RSS before" is the process after imports and setup, before the query;
 "max RSS during" the largest resident size sampled while the rows came (every 20 CSV pieces, every 10,000 raw
 rows); "process peak" the kernel's high-water mark for the whole process, setup included.
 """
@@ -67,6 +69,16 @@ def child(mode: str, url: str) -> None:
             rows += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
         response.close()
         rows -= 1  # the header
+    elif mode == "copy":
+        sql = str(response_query(ExportFilters()).compile(dialect=engine.dialect))
+        with engine.connect() as conn, conn.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+            for i, data in enumerate(copy):
+                if i % 200 == 0:
+                    during = max(during, _current_rss_mib())
+                size += len(data)
+                rows += bytes(data).count(b"\n")
+        rows -= 1
     else:
         sql = str(response_query(ExportFilters()).compile(dialect=engine.dialect))
         with engine.connect() as conn:
@@ -98,10 +110,16 @@ def measure(name: str, url: str, rows: int) -> list[str]:
     fill(engine, rows)
     engine.dispose()
     lines = []
-    for mode, label in (("raw", "raw SELECT on the driver, rows iterated"), ("export", "GET /exports/responses.csv")):
+    modes = [("raw", "raw SELECT on the driver, rows iterated"), ("export", "GET /exports/responses.csv")]
+    if name == "PostgreSQL":
+        modes.insert(1, ("copy", "COPY (SELECT) TO STDOUT CSV"))
+    raw_rate = None
+    for mode, label in modes:
         result = run_child(mode, url)
         assert result["rows"] == rows, result
-        lines.append(f"| {name} | {rows:,} | {label} | {result['rows'] / result['seconds']:,.0f} | "
+        rate = result["rows"] / result["seconds"]
+        raw_rate = raw_rate or rate
+        lines.append(f"| {name} | {rows:,} | {label} | {rate:,.0f} | {rate / raw_rate:.2f} | "
                      f"{result['seconds']:.2f} | {result['rss_before']:.0f} | {result['during']:.0f} | "
                      f"{result['peak']:.0f} |")
     return lines
@@ -110,6 +128,7 @@ def measure(name: str, url: str, rows: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--million", action="store_true", help="also 1,000,000 rows (minutes, and ~1 GB on disk)")
+    parser.add_argument("--sizes", help="comma-separated row counts instead (10000,1000000)")
     parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="a database on the server where a scratch database is created and dropped")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
@@ -120,8 +139,11 @@ def main() -> None:
     from storage.db import make_engine
 
     sizes = (*SIZES, 1_000_000) if args.million else SIZES
-    lines = ["| database | rows | what | rows/s | seconds | RSS before MiB | max RSS during MiB | process peak MiB |",
-             "|---|---:|---|---:|---:|---:|---:|---:|"]
+    if args.sizes:
+        sizes = tuple(int(size) for size in args.sizes.split(","))
+    lines = ["| database | rows | what | rows/s | x raw | seconds | RSS before MiB | max RSS during MiB | "
+             "process peak MiB |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     admin = make_engine(args.postgresql).execution_options(isolation_level="AUTOCOMMIT")
     scratch = "touchpoint_bench_export"
     try:
@@ -133,7 +155,7 @@ def main() -> None:
                 conn.exec_driver_sql(f"CREATE DATABASE {scratch}")
             lines += measure("PostgreSQL", sa.make_url(args.postgresql).set(database=scratch).render_as_string(False),
                              rows)
-            print("\n".join(lines[-4:]), flush=True)
+            print("\n".join(lines[-5:]), flush=True)
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")

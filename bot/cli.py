@@ -863,3 +863,46 @@ def model_rollback(version: int | None) -> None:
             raise click.ClickException(exc.message) from None
     click.echo(f"v{active} active" if active is not None else "no model active: the lexicon alone tags")
     click.echo("automatic retraining is held until `touchpoint model train`")
+
+
+@main.group()
+def alerts() -> None:
+    """Score drops told to Slack and the admins (TOUCHPOINT_ALERTS*), and the insights digest."""
+
+
+@alerts.command("check")
+def alerts_check() -> None:
+    """Compare every enabled flow's score with its baseline now, as the worker does every hour."""
+    from bot.score_alerts import check_score_drops
+
+    with _runtime() as rt:
+        report = check_score_drops(rt)
+    click.echo(f"fired {report.fired}, recovered {report.recovered}")
+
+
+@alerts.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def alerts_list(limit: int) -> None:
+    """The latest drops, newest first: open ones are still below their baseline."""
+    from bot.score_alerts import figure, recent_alerts
+
+    with _runtime() as rt:
+        found = recent_alerts(rt, limit)
+    if not found:
+        click.echo("no score drop yet")
+    for a in found:
+        state = "open" if a.recovered_at is None else f"recovered {a.recovered_at:%Y-%m-%d %H:%M}"
+        segment = f" {a.segment}" if a.segment else ""
+        click.echo(f"#{a.id} {a.flow_key}{segment} {a.metric.upper()} {figure(a.metric, a.window_value)} against "
+                   f"{figure(a.metric, a.baseline_value)} ({a.delta:+.1f}), fired {a.fired_at:%Y-%m-%d %H:%M} UTC, "
+                   f"{state}, told: {a.notified or 'nobody'}")
+
+
+@alerts.command("digest")
+def alerts_digest() -> None:
+    """Send the digest of the period just ended now, unless it went already (TOUCHPOINT_INSIGHTS_DIGEST)."""
+    from bot.insights_digest import send_digest
+
+    with _runtime() as rt:
+        mailed = send_digest(rt)
+    click.echo(f"digest sent to {mailed} admins" if mailed else "no digest due (sent already, off, or no admins)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SEGMENT = re.compile(r"(contact|event)\.[A-Za-z0-9_-]{1,64}")
 
 
 class SandboxMode(StrEnum):
@@ -64,6 +67,16 @@ class Settings(BaseSettings):
     webhooks_retry_base_seconds: float = Field(default=10.0, ge=0)
     webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0)
 
+    # Score alerts (bot.score_alerts): a flow's score over the last `alert_window_days` (today included) against
+    # the `alert_baseline_days` before them; told to the flow's queues' Slack channels and/or the admins by email.
+    alerts: Literal["off", "slack", "email", "both"] = "both"
+    alert_window_days: int = Field(default=7, ge=1, le=90)
+    alert_baseline_days: int = Field(default=28, ge=1, le=365)
+    alert_min_answers: int = Field(default=30, ge=10)  # in the window and in the baseline, each
+    # Segments with alerts of their own, comma-separated: `channel`, `contact.<attribute>`, `event.<property>`.
+    alert_segments: str = ""
+    # The insights digest to the admins (bot.insights_digest): for the day or ISO week just ended.
+    insights_digest: Literal["off", "daily", "weekly"] = "weekly"
 
     # The web app: sessions, and how many failed sign-ins an account and a client address get per window.
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
@@ -81,6 +94,18 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # set: /metrics needs Authorization: Bearer <token>
     worker_metrics_port: int = Field(default=8001, ge=0, le=65535)  # the worker's /metrics; 0: none
     worker_metrics_host: str | None = None  # default: TOUCHPOINT_HOST
+
+    @field_validator("alert_segments")
+    @classmethod
+    def _check_segments(cls, value: str) -> str:
+        for name in filter(None, (part.strip() for part in value.split(","))):
+            if name != "channel" and not _SEGMENT.fullmatch(name):
+                raise ValueError(f"{name!r}: a segment is channel, contact.<attribute> or event.<property>")
+        return value
+
+    @property
+    def alert_segment_list(self) -> list[str]:
+        return [part.strip() for part in self.alert_segments.split(",") if part.strip()]
 
     @field_validator("public_url")
     @classmethod

@@ -16,9 +16,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.dispatch import run_tick
+from bot.insights_digest import send_digest
 from bot.learning import retrain
 from bot.retention import apply_retention
 from bot.runtime import Runtime
+from bot.score_alerts import check_score_drops
 from bot.telemetry import serve_worker_metrics
 from bot.webhook_delivery import deliver_webhooks
 from storage.limits import forget_windows
@@ -62,6 +64,20 @@ def _housekeeping(rt: Runtime) -> None:
         log.exception("housekeeping failed; it runs again within the hour")
 
 
+def _insights(rt: Runtime) -> None:
+    """Hourly: score drops told (and recoveries re-armed), and the digest of the period just ended, once."""
+    try:
+        report = check_score_drops(rt)
+        if report.fired or report.recovered:
+            log.info("score alerts fired=%d recovered=%d", report.fired, report.recovered)
+    except Exception:
+        log.exception("score alerts failed; they run again within the hour")
+    try:
+        send_digest(rt)
+    except Exception:
+        log.exception("insights digest failed; it is tried again within the hour")
+
+
 def _learn(rt: Runtime) -> None:
     """Hourly: a new sentiment model from the comments and corrections since the last one (off every request path)."""
     try:
@@ -90,6 +106,8 @@ def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_job(_housekeeping, "interval", args=[rt], hours=1, id="housekeeping", max_instances=1,
                       coalesce=True, next_run_time=utcnow() + timedelta(minutes=1))
+    scheduler.add_job(_insights, "interval", args=[rt], hours=1, id="insights", max_instances=1, coalesce=True,
+                      next_run_time=utcnow() + timedelta(minutes=2))
     scheduler.add_job(_learn, "interval", args=[rt], hours=1, id="learn", max_instances=1, coalesce=True,
                       next_run_time=utcnow() + timedelta(minutes=5))
 

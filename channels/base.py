@@ -232,6 +232,9 @@ class CardPoster(Protocol):
         """Post the case's card to `destination`, or update the one posted as `ts`; returns its id (ts).
         Raises ChannelError like a send."""
 
+    def post_notice(self, destination: str, text: str) -> str:
+        """Post a plain message (a score alert) to `destination`; returns its id (ts). Raises ChannelError."""
+
 
 class Transport:
     """Talks to a provider. The sandbox transport stands in when credentials are missing."""

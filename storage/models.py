@@ -590,3 +590,49 @@ class TaggingCorrection(SQLModel, table=True):
     sentiment: str | None = Field(default=None, max_length=16)
     themes: list[str] | None = Field(default=None, sa_type=JSONType, nullable=True)
     created_at: datetime = _created()
+
+
+class ScoreAlert(SQLModel, table=True):
+    """One drop of a flow's (or segment's) score below its own baseline: fired once, closed when it recovers.
+
+    `open_key` names the flow and segment while the episode lasts and is NULL once it recovered: being unique, it
+    lets one episode per flow and segment be open at a time, whichever worker sees the drop first."""
+
+    __tablename__ = "score_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    open_key: str | None = Field(default=None, max_length=200, unique=True)
+    flow_key: str = Field(max_length=64, index=True)
+    segment: str = Field(default="", max_length=100)  # "" for the whole flow, else "channel:sms"
+    metric: str = Field(max_length=16)
+    window_start: date
+    window_end: date  # excluded
+    baseline_start: date
+    window_n: int
+    window_value: float
+    window_low: float
+    window_high: float
+    baseline_n: int
+    baseline_value: float
+    baseline_low: float
+    baseline_high: float
+    delta: float
+    delta_low: float
+    delta_high: float
+    themes: list[Any] = _json(list)  # [[theme, answers], ...] among the window's unhappy answers
+    notified: str = Field(default="", max_length=100)  # where it went: "slack", "email", both or none
+    fired_at: datetime = _created()
+    recovered_at: datetime | None = _time()
+
+
+class InsightsDigest(SQLModel, table=True):
+    """A digest email sent for one period (a day or an ISO week): the unique key makes it go out once."""
+
+    __tablename__ = "insights_digest"
+    __table_args__ = (sa.UniqueConstraint("period", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=16)  # daily or weekly
+    period_start: date
+    recipients: int = 0
+    sent_at: datetime = _created()

@@ -88,6 +88,13 @@ class SlackTransport(Transport):
                 return ts
             return str(client.chat_postMessage(channel=channel, text=text, blocks=blocks)["ts"])
 
+    def post_notice(self, channel: str, text: str) -> str:
+        """A plain message to a channel (Slack's mrkdwn), without link previews."""
+        team, channel = split_address(channel)
+        client = self.client(team)
+        with _as_channel_error():
+            return str(client.chat_postMessage(channel=channel, text=text, unfurl_links=False)["ts"])
+
     def _user_id(self, client: WebClient, team: str | None, who: str) -> str:
         """A user id as given, or the one users.lookupByEmail finds (answers and misses cached for an hour)."""
         if not who.startswith(EMAIL_PREFIX):
