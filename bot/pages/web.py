@@ -57,7 +57,8 @@ class NavItem:
 
 
 # The main navigation, in order; a new area of the app adds itself here.
-NAV: list[NavItem] = [NavItem("Cases", "/app/cases"), NavItem("Users", "/app/admin/users", admin_only=True)]
+NAV: list[NavItem] = [NavItem("Cases", "/app/cases"), NavItem("Flows", "/app/flows", admin_only=True),
+                      NavItem("Users", "/app/admin/users", admin_only=True)]
 
 
 class PageError(HTTPException):
@@ -213,9 +214,11 @@ def _guard() -> Response | None:
 
 
 def _security_headers(response: Response) -> Response:
+    """Every web path gets them; a view that set its own policy for a document of its own (the email preview
+    in the flow editor, framed by our pages) keeps it."""
     if is_web_path(request.path):
         for name, value in SECURITY_HEADERS.items():
-            response.headers[name] = value
+            response.headers.setdefault(name, value)
     return response
 
 
