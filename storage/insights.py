@@ -125,7 +125,7 @@ def delivery_outcomes(session: Session, scope: Scope, by: str | None = None) -> 
     answered = Response.id.is_not(None).label("answered")
     commented = sa.and_(Response.comment.is_not(None), Response.comment != "").label("commented")
     keys = (*_grouping(Delivery, by), Delivery.status, error, sent, answered, commented)
-    conditions: list[Any] = []
+    conditions: list[Any] = [Delivery.is_test == sa.false()]
     if scope.flow:
         conditions.append(Delivery.flow_key == scope.flow)
     if scope.channel:

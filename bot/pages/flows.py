@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from bot.errors import NotFound
+from bot.errors import InvalidValue, NotFound
 from bot.flow_admin import (
     flow_yaml,
     list_versions,
@@ -21,9 +21,10 @@ from bot.flow_admin import (
     set_enabled,
     version_diff,
 )
+from bot.flow_tests import channels_for_tests, send_test
 from bot.insights import funnel
 from bot.pages.flow_preview import preview_values, register_preview
-from bot.pages.web import PageError, admin_required
+from bot.pages.web import PageError, admin_required, current_user
 from bot.runtime import runtime
 from flows.loader import FlowError
 from storage.flow_versions import current_flow, current_flows
@@ -69,16 +70,39 @@ def problems_of(error: FlowError, text: str) -> list[dict[str, Any]]:
 
 
 def _editor(key: str | None, text: str, status: int = 200, problems: list[dict[str, Any]] | None = None,
-            preview: bool = False) -> tuple[str, int]:
+            preview: bool = False, test: dict[str, Any] | None = None) -> tuple[str, int]:
     rt = runtime()
     with rt.session() as session:
         flow = current_flow(session, key) if key else None
         if key and flow is None:
             raise _missing(key)
         info = {"key": flow.key, "version": flow.version, "enabled": flow.enabled, "name": flow.name} if flow else None
-        values = preview_values(rt, session, key, text, request.form if request.method == "POST" else {}, preview)
+        form = request.form if request.method == "POST" and preview else {}
+        values = preview_values(rt, session, key, text, form, preview)
+        if flow is not None and test is None:
+            test = _test_form(rt.definition(flow).channels)
     return render_template("app/flow_edit.html", key=key, flow=info, text=text, problems=problems or [],
-                           **values), status
+                           test=test, sent=_sent(), **values), status
+
+
+def _test_form(flow_channels: list[str], channel: str = "", address: str = "", error: str | None = None,
+               field: str | None = None) -> dict[str, Any]:
+    """The "Send me a test" form: the flow's own channels first, the admin's email filled in for email."""
+    usable = channels_for_tests(runtime())
+    choices = [c for c in flow_channels if c in usable] + [c for c in usable if c not in flow_channels]
+    channel = channel or (choices[0] if choices else "")
+    user = current_user()
+    if not address and channel == "email" and user is not None:
+        address = user.email
+    return {"channels": choices, "channel": channel, "address": address, "error": error, "field": field,
+            "sandboxed": runtime().sandbox_channels}
+
+
+def _sent() -> dict[str, Any] | None:
+    channel = request.args.get("tested", "")
+    if channel not in runtime().channels:
+        return None
+    return {"channel": channel, "sandboxed": runtime().channels[channel].sandboxed}
 
 
 @admin_required
@@ -175,6 +199,25 @@ def rollback(key: str, version: int) -> Response:
     return redirect(url_for("flows.versions", key=key), 303)
 
 
+@admin_required
+def test(key: str) -> Response | tuple[str, int]:
+    channel, address = request.form.get("channel", ""), request.form.get("address", "")
+    user = current_user()
+    assert user is not None
+    try:
+        send_test(runtime(), key, channel, address, user.id)
+    except NotFound:
+        raise _missing(key) from None
+    except InvalidValue as problem:
+        with runtime().session() as session:
+            flow = current_flow(session, key)
+            assert flow is not None
+            text, channels = flow_yaml(flow), runtime().definition(flow).channels
+        form = _test_form(channels, channel, address, problem.message, problem.field)
+        return _editor(key, text, 422, test=form)
+    return redirect(url_for("flows.edit", key=key, tested=channel) + "#send-test", 303)
+
+
 def flows_blueprint() -> Blueprint:
     bp = Blueprint("flows", __name__, url_prefix="/app/flows")
     bp.add_url_rule("", "flows", flows, methods=["GET"])
@@ -185,6 +228,7 @@ def flows_blueprint() -> Blueprint:
     bp.add_url_rule("/<key>", "update", update, methods=["POST"])
     bp.add_url_rule("/<key>/enable", "enable", enable, methods=["POST"])
     bp.add_url_rule("/<key>/disable", "disable", disable, methods=["POST"])
+    bp.add_url_rule("/<key>/test", "test", test, methods=["POST"])
     bp.add_url_rule("/<key>/versions", "versions", versions, methods=["GET"])
     bp.add_url_rule("/<key>/versions/<int:version>/rollback", "rollback", rollback, methods=["POST"])
     return bp

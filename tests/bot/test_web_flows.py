@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
+from sqlmodel import select
 
 from bot.ingest import NewContact, NewEvent, ingest_event
+from bot.insights import funnel
 from bot.runtime import Runtime
 from bot.sandbox import sandbox_reply
 from storage.flow_versions import current_flow, flow_versions
-from storage.models import Role
-from tests.helpers import flow_yaml, install_flow, tick
+from storage.metrics import Filters, metric_totals
+from storage.models import Delivery, FollowUp, Response, ResponseTally, Role, SentTally
+from storage.responses import list_responses
+from storage.types import utcnow
+from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml, install_flow, tick
 from tests.web_client import add_user, button_names, csrf_token, sign_in, submit, unnamed_controls
 
 ADMIN, AGENT = "admin@example.com", "agent@example.com"
@@ -186,3 +193,63 @@ def test_every_control_of_the_editor_is_named(admin: FlaskClient) -> None:
     assert unnamed_controls(body) == []
     assert '<label for="yaml">Flow (YAML)</label>' in body
     assert 'src="/static/app/flow_editor.js"' in body
+
+
+
+def figures(rt: Runtime) -> tuple:
+    """What every report reads: /metrics' totals (tallied days and counted edges), the funnel, the tallies,
+    the responses the API lists, and the cases."""
+    now = utcnow()
+    with rt.session() as session:
+        totals = (metric_totals(session, Filters()), metric_totals(session, Filters(since=now - timedelta(hours=1),
+                                                                                    until=now + timedelta(hours=1))))
+        tallies = (session.exec(select(sa.func.count()).select_from(ResponseTally)).one(),
+                   session.exec(select(sa.func.count()).select_from(SentTally)).one())
+        listed = len(list_responses(session))
+        cases = session.exec(select(sa.func.count()).select_from(FollowUp)).one()
+    return totals, funnel(rt), funnel(rt, by="flow"), tallies, listed, cases
+
+
+def test_send_me_a_test_arrives_in_the_sandbox_is_answered_there_and_counts_nowhere(
+        admin: FlaskClient, rt: Runtime) -> None:
+    install_flow(rt, flow_yaml(KEY, extra=DETRACTORS_TO_RECOVERY).replace("trigger:", "throttle: 30d\ntrigger:"))
+    ingest_event(rt, NewEvent("order.delivered", "evt-1", NewContact("cust-1", {"phone": "+447911000001"})))
+    tick(rt)
+    sandbox_reply(rt, "sms", "+447911000001", "2")
+    before = figures(rt)
+    body = admin.get(EDIT).get_data(as_text=True)
+    assert '<label for="test-address">Your address on that channel</label>' in body
+    assert '<option value="sms" selected>sms (sandbox)</option>' in body
+
+    for attempt in range(2):  # a second test is not held back by the flow's throttle
+        sent = submit(admin, EDIT, f"{EDIT}/test", {"channel": "sms", "address": "+447911123999"})
+        assert sent.status_code == 303 and sent.headers["Location"] == f"{EDIT}?tested=sms#send-test"
+        assert tick(rt).sent == 1, attempt
+    page = admin.get(f"{EDIT}?tested=sms").get_data(as_text=True)
+    assert "A test of version 2 is on its way by sms." in page
+    assert '<a href="/sandbox">answer it in the sandbox</a>' in page
+
+    thread = admin.get("/sandbox/messages?channel=sms&address=%2B447911123999").get_json()["items"]
+    assert [m["kind"] for m in thread] == ["question", "question"]
+    assert "How likely are you to recommend us?" in thread[-1]["text"]
+    answered = admin.post("/sandbox/reply", json={"channel": "sms", "address": "+447911123999", "text": "1"})
+    assert answered.status_code == 200 and answered.get_json()["intent"] == "answer"
+    admin.post("/sandbox/reply", json={"channel": "sms", "address": "+447911123999", "text": "Too slow"})
+    with rt.session() as session:
+        [response] = session.exec(select(Response).where(Response.is_test == sa.true())).all()
+        assert response.score == 1 and response.comment == "Too slow"
+        assert all(d.is_test for d in session.exec(select(Delivery).where(Delivery.contact_id == response.contact_id)))
+    assert figures(rt) == before
+
+
+def test_a_test_needs_a_running_channel_and_a_valid_address(admin: FlaskClient, rt: Runtime) -> None:
+    bad = submit(admin, EDIT, f"{EDIT}/test", {"channel": "sms", "address": f"not a phone {SCRIPT}"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'aria-invalid="true" aria-describedby="test-error"' in body
+    assert "Address " in body and SCRIPT not in body
+    web = submit(admin, EDIT, f"{EDIT}/test", {"channel": "web", "address": "x"})
+    assert web.status_code == 422 and "a test goes by one of" in web.get_data(as_text=True)
+    missing = submit(admin, EDIT, "/app/flows/nope/test", {"channel": "sms", "address": "+447911123999"})
+    assert missing.status_code == 404
+    with rt.session() as session:
+        assert session.exec(select(sa.func.count()).select_from(Delivery)).one() == 0
