@@ -54,7 +54,8 @@ class ChannelPreview:
 @dataclass(frozen=True)
 class Preview:
     contact: str  # whose data filled the templates: the chosen contact's external id, or the sample's
-    found: bool  # False when the external id asked for is unknown (the sample stands in)
+    sample: bool  # the sample contact stood in: none was asked for, or the one asked for is unknown
+    unknown: bool  # an external id was asked for and no contact has it
     channels: list[ChannelPreview]
 
 
@@ -69,7 +70,7 @@ def preview_flow(rt: Runtime, session: Session, definition: FlowDefinition, exte
     locale = contact.locale or rt.settings.default_locale
     context = survey_context(contact, event, definition)
     shown = [channel_preview(rt, definition, channel, locale, context) for channel in definition.channels]
-    return Preview(contact.external_id, found or not external_id, shown)
+    return Preview(contact.external_id, not found, bool(external_id) and not found, shown)
 
 
 def channel_preview(rt: Runtime, definition: FlowDefinition, channel: str, locale: str,

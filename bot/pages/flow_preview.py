@@ -35,11 +35,15 @@ def _render(rt: Runtime, session: Session, key: str | None, text: str, form: Map
             use_example: bool) -> dict[str, Any]:
     contact = form.get("contact", "").strip()
     values: dict[str, Any] = {"contact": contact, "properties": form.get("properties", ""), "preview": None,
-                              "preview_problem": None}
+                              "preview_problem": None, "live_problems": []}
     try:
         definition = parse_flow_text(text, key)
-    except (FlowError, RecursionError):
-        values["preview_problem"] = "The preview shows once the flow has no problems."
+    except FlowError as error:
+        values["preview_problem"] = "The preview shows once the flow has no problems:"
+        values["live_problems"] = [{"line": p.line, "field": p.path, "message": p.message} for p in error.problems]
+        return values
+    except RecursionError:
+        values["preview_problem"] = "The preview shows once the flow has no problems: it is nested too deeply."
         return values
     if use_example:
         values["properties"] = format_properties(example_properties(definition))

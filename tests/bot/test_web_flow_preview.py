@@ -61,7 +61,9 @@ def test_the_preview_follows_the_typed_text_contact_and_event(admin: FlaskClient
     assert "<strong>2 segments</strong>" in sms and "(153 a segment)" in sms
     unicode = preview(admin, FLOW.replace("Reply 0-10.", "Reply 0-10 😀"))
     assert "UCS-2" in section(unicode, "sms") and "(70 a segment)" in section(unicode, "sms")
-    assert "a sample contact: there is no contact with that external id" in preview(admin, FLOW, "nobody")
+    assert "For a sample contact, Sam Example: no contact has that external id." in preview(admin, FLOW, "nobody")
+    assert "For a sample contact, Sam Example." in preview(admin, FLOW)
+    assert "For <code>cust-ada</code>." in preview(admin, FLOW, "cust-ada")
 
 
 def test_customer_text_in_the_preview_is_escaped(admin: FlaskClient) -> None:
@@ -74,10 +76,12 @@ def test_customer_text_in_the_preview_is_escaped(admin: FlaskClient) -> None:
 
 
 def test_a_broken_flow_or_properties_say_why_there_is_no_preview(admin: FlaskClient) -> None:
-    assert "The preview shows once the flow has no problems." in preview(admin, "key: [")
+    assert "The preview shows once the flow has no problems:" in preview(admin, "key: [")
     assert "Event properties: line 1: expected key=value" in preview(admin, FLOW, "", "oops")
     broken = preview(admin, FLOW.replace("{{ event.product or 'it' }}", "{{ event.product | nosuchfilter }}"))
-    assert "The preview shows once the flow has no problems." in broken  # the loader checks templates
+    assert "The preview shows once the flow has no problems:" in broken  # the loader checks templates
+    assert ('<a href="#yaml" data-line="10">Line 10</a>, <code>question.text.en</code>: template error: '
+            "no filter named &#39;nosuchfilter&#39;") in broken
 
 
 def test_the_preview_button_works_without_scripts(admin: FlaskClient) -> None:

@@ -72,6 +72,14 @@
       });
       if (answer.ok && !answer.redirected && mine === asked) {
         preview.innerHTML = await answer.text();
+        // The problems of the last save no longer describe the text: the preview lists the current ones.
+        const stale = document.getElementById("flow-problems");
+        if (stale) {
+          stale.remove();
+          editor.removeAttribute("aria-invalid");
+          editor.setAttribute("aria-describedby", "yaml-hint");
+          editor.closest(".field").classList.remove("field-invalid");
+        }
         showEmail();
       }
     } catch (problem) {
