@@ -92,5 +92,6 @@ def email() -> Response:
 
 
 def register_preview(bp: Blueprint) -> None:
-    bp.add_url_rule("/preview", "preview", fragment, methods=["POST"])
-    bp.add_url_rule("/preview/email", "preview_email", email, methods=["POST"])
+    """Under /-/, which no flow key can be (a key is a slug), so no flow's page is shadowed."""
+    bp.add_url_rule("/-/preview", "preview", fragment, methods=["POST"])
+    bp.add_url_rule("/-/preview/email", "preview_email", email, methods=["POST"])

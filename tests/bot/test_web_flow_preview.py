@@ -28,7 +28,7 @@ def admin(client: FlaskClient, rt: Runtime) -> FlaskClient:
 
 
 def preview(client: FlaskClient, text: str, contact: str = "", properties: str = "") -> str:
-    page = client.post("/app/flows/preview", data={"key": KEY, "yaml": text, "contact": contact,
+    page = client.post("/app/flows/-/preview", data={"key": KEY, "yaml": text, "contact": contact,
                                                    "properties": properties},
                        headers={"X-CSRF-Token": csrf_token(client, EDIT)})
     assert page.status_code == 200
@@ -93,7 +93,7 @@ def test_the_preview_button_works_without_scripts(admin: FlaskClient) -> None:
 
 
 def test_the_email_is_its_own_document_with_a_strict_policy(admin: FlaskClient) -> None:
-    page = admin.post("/app/flows/preview/email", data={"csrf_token": csrf_token(admin, EDIT), "key": KEY,
+    page = admin.post("/app/flows/-/preview/email", data={"csrf_token": csrf_token(admin, EDIT), "key": KEY,
                                                         "yaml": FLOW, "contact": "", "properties": f"product={SCRIPT}"})
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.mimetype == "text/html"
@@ -108,5 +108,5 @@ def test_an_agent_gets_no_preview(client: FlaskClient, rt: Runtime) -> None:
     install_flow(rt, FLOW)
     sign_in(client, AGENT, add_user(rt, AGENT, Role.AGENT))
     token = csrf_token(client, "/app/cases")
-    for path in ("/app/flows/preview", "/app/flows/preview/email"):
+    for path in ("/app/flows/-/preview", "/app/flows/-/preview/email"):
         assert client.post(path, data={"yaml": FLOW}, headers={"X-CSRF-Token": token}).status_code == 403

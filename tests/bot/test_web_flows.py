@@ -50,7 +50,7 @@ def test_an_agent_is_refused_every_flow_page(client: FlaskClient, rt: Runtime) -
         page = client.get(path)
         assert page.status_code == 403 and "Admins only" in page.get_data(as_text=True), path
     token = csrf_token(client, "/app/cases")
-    for path in (EDIT, f"{EDIT}/disable", f"{EDIT}/versions/1/rollback", "/app/flows/preview"):
+    for path in (EDIT, f"{EDIT}/disable", f"{EDIT}/versions/1/rollback", "/app/flows/-/preview"):
         assert client.post(path, data={"csrf_token": token, "yaml": "x"}).status_code == 403, path
     assert 'href="/app/flows"' not in client.get("/app/cases").get_data(as_text=True)
 
@@ -148,7 +148,7 @@ def test_disable_and_enable_are_versions_too(admin: FlaskClient, rt: Runtime) ->
 
 
 def test_posts_without_the_csrf_token_are_refused(admin: FlaskClient, rt: Runtime) -> None:
-    for path in (EDIT, f"{EDIT}/disable", f"{EDIT}/versions/1/rollback", "/app/flows/new", "/app/flows/preview"):
+    for path in (EDIT, f"{EDIT}/disable", f"{EDIT}/versions/1/rollback", "/app/flows/new", "/app/flows/-/preview"):
         page = admin.post(path, data={"yaml": flow_yaml(KEY), "action": "save"})
         assert page.status_code == 400 and "This form has expired" in page.get_data(as_text=True), path
     with rt.session() as session:
@@ -253,3 +253,12 @@ def test_a_test_needs_a_running_channel_and_a_valid_address(admin: FlaskClient, 
     assert missing.status_code == 404
     with rt.session() as session:
         assert session.exec(select(sa.func.count()).select_from(Delivery)).one() == 0
+
+
+def test_a_flow_keyed_preview_has_its_own_pages(admin: FlaskClient, rt: Runtime) -> None:
+    install_flow(rt, flow_yaml("preview"))
+    text = text_of(admin, "/app/flows/preview").replace("name: Test flow preview", "name: Renamed")
+    saved = submit(admin, "/app/flows/preview", "/app/flows/preview", {"yaml": text, "action": "save"})
+    assert saved.status_code == 303 and saved.headers["Location"] == "/app/flows/preview"
+    with rt.session() as session:
+        assert current_flow(session, "preview").name == "Renamed"
