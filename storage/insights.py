@@ -199,7 +199,7 @@ def response_query(filters: ExportFilters) -> Any:
         .join(Contact, Contact.id == Response.contact_id)
         .join(Delivery, Delivery.id == Response.delivery_id)
         .join(Event, Event.id == Delivery.event_id)
-        .where(*_window(Response.answered_at, filters))
+        .where(*_window(Response.answered_at, filters), Response.is_test == sa.false())
         .order_by(Response.id)
     )
     if filters.flow:

@@ -12,10 +12,11 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.ingest import NewContact, NewEvent, ingest_event
-from bot.insights import funnel
+from bot.insights import export_responses, funnel
 from bot.runtime import Runtime
 from bot.sandbox import sandbox_reply
 from storage.flow_versions import current_flow, flow_versions
+from storage.insights import ExportFilters
 from storage.metrics import Filters, metric_totals
 from storage.models import Delivery, FollowUp, Response, ResponseTally, Role, SentTally
 from storage.responses import list_responses
@@ -198,7 +199,7 @@ def test_every_control_of_the_editor_is_named(admin: FlaskClient) -> None:
 
 def figures(rt: Runtime) -> tuple:
     """What every report reads: /metrics' totals (tallied days and counted edges), the funnel, the tallies,
-    the responses the API lists, and the cases."""
+    the responses the API lists, the cases and the responses' CSV export."""
     now = utcnow()
     with rt.session() as session:
         totals = (metric_totals(session, Filters()), metric_totals(session, Filters(since=now - timedelta(hours=1),
@@ -207,7 +208,8 @@ def figures(rt: Runtime) -> tuple:
                    session.exec(select(sa.func.count()).select_from(SentTally)).one())
         listed = len(list_responses(session))
         cases = session.exec(select(sa.func.count()).select_from(FollowUp)).one()
-    return totals, funnel(rt), funnel(rt, by="flow"), tallies, listed, cases
+    exported = "".join(export_responses(rt, ExportFilters()))
+    return totals, funnel(rt), funnel(rt, by="flow"), tallies, listed, cases, exported
 
 
 def test_send_me_a_test_arrives_in_the_sandbox_is_answered_there_and_counts_nowhere(
