@@ -1,7 +1,7 @@
 """test sends: a delivery (and its answer) an admin sent themself to try a flow, kept out of every figure
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
