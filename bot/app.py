@@ -17,6 +17,7 @@ from bot.pages.admin_lists import admin_lists_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
+from bot.pages.flows import flows_blueprint
 from bot.pages.home import home_blueprint
 from bot.pages.queues import queues_blueprint
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(sandbox_blueprint())
 
     web.install(app, settings)
-    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
+    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), flows_blueprint(), admin_users_blueprint(),
                       admin_lists_blueprint(), queues_blueprint(), account_blueprint()):
         app.register_blueprint(blueprint)
 

@@ -244,12 +244,14 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Send]:
             fall_back(rt, session, delivery, contact, reason, blocked)
             continue
         # A re-survey follows its case's survey by design: the throttle would always hold it back.
-        throttle = definition.throttle_td if delivery.recheck_of is None else None
+        # An admin's test goes when asked: no throttle, no quiet hours.
+        throttle = definition.throttle_td if delivery.recheck_of is None and not delivery.is_test else None
         if throttle is not None and delivery.id in last_sent and last_sent[delivery.id] > now - throttle:
             delivery.last_error = "throttled"
             record_status(session, delivery, DeliveryStatus.SUPPRESSED, "throttled: surveyed recently")
             continue
-        allowed = next_allowed_send(now, definition.quiet_hours, contact_timezone(rt, contact))
+        allowed = now if delivery.is_test else next_allowed_send(now, definition.quiet_hours,
+                                                                 contact_timezone(rt, contact))
         if allowed > now:
             delivery.due_at = allowed
             delivery.attempts -= 1
@@ -349,7 +351,7 @@ def _mark_sent(rt: Runtime, session: Session, delivery: Delivery, flow: Flow, ou
     delivery.sent_at = now
     delivery.last_error = None
     delivery.expires_at = now + definition.expire_td
-    if definition.reminder_td is not None and delivery.recheck_of is None:  # one ask is enough after a case
+    if definition.reminder_td is not None and delivery.recheck_of is None and not delivery.is_test:
         delivery.reminder_at = now + definition.reminder_td
     detail = f"via {outcome.result.transport}"
     if delivery.status in _IN_FLIGHT:

@@ -307,6 +307,7 @@ def _save_response(
             question=str(definition.question.kind),
             answered_at=now,
             recheck_of=delivery.recheck_of,
+            is_test=delivery.is_test,
         )
     else:
         response = Response(**before.model_dump())
@@ -317,10 +318,11 @@ def _save_response(
     response.updated_at = now
     tag_response(rt, response, session)
     save_response(session, response, before)
-    note_response(session, response, before)
+    if not response.is_test:  # subscribers hear of customers' answers, not of an admin trying a flow
+        note_response(session, response, before)
     if response.recheck_of is not None:
         record_recheck_answer(session, before, response)
-    else:
+    elif not response.is_test:  # a test's answer opens no case in anyone's queue
         route_response(session, response, definition, before is None)
 
 

@@ -42,6 +42,7 @@ class NewDelivery:
     status: str = DeliveryStatus.SCHEDULED
     created_at: datetime = field(default_factory=utcnow)
     recheck_of: int | None = None  # the case a "did we fix it?" survey asks about
+    is_test: bool = False  # an admin's test send, counted nowhere
     id: int | None = None
 
 

@@ -66,3 +66,19 @@ def retire_flow(session: Session, key: str) -> bool:
 def flows_by_id(session: Session, ids: set[int]) -> dict[int, Flow]:
     """Flow versions for a batch of deliveries, in one query; the caller keeps them while it works."""
     return {flow.id: flow for flow in session.exec(select(Flow).where(col(Flow.id).in_(ids))).all() if flow.id}
+
+
+def flow_versions(session: Session, key: str) -> list[Flow]:
+    """Every version of a flow, the newest first."""
+    return list(session.exec(select(Flow).where(Flow.key == key).order_by(col(Flow.version).desc())).all())
+
+
+def flow_version(session: Session, key: str, version: int) -> Flow | None:
+    return session.exec(select(Flow).where(Flow.key == key, Flow.version == version)).first()
+
+
+def previous_version(session: Session, key: str, version: int) -> Flow | None:
+    """The version saved just before `version`, if any."""
+    return session.exec(
+        select(Flow).where(Flow.key == key, Flow.version < version).order_by(col(Flow.version).desc())
+    ).first()

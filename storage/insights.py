@@ -125,7 +125,7 @@ def delivery_outcomes(session: Session, scope: Scope, by: str | None = None) -> 
     answered = Response.id.is_not(None).label("answered")
     commented = sa.and_(Response.comment.is_not(None), Response.comment != "").label("commented")
     keys = (*_grouping(Delivery, by), Delivery.status, error, sent, answered, commented)
-    conditions: list[Any] = []
+    conditions: list[Any] = [Delivery.is_test == sa.false()]
     if scope.flow:
         conditions.append(Delivery.flow_key == scope.flow)
     if scope.channel:
@@ -199,7 +199,7 @@ def response_query(filters: ExportFilters) -> Any:
         .join(Contact, Contact.id == Response.contact_id)
         .join(Delivery, Delivery.id == Response.delivery_id)
         .join(Event, Event.id == Delivery.event_id)
-        .where(*_window(Response.answered_at, filters))
+        .where(*_window(Response.answered_at, filters), Response.is_test == sa.false())
         .order_by(Response.id)
     )
     if filters.flow:

@@ -107,7 +107,8 @@ def _tallied_groups(session: Session, filters: Filters, first_day: date | None, 
 
 
 def _row_filters(model: type[Delivery] | type[Response], at: Any, filters: Filters) -> list[Any]:
-    conditions = [at >= filters.since, at < filters.until, model.recheck_of.is_(None)]  # type: ignore[union-attr]
+    conditions = [at >= filters.since, at < filters.until, model.recheck_of.is_(None),  # type: ignore[union-attr]
+                  model.is_test == sa.false()]
     if filters.flow:
         conditions.append(model.flow_key == filters.flow)
     if filters.channel:

@@ -174,6 +174,8 @@ class Delivery(SQLModel, table=True):
     # flow's metrics. Not a foreign key: a case already points at its delivery, and tables must not point at each
     # other.
     recheck_of: int | None = None
+    # Sent by an admin to themself to try the flow ("Send me a test"): it and its answer count nowhere.
+    is_test: bool = False
 
 
 class StatusChange(SQLModel, table=True):
@@ -246,6 +248,7 @@ class Response(SQLModel, table=True):
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = _created()
     recheck_of: int | None = None  # the case a "did we fix it?" answer is about (see Delivery.recheck_of)
+    is_test: bool = False  # the answer to an admin's test send (see Delivery.is_test)
 
 
 class ResponseTally(SQLModel, table=True):

@@ -54,7 +54,7 @@ def list_responses(
     """Responses to surveys (not "did we fix it?" answers, which are their case's) with their contact's external
     id, oldest first, after the cursor id."""
     query = (select(Response, Contact.external_id).join(Contact, col(Contact.id) == Response.contact_id)
-             .where(col(Response.recheck_of).is_(None)))
+             .where(col(Response.recheck_of).is_(None), Response.is_test == sa.false()))
     if flow:
         query = query.where(Response.flow_key == flow)
     if contact:

@@ -5,7 +5,8 @@ one row per day, flow, channel, question, band and sentiment, so /metrics reads 
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
 gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
 so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself. A "did we fix
-it?" survey (`recheck_of`) and its answer are not counted: they measure their case, not their flow.
+it?" survey (`recheck_of`) and its answer are not counted: they measure their case, not their flow; nor is an
+admin's test send (`is_test`) or its answer.
 
 Each group's counters are spread over SHARDS rows, one picked at random per transaction: answers to the same
 flow arrive together, and with a single row every transaction would wait for the previous one's commit to
@@ -28,8 +29,9 @@ from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTal
 from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
-    Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score", "recheck_of"),
-    Delivery: ("sent_at", "flow_key", "channel", "recheck_of"),
+    Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score", "recheck_of",
+               "is_test"),
+    Delivery: ("sent_at", "flow_key", "channel", "recheck_of", "is_test"),
 }
 _RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment", "shard")
 _SENT_KEYS = ("day", "flow_key", "channel", "shard")
@@ -79,7 +81,7 @@ def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
     for sign, obj, v in list(_versions(session)):
         if isinstance(obj, Response):
             _count_response(responses, sign, v, shard)
-        elif v["sent_at"] is not None and v["recheck_of"] is None:
+        elif v["sent_at"] is not None and v["recheck_of"] is None and not v["is_test"]:
             sent[(v["sent_at"].date(), v["flow_key"], v["channel"], shard, "sent")] += sign
     return responses, sent
 
@@ -89,7 +91,7 @@ def _shard(session: Session) -> int:
 
 
 def _count_response(responses: Counter[tuple], sign: int, v: dict[str, Any], shard: int) -> None:
-    if v["recheck_of"] is not None:  # a "did we fix it?" answer is its case's, not its flow's
+    if v["recheck_of"] is not None or v["is_test"]:  # a "did we fix it?" answer is its case's; a test, nobody's
         return
     key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "", v["sentiment"] or "",
            shard)

@@ -60,6 +60,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Cases", "/app/cases"),
     NavItem("Queues", "/app/queues"),
+    NavItem("Flows", "/app/flows", admin_only=True),
     NavItem("Root causes", "/app/admin/root-causes", admin_only=True),
     NavItem("Saved replies", "/app/admin/saved-replies", admin_only=True),
     NavItem("Users", "/app/admin/users", admin_only=True),
@@ -219,9 +220,11 @@ def _guard() -> Response | None:
 
 
 def _security_headers(response: Response) -> Response:
+    """Every web path gets them; a view that set its own policy for a document of its own (the email preview
+    in the flow editor, framed by our pages) keeps it."""
     if is_web_path(request.path):
         for name, value in SECURITY_HEADERS.items():
-            response.headers[name] = value
+            response.headers.setdefault(name, value)
     return response
 
 

@@ -90,6 +90,19 @@ def config_from_env(env: Mapping[str, str], public_url: str) -> EmailConfig | No
     )
 
 
+def preview_config(env: Mapping[str, str], public_url: str) -> EmailConfig:
+    """The configuration a survey email is composed with, for showing it: the real one, or the brand alone."""
+    config = config_from_env(env, public_url)
+    if config is not None:
+        return config
+    brand = brand_from_env(env)
+    sender = env.get("TOUCHPOINT_EMAIL_FROM") or "surveys@example.com"
+    return EmailConfig(host="", port=0, username=None, password=None, implicit_tls=False,
+                       sender=sender if "<" in sender else formataddr((brand.name, sender)),
+                       reply_domain=env.get("TOUCHPOINT_EMAIL_REPLY_DOMAIN") or None,
+                       public_url=public_url.rstrip("/"), brand=brand)
+
+
 @dataclass(frozen=True)
 class Choice:
     score: int

@@ -18,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from channels.base import ChannelError, Outbound, SendResult, Transport
-from channels.twilio.gsm7 import segments, to_gsm7
+from flows.gsm7 import segments, to_gsm7
 
 OPTED_OUT = "21610"
 WHATSAPP_SESSION = timedelta(hours=24)

@@ -15,8 +15,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import ChannelError, DeliveryState, Inbound, Inbox, ReplyMode, StatusReport
-from channels.twilio.gsm7 import to_gsm7
 from channels.twilio.transport import OPTED_OUT, TwilioTransport
+from flows.gsm7 import to_gsm7
 from flows.inputs import storable
 
 log = logging.getLogger("touchpoint.twilio")

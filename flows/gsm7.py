@@ -8,7 +8,7 @@ since it is UCS-2 either way.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 _BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
@@ -38,10 +38,44 @@ def to_gsm7(text: str) -> str:
     return plain if is_gsm7(plain) else text
 
 
+def encoding(text: str) -> str:
+    """GSM-7 when every character is in the GSM 03.38 basic or extension table, else UCS-2."""
+    return "GSM-7" if is_gsm7(text) else "UCS-2"
+
+
+@dataclass(frozen=True)
+class SmsCount:
+    """What a text costs: its encoding, its length in septets (GSM-7) or UTF-16 units (UCS-2), and segments."""
+
+    encoding: str
+    units: int
+    segments: int
+    per_segment: int  # what one segment holds at this length: 160/70 alone, 153/67 when split
+
+
+def _units(text: str, gsm: bool) -> list[int]:
+    if gsm:
+        return [2 if ch in _EXTENDED else 1 for ch in text]
+    return [len(ch.encode("utf-16-le")) // 2 for ch in text]
+
+
+def count(text: str) -> SmsCount:
+    """Encoding and segments as a phone splits the text: an escaped GSM-7 character or a UTF-16 surrogate pair
+    is never cut between two segments, so a split message can need one more than its length divided."""
+    gsm = is_gsm7(text)
+    sizes = _units(text, gsm)
+    single, part = (GSM7_SINGLE, GSM7_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
+    total = sum(sizes)
+    if total <= single:
+        return SmsCount("GSM-7" if gsm else "UCS-2", total, 1, single)
+    used, parts = 0, 1
+    for size in sizes:
+        if used + size > part:
+            parts, used = parts + 1, 0
+        used += size
+    return SmsCount("GSM-7" if gsm else "UCS-2", total, parts, part)
+
+
 def segments(text: str) -> int:
     """How many SMS segments the text is billed as."""
-    if is_gsm7(text):
-        septets = len(text) + sum(ch in _EXTENDED for ch in text)
-        return 1 if septets <= GSM7_SINGLE else math.ceil(septets / GSM7_PART)
-    units = len(text.encode("utf-16-le")) // 2
-    return 1 if units <= UCS2_SINGLE else math.ceil(units / UCS2_PART)
+    return count(text).segments
