@@ -15,6 +15,7 @@ from bot.api import insights
 from bot.api import schemas as s
 from bot.api import webhooks as wh
 from bot.api.apikeys import ApiKeyList
+from bot.api.audit import AuditList, AuditQuery
 from bot.api.scopes import OWN_KEY, scope_of
 from bot.inputs import EventIn
 
@@ -224,6 +225,12 @@ OPERATIONS += (
               wh.WebhookSecret, path_params=("id",), errors=(401, 404)),
     Operation("post", "/webhooks/{id}/test", "Send a webhook.test event now and say what the receiver answered",
               wh.WebhookTestOut, path_params=("id",), errors=(401, 404)),
+)
+
+# The audit log: who changed which flow, queue, user, key, webhook, consent or setting.
+OPERATIONS += (
+    Operation("get", "/audit", "The audit log, newest first, paginated by `before`; filter by kind", AuditList,
+              query=AuditQuery),
 )
 
 

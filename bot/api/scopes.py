@@ -68,6 +68,7 @@ SCOPE_OF: dict[str, str] = {
     "api.delete_webhook": ADMIN,
     "api.rotate_webhook_secret": ADMIN,
     "api.test_webhook": ADMIN,
+    "api.list_audit": ADMIN,
 }
 
 # A key may always revoke itself, whatever its scopes: stopping a leaked key must not wait for an admin key.

@@ -57,7 +57,11 @@ class NavItem:
 
 
 # The main navigation, in order; a new area of the app adds itself here.
-NAV: list[NavItem] = [NavItem("Cases", "/app/cases"), NavItem("Users", "/app/admin/users", admin_only=True)]
+NAV: list[NavItem] = [
+    NavItem("Cases", "/app/cases"),
+    NavItem("Users", "/app/admin/users", admin_only=True),
+    NavItem("Audit log", "/app/admin/audit", admin_only=True),
+]
 
 
 class PageError(HTTPException):
@@ -103,6 +107,12 @@ def _session_user() -> Account | None:
     if account is None:
         end_session()
     return account
+
+
+def actor() -> str:
+    """Who the audit log names for a change made on a page: the signed-in user's email."""
+    user = current_user()
+    return user.email if user is not None else "anonymous"
 
 
 def start_session(account: Account) -> None:
