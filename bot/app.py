@@ -16,6 +16,7 @@ from bot.pages.admin_audit import admin_audit_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
+from bot.pages.contacts import contacts_blueprint
 from bot.pages.home import home_blueprint
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.install(app, settings)
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
-                      admin_audit_blueprint()):
+                      admin_audit_blueprint(), contacts_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

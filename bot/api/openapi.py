@@ -16,6 +16,7 @@ from bot.api import schemas as s
 from bot.api import webhooks as wh
 from bot.api.apikeys import ApiKeyList
 from bot.api.audit import AuditList, AuditQuery
+from bot.api.contacts import ContactExport
 from bot.api.scopes import OWN_KEY, scope_of
 from bot.inputs import EventIn
 
@@ -154,6 +155,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "Erase a contact's personal data; anonymous scores stay in the metrics",
         None,
         204,
+        path_params=("external_id",),
+        errors=(401, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/contacts/{external_id}/export",
+        "Everything held about a contact, by table (GDPR access); audited",
+        ContactExport,
         path_params=("external_id",),
         errors=(401, 404),
     ),

@@ -53,6 +53,7 @@ SCOPE_OF: dict[str, str] = {
     "api.delete_flow": ADMIN,
     "api.patch_queue": ADMIN,
     "api.delete_contact": ADMIN,
+    "api.export_contact": ADMIN,  # personal data: an admin's, like erasure
     "api.create_site": ADMIN,
     "api.patch_site": ADMIN,
     "api.list_apikeys": ADMIN,

@@ -59,6 +59,7 @@ class NavItem:
 # The main navigation, in order; a new area of the app adds itself here.
 NAV: list[NavItem] = [
     NavItem("Cases", "/app/cases"),
+    NavItem("Contacts", "/app/contacts", admin_only=True),
     NavItem("Users", "/app/admin/users", admin_only=True),
     NavItem("Audit log", "/app/admin/audit", admin_only=True),
 ]

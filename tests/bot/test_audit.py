@@ -88,7 +88,8 @@ def test_agents_and_keys_without_admin_cannot_read_the_log(client: FlaskClient, 
     with rt.session() as session:
         record(session, "cli", "settings", "retain_text_days", "updated", value=30)
     body = client.get("/api/v1/audit?kind=settings", headers={"Authorization": f"Bearer {admin}"}).get_json()
-    assert [(i["actor"], i["object"], i["detail"]) for i in body["items"]] == [("cli", "retain_text_days", {"value": 30})]
+    items = [(i["actor"], i["object"], i["detail"]) for i in body["items"]]
+    assert items == [("cli", "retain_text_days", {"value": 30})]
     assert body["next_before"] is None
     wrong = client.get("/api/v1/audit?limit=0", headers={"Authorization": f"Bearer {admin}"})
     assert wrong.status_code == 422 and wrong.get_json()["error"]["details"][0]["field"] == "limit"
