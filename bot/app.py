@@ -12,6 +12,7 @@ from bot.api.errors import register_error_handlers
 from bot.inbox import AppInbox
 from bot.logs import RequestIds
 from bot.pages import web
+from bot.pages.admin_api_keys import admin_api_keys_blueprint
 from bot.pages.admin_audit import admin_audit_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.install(app, settings)
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
-                      admin_audit_blueprint(), contacts_blueprint()):
+                      admin_audit_blueprint(), contacts_blueprint(), admin_api_keys_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

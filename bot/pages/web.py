@@ -61,6 +61,7 @@ NAV: list[NavItem] = [
     NavItem("Cases", "/app/cases"),
     NavItem("Contacts", "/app/contacts", admin_only=True),
     NavItem("Users", "/app/admin/users", admin_only=True),
+    NavItem("API keys", "/app/admin/api-keys", admin_only=True),
     NavItem("Audit log", "/app/admin/audit", admin_only=True),
 ]
 
