@@ -15,6 +15,7 @@ from bot.pages import web
 from bot.pages.admin_api_keys import admin_api_keys_blueprint
 from bot.pages.admin_audit import admin_audit_blueprint
 from bot.pages.admin_users import admin_users_blueprint
+from bot.pages.admin_webhooks import admin_webhooks_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
 from bot.pages.contacts import contacts_blueprint
@@ -61,7 +62,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.install(app, settings)
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
-                      admin_audit_blueprint(), contacts_blueprint(), admin_api_keys_blueprint()):
+                      admin_audit_blueprint(), contacts_blueprint(), admin_api_keys_blueprint(),
+                      admin_webhooks_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

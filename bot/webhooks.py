@@ -27,6 +27,7 @@ from storage.webhooks import (
     create_webhook,
     delete_webhook,
     enqueue,
+    last_attempts,
     list_webhooks,
     new_secret,
     pending_count,
@@ -101,10 +102,12 @@ class WebhookView:
     webhook: Webhook
     pending: int
     attempts: list[tuple[WebhookAttempt, str, str]]
+    last_attempt: WebhookAttempt | None = None
 
 
 def list_subscriptions(session: Session) -> list[WebhookView]:
-    return [WebhookView(w, pending_count(session, w.id or 0), []) for w in list_webhooks(session)]
+    last = last_attempts(session)
+    return [WebhookView(w, pending_count(session, w.id or 0), [], last.get(w.id or 0)) for w in list_webhooks(session)]
 
 
 def get_subscription(session: Session, webhook_id: int, attempts: int = 20) -> WebhookView:

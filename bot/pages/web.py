@@ -62,6 +62,7 @@ NAV: list[NavItem] = [
     NavItem("Contacts", "/app/contacts", admin_only=True),
     NavItem("Users", "/app/admin/users", admin_only=True),
     NavItem("API keys", "/app/admin/api-keys", admin_only=True),
+    NavItem("Webhooks", "/app/admin/webhooks", admin_only=True),
     NavItem("Audit log", "/app/admin/audit", admin_only=True),
 ]
 
