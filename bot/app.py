@@ -14,6 +14,7 @@ from bot.logs import RequestIds
 from bot.pages import web
 from bot.pages.admin_api_keys import admin_api_keys_blueprint
 from bot.pages.admin_audit import admin_audit_blueprint
+from bot.pages.admin_settings import admin_settings_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.admin_webhooks import admin_webhooks_blueprint
 from bot.pages.auth import auth_blueprint
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.install(app, settings)
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
                       admin_audit_blueprint(), contacts_blueprint(), admin_api_keys_blueprint(),
-                      admin_webhooks_blueprint()):
+                      admin_webhooks_blueprint(), admin_settings_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

@@ -63,6 +63,7 @@ NAV: list[NavItem] = [
     NavItem("Users", "/app/admin/users", admin_only=True),
     NavItem("API keys", "/app/admin/api-keys", admin_only=True),
     NavItem("Webhooks", "/app/admin/webhooks", admin_only=True),
+    NavItem("Settings", "/app/admin/settings", admin_only=True),
     NavItem("Audit log", "/app/admin/audit", admin_only=True),
 ]
 
