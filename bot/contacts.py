@@ -136,9 +136,7 @@ def opt_in(session: Session, contact_id: int, channel: str, *, actor: str) -> Co
         raise OptInRefused(f"{contact.external_id} is not opted out of {channel}")
     if before.customer_must_opt_in:
         raise OptInRefused(f"the customer must text START to opt in to {channel} again")
-    set_opt_out(session, contact_id, channel, None, ADMIN_SOURCE)
-    record(session, actor, "consent", f"contact #{contact_id} {channel}", "opted_in",
-           opted_out_at=before.opted_out_at.isoformat(), opted_out_by=before.source)
+    set_opt_out(session, contact_id, channel, None, ADMIN_SOURCE, actor=actor)
     return _consent(channel, None, consents(session, contact_id).get(channel))
 
 

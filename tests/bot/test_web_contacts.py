@@ -89,8 +89,10 @@ def test_opting_in_needs_the_customers_request_and_never_follows_an_sms_stop(
     assert "Opted back in to email." in html and "opted in again" in html and "by an admin" in html
     with rt.session() as session:
         audited = session.exec(select(AuditEntry).where(AuditEntry.kind == "consent")).all()
-    assert [(a.actor, a.object_key, a.action, a.detail["opted_out_by"]) for a in audited] == [
-        (ADMIN, f"contact #{contact_id} email", "opted_in", "email link")]
+    assert [(a.actor, a.object_key, a.action, a.detail) for a in audited] == [
+        ("customer", f"contact #{contact_id} sms", "opted_out", {"source": "reply", "was": None}),
+        ("customer", f"contact #{contact_id} email", "opted_out", {"source": "email link", "was": None}),
+        (ADMIN, f"contact #{contact_id} email", "opted_in", {"source": "admin", "was": "email link"})]
 
 
 def _rows_referencing(rt: Runtime, contact_id: int) -> dict[str, set[Any]]:
