@@ -1,7 +1,7 @@
 """admin: the audit log, settings stored in the database, contact search by name
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision = "0020"
-down_revision = "0016"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
