@@ -13,10 +13,15 @@ from bot.inbox import AppInbox
 from bot.logs import RequestIds
 from bot.pages import web
 from bot.pages.account import account_blueprint
+from bot.pages.admin_api_keys import admin_api_keys_blueprint
+from bot.pages.admin_audit import admin_audit_blueprint
 from bot.pages.admin_lists import admin_lists_blueprint
+from bot.pages.admin_settings import admin_settings_blueprint
 from bot.pages.admin_users import admin_users_blueprint
+from bot.pages.admin_webhooks import admin_webhooks_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
+from bot.pages.contacts import contacts_blueprint
 from bot.pages.flows import flows_blueprint
 from bot.pages.home import home_blueprint
 from bot.pages.queues import queues_blueprint
@@ -61,8 +66,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(sandbox_blueprint())
 
     web.install(app, settings)
-    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), flows_blueprint(), admin_users_blueprint(),
-                      admin_lists_blueprint(), queues_blueprint(), account_blueprint()):
+    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), queues_blueprint(), flows_blueprint(),
+                      contacts_blueprint(), account_blueprint(), admin_users_blueprint(), admin_lists_blueprint(),
+                      admin_audit_blueprint(), admin_api_keys_blueprint(), admin_webhooks_blueprint(),
+                      admin_settings_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

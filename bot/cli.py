@@ -243,7 +243,7 @@ def flows_import(files: tuple[str, ...]) -> None:
 
     definitions = _read_flow_files(files)
     with _session() as session:
-        imported = store_definitions(session, definitions)
+        imported = store_definitions(session, definitions, actor="cli")
     for item in imported:
         state = f"version {item.version}" if item.changed else f"unchanged (version {item.version})"
         click.echo(f"{item.key}: {state}")
@@ -278,11 +278,16 @@ def apikey() -> None:
               help="What the key may do; repeat for more (default: admin, everything).")
 def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API key and print it (only the key, once; it is stored hashed)."""
-    from storage.apikeys import ADMIN, create_api_key, scope_text
+    from bot.apikeys import create_key
+    from bot.errors import ServiceError
+    from storage.apikeys import ADMIN, scope_text
 
     chosen = scopes or (ADMIN,)
     with _session() as session:
-        key = create_api_key(session, name, chosen)
+        try:
+            key = create_key(session, name, chosen, actor="cli")
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
     click.echo(f"scopes: {scope_text(chosen)}", err=True)
     click.echo(key)
 
@@ -307,7 +312,8 @@ def apikey_list() -> None:
 @click.argument("name_or_id")
 def apikey_revoke(name_or_id: str) -> None:
     """Revoke an API key by id or name; every process refuses it from the next request on."""
-    from storage.apikeys import AmbiguousKeyName, find_api_key, revoke_api_key
+    from bot.apikeys import revoke_key
+    from storage.apikeys import AmbiguousKeyName, find_api_key
 
     with _session() as session:
         try:
@@ -317,8 +323,7 @@ def apikey_revoke(name_or_id: str) -> None:
                 from None
         if key is None:
             raise click.ClickException(f"no API key has the id or name {name_or_id}")
-        already = key.revoked_at is not None
-        revoked_at = revoke_api_key(session, key)
+        key, revoked_at, already = revoke_key(session, key, actor="cli")
     state = "was already revoked" if already else "revoked"
     click.echo(f"API key {key.id} ({key.name}) {state} at {revoked_at:%Y-%m-%d %H:%M} UTC")
 
@@ -359,7 +364,7 @@ def users_create(email: str, role: str) -> None:
 
     address = _email(email)
     with _user_runtime() as rt:
-        new = create_user(rt, address, Role(role))
+        new = create_user(rt, address, Role(role), actor="cli")
         login = f"{rt.settings.public_url}/login"
     click.echo(f"created {role} {address}; password: {new.password}")
     click.echo(f"It is shown only this once. Sign in at {login} and choose your own password.", err=True)
@@ -387,7 +392,7 @@ def users_disable(email: str) -> None:
 
     address = _email(email)
     with _user_runtime() as rt:
-        set_disabled(rt, address, True)
+        set_disabled(rt, address, True, actor="cli")
     click.echo(f"disabled {address}; their sessions have ended")
 
 
@@ -399,7 +404,7 @@ def users_enable(email: str) -> None:
 
     address = _email(email)
     with _user_runtime() as rt:
-        set_disabled(rt, address, False)
+        set_disabled(rt, address, False, actor="cli")
     click.echo(f"enabled {address}")
 
 
@@ -411,7 +416,7 @@ def users_reset_password(email: str) -> None:
 
     address = _email(email)
     with _user_runtime() as rt:
-        new = reset_password(rt, address)
+        new = reset_password(rt, address, actor="cli")
     click.echo(f"reset {address}; password: {new.password}")
     click.echo("It is shown only this once; it must be changed at the next sign-in.", err=True)
 
@@ -603,7 +608,7 @@ def webhooks_create(url: str, events: tuple[str, ...], description: str | None) 
     from bot.webhooks import create_subscription
 
     with _webhook_service() as rt, rt.session() as session:
-        webhook = create_subscription(rt, session, url, list(events), description)
+        webhook = create_subscription(rt, session, url, list(events), description, actor="cli")
         webhook_id, secret = webhook.id, webhook.secret
     click.echo(f"webhook: {webhook_id}")
     click.echo(f"secret: {secret}")
@@ -631,7 +636,7 @@ def _set_enabled(webhook_id: int, enabled: bool) -> None:
     from bot.webhooks import update_subscription
 
     with _webhook_service() as rt, rt.session() as session:
-        update_subscription(rt, session, webhook_id, enabled=enabled)
+        update_subscription(rt, session, webhook_id, enabled=enabled, actor="cli")
     click.echo(f"webhook {webhook_id} {'enabled' if enabled else 'disabled'}")
 
 
@@ -656,7 +661,7 @@ def webhooks_delete(webhook_id: int) -> None:
     from bot.webhooks import remove_subscription
 
     with _webhook_service() as rt, rt.session() as session:
-        remove_subscription(session, webhook_id)
+        remove_subscription(session, webhook_id, actor="cli")
     click.echo(f"webhook {webhook_id} deleted")
 
 
@@ -667,7 +672,7 @@ def webhooks_rotate(webhook_id: int) -> None:
     from bot.webhooks import rotate_secret
 
     with _webhook_service() as rt, rt.session() as session:
-        webhook = rotate_secret(session, webhook_id)
+        webhook = rotate_secret(session, webhook_id, actor="cli")
         secret, until = webhook.secret, webhook.previous_until
     click.echo(f"secret: {secret}")
     click.echo(f"The previous secret also signs until {until:%Y-%m-%d %H:%M} UTC.")

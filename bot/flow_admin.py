@@ -11,11 +11,20 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.audit import SYSTEM, record
 from bot.errors import NotFound
 from channels.registry import CHANNEL_NAMES
 from flows.loader import FlowError, Problem, dump_flow, load_flow
 from flows.schema import FlowDefinition
-from storage.flow_versions import current_flow, current_flows, flow_version, flow_versions, previous_version, save_flow
+from storage.flow_versions import (
+    current_flow,
+    current_flows,
+    flow_version,
+    flow_versions,
+    previous_version,
+    retire_flow,
+    save_flow,
+)
 from storage.models import Flow
 
 
@@ -34,13 +43,24 @@ class DiffLine:
     text: str
 
 
-def store_definitions(session: Session, definitions: list[FlowDefinition]) -> list[Imported]:
-    """Save every definition in the caller's transaction: all of them or, on error, none."""
+def store_definitions(session: Session, definitions: list[FlowDefinition], *, actor: str = SYSTEM) -> list[Imported]:
+    """Save every definition in the caller's transaction: all of them or, on error, none. A new version is audited
+    as `actor`'s."""
     imported = []
     for definition in definitions:
         flow, changed = save_flow(session, definition.key, definition.name, stored_form(definition), definition.enabled)
         imported.append(Imported(flow.key, flow.version, changed))
+        if changed:
+            record(session, actor, "flow", flow.key, "saved", version=flow.version, enabled=flow.enabled)
     return imported
+
+
+def retire(session: Session, key: str, *, actor: str = SYSTEM) -> bool:
+    """The flow stops matching events; its versions stay for the deliveries made from them."""
+    if not retire_flow(session, key):
+        return False
+    record(session, actor, "flow", key, "deleted")
+    return True
 
 
 def stored_form(definition: FlowDefinition) -> dict:
@@ -71,7 +91,8 @@ def parse_flow_text(text: str, key: str | None = None) -> FlowDefinition:
     return definition
 
 
-def save_flow_text(session: Session, text: str, key: str | None = None, *, new: bool = False) -> Imported:
+def save_flow_text(session: Session, text: str, key: str | None = None, *, new: bool = False,
+                   actor: str = SYSTEM) -> Imported:
     """Save typed YAML as the flow's new current version. `new` refuses a key that is taken, so creating a
     flow never overwrites one by accident."""
     definition = parse_flow_text(text, key)
@@ -79,7 +100,7 @@ def save_flow_text(session: Session, text: str, key: str | None = None, *, new: 
         line = next((n for n, row in enumerate(text.splitlines(), 1) if row.startswith("key:")), None)
         raise FlowError([Problem("new.yaml", "key", line,
                                  f"{definition.key!r} is the key of an existing flow; choose another")])
-    [imported] = store_definitions(session, [definition])
+    [imported] = store_definitions(session, [definition], actor=actor)
     return imported
 
 
@@ -90,10 +111,10 @@ def _current(session: Session, key: str) -> Flow:
     return flow
 
 
-def set_enabled(session: Session, key: str, enabled: bool) -> Imported:
+def set_enabled(session: Session, key: str, enabled: bool, *, actor: str = SYSTEM) -> Imported:
     """Enable or disable a flow: a new version, identical but for `enabled`."""
     definition = definition_of(_current(session, key)).model_copy(update={"enabled": enabled})
-    [imported] = store_definitions(session, [definition])
+    [imported] = store_definitions(session, [definition], actor=actor)
     return imported
 
 
@@ -105,12 +126,14 @@ def list_versions(session: Session, key: str) -> list[Flow]:
     return found
 
 
-def roll_back(session: Session, key: str, version: int) -> Imported:
+def roll_back(session: Session, key: str, version: int, *, actor: str = SYSTEM) -> Imported:
     """Bring an old version back by saving it as a new current version: the history keeps everything."""
     old = flow_version(session, key, version)
     if old is None:
         raise NotFound(f"version of flow {key}", version)
     flow, changed = save_flow(session, key, old.name, old.definition, old.enabled)
+    if changed:
+        record(session, actor, "flow", key, "rolled back", version=flow.version, to_version=version)
     return Imported(flow.key, flow.version, changed)
 
 

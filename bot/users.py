@@ -21,6 +21,7 @@ from functools import cache
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.audit import SYSTEM, record
 from bot.errors import (
     AccountDisabled,
     LastAdmin,
@@ -94,7 +95,7 @@ def normalize_email(text: str) -> str:
     return email
 
 
-def create_user(rt: Runtime, email: str, role: Role, *, one_time: bool = True) -> NewPassword:
+def create_user(rt: Runtime, email: str, role: Role, *, one_time: bool = True, actor: str = SYSTEM) -> NewPassword:
     """A new user with a random password; a one-time one must be changed at first sign-in."""
     password = _new_password()
     with rt.session() as session:
@@ -103,6 +104,7 @@ def create_user(rt: Runtime, email: str, role: Role, *, one_time: bool = True) -
         except stored.UserExists:
             raise UserExists(email) from None
         account = _account(user)
+        record(session, actor, "user", email, "created", role=role.value)
     log.info("user created user=%d role=%s", account.id, role.value)
     return NewPassword(account, password)
 
@@ -112,7 +114,7 @@ def list_users(rt: Runtime) -> list[Account]:
         return [_account(user) for user in stored.list_users(session)]
 
 
-def set_disabled(rt: Runtime, who: int | str, disabled: bool) -> Account:
+def set_disabled(rt: Runtime, who: int | str, disabled: bool, *, actor: str = SYSTEM) -> Account:
     """Disable (ending every session at once) or enable a user. The last enabled admin stays enabled."""
     with rt.session() as session:
         user = _user(session, who)
@@ -125,11 +127,12 @@ def set_disabled(rt: Runtime, who: int | str, disabled: bool) -> Account:
             user.disabled_at = None
         session.add(user)
         account = _account(user)
+        record(session, actor, "user", user.email, "disabled" if disabled else "enabled")
     log.info("user %s user=%d", "disabled" if disabled else "enabled", account.id)
     return account
 
 
-def reset_password(rt: Runtime, who: int | str) -> NewPassword:
+def reset_password(rt: Runtime, who: int | str, *, actor: str = SYSTEM) -> NewPassword:
     """A new one-time password; the user's sessions end, and they choose their own at the next sign-in."""
     password = _new_password()
     with rt.session() as session:
@@ -139,6 +142,7 @@ def reset_password(rt: Runtime, who: int | str) -> NewPassword:
         stored.end_sessions(user)
         session.add(user)
         account = _account(user)
+        record(session, actor, "user", user.email, "password_reset")
     log.info("password reset user=%d", account.id)
     return NewPassword(account, password)
 

@@ -28,10 +28,14 @@ from sqlmodel import Session
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from bot.audit import SYSTEM, record
+from bot.outbox import send_and_record
 from bot.runtime import Runtime
 from bot.webhooks import WebhookNotFound, WebhookUrlRefused, check_url, is_public
+from channels.base import Outbound
 from storage.models import Webhook, WebhookMessage
 from storage.types import utcnow
+from storage.users import admin_emails
 from storage.webhooks import (
     DELIVERED,
     FAILED,
@@ -201,8 +205,11 @@ def _drain(rt: Runtime, webhook_id: int, claim: datetime, now: datetime) -> int:
             attempt = post(rt, webhook, message.msg_id, message.body, now)
             _log(webhook_id, message, attempt)
             with rt.session() as session:
-                if not _record(rt, session, webhook_id, message.id, attempt, now):
-                    break
+                go_on, disabled = _record(rt, session, webhook_id, message.id, attempt, now)
+            if disabled is not None:
+                tell_admins(rt, webhook, disabled)
+            if not go_on:
+                break
             delivered += 1
     finally:
         with rt.session() as session:
@@ -216,40 +223,69 @@ def _log(webhook_id: int, message: WebhookMessage, attempt: Attempt) -> None:
              message.msg_id, message.type, outcome, attempt.status_code, attempt.error, attempt.ms)
 
 
-def _record(rt: Runtime, session: Session, webhook_id: int, message_id: int, attempt: Attempt, now: datetime) -> bool:
-    """The attempt in the log and its consequence; True when the next message may go."""
+def _record(rt: Runtime, session: Session, webhook_id: int, message_id: int, attempt: Attempt,
+            now: datetime) -> tuple[bool, str | None]:
+    """The attempt in the log and its consequence: whether the next message may go, and why the subscription was
+    disabled if it just was."""
     webhook = webhook_by_id(session, webhook_id, lock=True)
     message = session.get(WebhookMessage, message_id)
     if webhook is None or message is None or message.status != PENDING:
-        return False  # deleted meanwhile
+        return False, None  # deleted meanwhile
     add_attempt(session, message, now, attempt.status_code, attempt.error, attempt.ms)
     if attempt.ok:
         finish(session, message, DELIVERED, now)
         webhook.failing_since = None
         session.add(webhook)
-        return True
+        return True, None
     webhook.failing_since = webhook.failing_since or now
+    disabled = None
     if attempt.status_code == 410:
-        _disable(session, webhook, "the receiver answered 410 Gone", now)
+        disabled = _disable(session, webhook, "the receiver answered 410 Gone", now)
     elif message.first_attempt_at is not None and now - message.first_attempt_at >= GIVE_UP_AFTER:
         finish(session, message, FAILED, now)
         log.warning("webhook %s gave up message %s after %d attempts", webhook_id, message.msg_id, message.attempts)
         if now - webhook.failing_since >= GIVE_UP_AFTER:
             since = webhook.failing_since.strftime("%Y-%m-%d %H:%M UTC")
-            _disable(session, webhook, f"failing since {since}; last attempt: {attempt.error}", now)
+            disabled = _disable(session, webhook, f"failing since {since}; last attempt: {attempt.error}", now)
     else:
         message.next_attempt_at = now + backoff(rt, message.attempts)
         session.add(message)
     session.add(webhook)
-    return False
+    return False, disabled
 
 
-def _disable(session: Session, webhook: Webhook, reason: str, now: datetime) -> None:
-    """The admins see the reason in the API, the CLI's list and the log; enabling again resumes the queue."""
+def _disable(session: Session, webhook: Webhook, reason: str, now: datetime) -> str:
+    """The admins see the reason in the API, the CLI's list, the pages, the audit log and the log, and are told by
+    email (`tell_admins`); enabling again resumes the queue."""
     webhook.enabled = False
     webhook.disabled_reason = reason[:500]
     webhook.updated_at = now
+    record(session, SYSTEM, "webhook", webhook.id, "disabled", reason=webhook.disabled_reason)
     log.warning("webhook %s to %s disabled: %s", webhook.id, urlsplit(webhook.url).hostname, reason)
+    return webhook.disabled_reason
+
+
+def tell_admins(rt: Runtime, webhook: Webhook, reason: str) -> int:
+    """An email to every enabled admin, through the email channel as escalations go (SMTP when configured);
+    returns the emails sent. Without the email channel the log line and the pages are all there is."""
+    if "email" not in rt.channels:
+        log.warning("webhook %s disabled; no email channel to tell the admins", webhook.id)
+        return 0
+    with rt.session() as session:
+        admins = admin_emails(session)
+    host = urlsplit(webhook.url).hostname
+    text = "\n".join([
+        f"Touchpoint stopped sending events to the webhook #{webhook.id} ({host}): {reason}.",
+        "",
+        "Events keep queuing for it. Fix the receiver, send it a test event, then enable it again:",
+        f"{rt.settings.public_url}/app/admin/webhooks/{webhook.id}",
+    ])
+    sent = 0
+    for admin in admins:
+        mail = Outbound(channel="email", to=admin, text=text, kind="webhook_disabled",
+                        subject=f"Webhook #{webhook.id} to {host} is disabled")
+        sent += send_and_record(rt, mail, None).sent
+    return sent
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
+from bot.audit import SYSTEM, record
 from bot.errors import NotFound, ServiceError
 from bot.runtime import Runtime
 from storage.contacts import external_id_of
@@ -26,6 +27,7 @@ from storage.webhooks import (
     create_webhook,
     delete_webhook,
     enqueue,
+    last_attempts,
     list_webhooks,
     new_secret,
     pending_count,
@@ -100,10 +102,12 @@ class WebhookView:
     webhook: Webhook
     pending: int
     attempts: list[tuple[WebhookAttempt, str, str]]
+    last_attempt: WebhookAttempt | None = None
 
 
 def list_subscriptions(session: Session) -> list[WebhookView]:
-    return [WebhookView(w, pending_count(session, w.id or 0), []) for w in list_webhooks(session)]
+    last = last_attempts(session)
+    return [WebhookView(w, pending_count(session, w.id or 0), [], last.get(w.id or 0)) for w in list_webhooks(session)]
 
 
 def get_subscription(session: Session, webhook_id: int, attempts: int = 20) -> WebhookView:
@@ -114,11 +118,20 @@ def get_subscription(session: Session, webhook_id: int, attempts: int = 20) -> W
 
 
 def create_subscription(
-    rt: Runtime, session: Session, url: str, events: list[str], description: str | None = None
+    rt: Runtime, session: Session, url: str, events: list[str], description: str | None = None, *,
+    actor: str = SYSTEM,
 ) -> Webhook:
     """A new subscription with a fresh secret; the caller shows the secret once."""
     check_url(url, rt.settings.webhooks_allow_private)
-    return create_webhook(session, url, _unique(events), description or "")
+    webhook = create_webhook(session, url, _unique(events), description or "")
+    record(session, actor, "webhook", webhook.id, "created", url=_audited_url(url), events=webhook.events)
+    return webhook
+
+
+def _audited_url(url: str) -> str:
+    """The URL without its query, which may carry a receiver's token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def update_subscription(
@@ -130,28 +143,34 @@ def update_subscription(
     events: list[str] | None = None,
     enabled: bool | None = None,
     description: str | None = None,
+    actor: str = SYSTEM,
 ) -> Webhook:
     """Enabling again clears the failure streak and the reason it was disabled; pending events go out in order."""
     webhook = webhook_by_id(session, webhook_id, lock=True)
     if webhook is None:
         raise WebhookNotFound(webhook_id)
-    if url is not None:
+    changed: dict[str, object] = {}
+    if url is not None and url != webhook.url:
         webhook.url = check_url(url, rt.settings.webhooks_allow_private)
-    if events is not None:
-        webhook.events = _unique(events)
-    if description is not None:
-        webhook.description = description
+        changed["url"] = _audited_url(url)
+    if events is not None and _unique(events) != webhook.events:
+        webhook.events = changed["events"] = _unique(events)
+    if description is not None and description != webhook.description:
+        webhook.description = changed["description"] = description
     if enabled is not None and enabled != webhook.enabled:
-        webhook.enabled = enabled
+        webhook.enabled = changed["enabled"] = enabled
         webhook.failing_since = None
         webhook.disabled_reason = None if enabled else "disabled by an admin"
+    if changed:
+        action = ("enabled" if enabled else "disabled") if list(changed) == ["enabled"] else "updated"
+        record(session, actor, "webhook", webhook_id, action, **changed)
     webhook.updated_at = utcnow()
     session.add(webhook)
     session.flush()
     return webhook
 
 
-def rotate_secret(session: Session, webhook_id: int) -> Webhook:
+def rotate_secret(session: Session, webhook_id: int, *, actor: str = SYSTEM) -> Webhook:
     """A new secret; the old one also signs for ROTATION_OVERLAP, so a receiver can switch without a gap."""
     webhook = webhook_by_id(session, webhook_id, lock=True)
     if webhook is None:
@@ -160,15 +179,17 @@ def rotate_secret(session: Session, webhook_id: int) -> Webhook:
     webhook.previous_secret, webhook.previous_until = webhook.secret, now + ROTATION_OVERLAP
     webhook.secret = new_secret()
     webhook.updated_at = now
+    record(session, actor, "webhook", webhook_id, "secret_rotated")
     session.add(webhook)
     session.flush()
     return webhook
 
 
-def remove_subscription(session: Session, webhook_id: int) -> None:
+def remove_subscription(session: Session, webhook_id: int, *, actor: str = SYSTEM) -> None:
     webhook = webhook_by_id(session, webhook_id, lock=True)
     if webhook is None:
         raise WebhookNotFound(webhook_id)
+    record(session, actor, "webhook", webhook_id, "deleted", url=_audited_url(webhook.url))
     delete_webhook(session, webhook)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, select
 
+from storage.audit import add_entry
 from storage.models import ChannelConsent, Contact, ContactAddress
 from storage.types import utcnow
 from storage.upsert import INSERTS, InsertIgnoring
@@ -149,15 +150,21 @@ def is_opted_out(session: Session, contact_id: int, channel: str) -> bool:
     return channel in opted_out_channels(session, contact_id)
 
 
-def set_opt_out(session: Session, contact_id: int, channel: str, at: datetime | None, source: str) -> None:
+def set_opt_out(session: Session, contact_id: int, channel: str, at: datetime | None, source: str,
+                actor: str | None = None) -> None:
     """Record an opt-out (at given) or an opt-in (at None) for one channel. A new opt-out is a `contact.opted_out`
-    webhook event, written in the same transaction."""
+    webhook event, and every change of state an audit entry (by `actor`, else the customer or the provider),
+    written in the same transaction."""
     consent = session.exec(
         select(ChannelConsent).where(ChannelConsent.contact_id == contact_id, ChannelConsent.channel == channel)
     ).first()
     if consent is None:
         consent = ChannelConsent(contact_id=contact_id, channel=channel)
     newly_out = at is not None and consent.opted_out_at is None
+    if newly_out or (at is None and consent.opted_out_at is not None):
+        who = actor or ("provider" if source == "provider" else "customer")
+        add_entry(session, who, "consent", f"contact #{contact_id} {channel}", "opted_out" if at else "opted_in",
+                  {"source": source, "was": consent.source})
     consent.opted_out_at = at
     consent.source = source
     consent.updated_at = utcnow()

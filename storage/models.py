@@ -70,7 +70,7 @@ CONTACTED_STATUSES = (
 class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=255, unique=True, index=True)
-    name: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, max_length=255, index=True)  # contact search: names starting with
     locale: str | None = Field(default=None, max_length=35)
     timezone: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] = _json(dict)
@@ -639,3 +639,26 @@ class InsightsDigest(SQLModel, table=True):
     period_start: date
     recipients: int = 0
     sent_at: datetime = _created()
+class AuditEntry(SQLModel, table=True):
+    """Who changed what and when: a flow, queue, user, API key, webhook, consent or setting. `detail` holds what
+    changed, never a secret or a password. Read newest first, all or of one kind."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_kind_id", "kind", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=320)  # a user's email, `api key <name> (#id)`, `cli` or `system`
+    kind: str = Field(max_length=16)
+    object_key: str = Field(max_length=255)
+    action: str = Field(max_length=32)
+    detail: dict[str, Any] = _json(dict)
+
+
+class Setting(SQLModel, table=True):
+    """A setting admins change in the web app; a stored value overrides the environment's."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(default=None, sa_type=JSONType, nullable=True)
+    updated_at: datetime = _created()
+    updated_by: str = Field(default="", max_length=320)

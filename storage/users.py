@@ -48,6 +48,12 @@ def enabled_admins(session: Session) -> int:
     return session.exec(query).one()
 
 
+def admin_emails(session: Session) -> list[str]:
+    """The enabled admins' emails, for what every admin must hear of (a webhook disabled)."""
+    query = select(User.email).where(User.role == "admin", col(User.disabled_at).is_(None)).order_by(col(User.email))
+    return list(session.exec(query).all())
+
+
 def end_sessions(user: User) -> None:
     """Every session of the user stops working at its next request."""
     user.session_epoch += 1

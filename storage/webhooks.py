@@ -100,6 +100,13 @@ def recent_attempts(session: Session, webhook_id: int, limit: int = 20) -> list[
     return [(attempt, msg_id, type_) for attempt, msg_id, type_ in rows]
 
 
+def last_attempts(session: Session) -> dict[int, WebhookAttempt]:
+    """Each subscription's newest attempt (by the `(webhook_id, id)` index)."""
+    newest = select(sa.func.max(WebhookAttempt.id)).group_by(col(WebhookAttempt.webhook_id)).scalar_subquery()
+    rows = session.exec(select(WebhookAttempt).where(col(WebhookAttempt.id).in_(newest))).all()
+    return {row.webhook_id: row for row in rows}
+
+
 def pending_count(session: Session, webhook_id: int) -> int:
     return session.exec(
         select(sa.func.count()).where(WebhookMessage.webhook_id == webhook_id, WebhookMessage.status == PENDING)

@@ -42,6 +42,7 @@ def _require_scope(holder: KeyHolder, endpoint: str) -> None:
 def api_blueprint() -> Blueprint:
     from bot.api import (
         apikeys,
+        audit,
         casework,
         contacts,
         deliveries,
@@ -63,6 +64,6 @@ def api_blueprint() -> Blueprint:
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
     for module in (events, deliveries, responses, followups, queues, casework, metrics, flows, sends, contacts,
-                   sandbox, sites, apikeys, insights, webhooks, openapi):
+                   sandbox, sites, apikeys, insights, webhooks, audit, openapi):
         module.register(bp)
     return bp

@@ -7,9 +7,10 @@ from datetime import datetime
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel
 
-from bot.api.errors import not_found
+from bot.api.actor import api_actor
+from bot.apikeys import revoke_key
 from bot.runtime import runtime
-from storage.apikeys import MAX_ID, list_api_keys, revoke_api_key, scope_list
+from storage.apikeys import list_api_keys, scope_list
 from storage.models import ApiKey
 
 
@@ -41,10 +42,7 @@ def list_all() -> Response:
 def revoke(key_id: int) -> tuple[str, int]:
     """A key may revoke itself: stopping a leaked key must never wait for another one."""
     with runtime().session() as session:
-        key = session.get(ApiKey, key_id) if key_id <= MAX_ID else None
-        if key is None:
-            raise not_found("API key", key_id)
-        revoke_api_key(session, key)
+        revoke_key(session, key_id, actor=api_actor())
     return "", 204
 
 

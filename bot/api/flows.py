@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
+from bot.api.actor import api_actor
 from bot.api.errors import not_found
 from bot.api.schemas import FlowList, FlowOut
-from bot.flow_admin import definition_of, store_definitions
+from bot.flow_admin import definition_of, retire, store_definitions
 from bot.http_json import ApiError, check_storable, field_errors, json_data, raw_body
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.loader import FlowError, dump_flow, load_flow
 from flows.schema import FlowDefinition
-from storage.flow_versions import current_flow, current_flows, retire_flow
+from storage.flow_versions import current_flow, current_flows
 from storage.models import Flow
 
 
@@ -76,7 +77,7 @@ def put_flow(key: str) -> tuple[Response, int]:
             [{"field": "key", "message": f"expected {key!r}"}],
         )
     with runtime().session() as session:
-        [imported] = store_definitions(session, [definition])
+        [imported] = store_definitions(session, [definition], actor=api_actor())
         flow = current_flow(session, key)
         assert flow is not None
         body = flow_out(flow).model_dump(mode="json")
@@ -85,7 +86,7 @@ def put_flow(key: str) -> tuple[Response, int]:
 
 def delete_flow(key: str) -> tuple[str, int]:
     with runtime().session() as session:
-        if not retire_flow(session, key):
+        if not retire(session, key, actor=api_actor()):
             raise not_found("flow", key)
     return "", 204
 

@@ -15,6 +15,8 @@ from bot.api import insights
 from bot.api import schemas as s
 from bot.api import webhooks as wh
 from bot.api.apikeys import ApiKeyList
+from bot.api.audit import AuditList, AuditQuery
+from bot.api.contacts import ContactExport
 from bot.api.scopes import OWN_KEY, scope_of
 from bot.inputs import EventIn
 
@@ -154,6 +156,14 @@ OPERATIONS: tuple[Operation, ...] = (
         None,
         204,
         path_params=("external_id",),
+        errors=(401, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/contacts/{external_id}/export",
+        "Everything held about a contact, by table (GDPR access); audited",
+        ContactExport,
+        path_params=("external_id",),
         errors=(401, 404),
     ),
     Operation(
@@ -224,6 +234,12 @@ OPERATIONS += (
               wh.WebhookSecret, path_params=("id",), errors=(401, 404)),
     Operation("post", "/webhooks/{id}/test", "Send a webhook.test event now and say what the receiver answered",
               wh.WebhookTestOut, path_params=("id",), errors=(401, 404)),
+)
+
+# The audit log: who changed which flow, queue, user, key, webhook, consent or setting.
+OPERATIONS += (
+    Operation("get", "/audit", "The audit log, newest first, paginated by `before`; filter by kind", AuditList,
+              query=AuditQuery),
 )
 
 

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, jsonify
 from sqlmodel import Session
 
+from bot.api.actor import api_actor
 from bot.api.errors import not_found
 from bot.api.schemas import QueueFiguresOut, QueueList, QueueOut, QueuePatch, QueuesQuery
+from bot.audit import record
 from bot.http_json import ApiError, invalid_parameter, json_body, query
 from bot.runtime import runtime
 from flows.durations import format_duration, parse_duration
@@ -147,6 +149,8 @@ def patch(key: str) -> Response:
                 setattr(queue, name, getattr(payload, name))
         session.add(queue)
         session.flush()
+        record(session, api_actor(), "queue", key, "updated",
+               **payload.model_dump(mode="json", exclude_unset=True))
         now = utcnow()
         [item] = queue_items(session, [queue], Outlook(now, DEFAULT_DUE_SOON, now - FIGURES_PERIOD, now))
     return jsonify(item.model_dump(mode="json"))

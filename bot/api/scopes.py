@@ -53,6 +53,7 @@ SCOPE_OF: dict[str, str] = {
     "api.delete_flow": ADMIN,
     "api.patch_queue": ADMIN,
     "api.delete_contact": ADMIN,
+    "api.export_contact": ADMIN,  # personal data: an admin's, like erasure
     "api.create_site": ADMIN,
     "api.patch_site": ADMIN,
     "api.list_apikeys": ADMIN,
@@ -68,6 +69,7 @@ SCOPE_OF: dict[str, str] = {
     "api.delete_webhook": ADMIN,
     "api.rotate_webhook_secret": ADMIN,
     "api.test_webhook": ADMIN,
+    "api.list_audit": ADMIN,
 }
 
 # A key may always revoke itself, whatever its scopes: stopping a leaked key must not wait for an admin key.

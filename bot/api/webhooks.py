@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, Field
 
+from bot.api.actor import api_actor
 from bot.api.params import ID
 from bot.http_json import json_body
 from bot.inputs import Strict, one_of
@@ -114,7 +115,8 @@ def create() -> tuple[Response, int]:
     payload = json_body(WebhookIn)
     rt = runtime()
     with rt.session() as session:
-        webhook = create_subscription(rt, session, payload.url, payload.events, payload.description)
+        webhook = create_subscription(rt, session, payload.url, payload.events, payload.description,
+                                      actor=api_actor())
         body = WebhookCreated(**webhook_out(WebhookView(webhook, 0, [])).model_dump(), secret=webhook.secret)
     return jsonify(body.model_dump(mode="json")), 201
 
@@ -129,19 +131,19 @@ def patch(webhook_id: int) -> Response:
     rt = runtime()
     with rt.session() as session:
         update_subscription(rt, session, webhook_id, url=payload.url, events=payload.events, enabled=payload.enabled,
-                            description=payload.description)
+                            description=payload.description, actor=api_actor())
         return _detail(get_subscription(session, webhook_id))
 
 
 def delete(webhook_id: int) -> tuple[str, int]:
     with runtime().session() as session:
-        remove_subscription(session, webhook_id)
+        remove_subscription(session, webhook_id, actor=api_actor())
     return "", 204
 
 
 def rotate(webhook_id: int) -> Response:
     with runtime().session() as session:
-        webhook = rotate_secret(session, webhook_id)
+        webhook = rotate_secret(session, webhook_id, actor=api_actor())
         body = WebhookSecret(secret=webhook.secret, previous_valid_until=webhook.previous_until)
     return jsonify(body.model_dump(mode="json"))
 

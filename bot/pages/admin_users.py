@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from bot.errors import LastAdmin, NotFound, UserExists
-from bot.pages.web import PageError, admin_required, current_user
+from bot.pages.web import PageError, actor, admin_required, current_user
 from bot.runtime import runtime
 from bot.users import NewPassword, list_users, normalize_email, reset_password, set_disabled
 from bot.users import create_user as create_account
@@ -45,7 +45,7 @@ def create() -> tuple[str, int]:
     if errors:
         return _page(422, form=form, errors=errors)
     try:
-        made = create_account(runtime(), email, Role(form["role"]), one_time=True)
+        made = create_account(runtime(), email, Role(form["role"]), one_time=True, actor=actor())
     except UserExists:
         return _page(409, form=form, errors={"email": f"A user with the email {email} already exists"})
     return _page(201, new_password=made)
@@ -66,21 +66,21 @@ def _change(user_id: int, action: Any) -> Any:
 
 @admin_required
 def disable(user_id: int) -> Response:
-    account = _change(user_id, lambda who: set_disabled(runtime(), who, True))
+    account = _change(user_id, lambda who: set_disabled(runtime(), who, True, actor=actor()))
     flash(f"{account.email} is disabled and signed out everywhere.")
     return redirect(url_for("admin_users.users"), 303)
 
 
 @admin_required
 def enable(user_id: int) -> Response:
-    account = _change(user_id, lambda who: set_disabled(runtime(), who, False))
+    account = _change(user_id, lambda who: set_disabled(runtime(), who, False, actor=actor()))
     flash(f"{account.email} can sign in again.")
     return redirect(url_for("admin_users.users"), 303)
 
 
 @admin_required
 def reset(user_id: int) -> tuple[str, int]:
-    made = _change(user_id, lambda who: reset_password(runtime(), who))
+    made = _change(user_id, lambda who: reset_password(runtime(), who, actor=actor()))
     return _page(new_password=made)
 
 

@@ -24,7 +24,7 @@ from bot.flow_admin import (
 from bot.flow_tests import channels_for_tests, send_test
 from bot.insights import funnel
 from bot.pages.flow_preview import preview_values, register_preview
-from bot.pages.web import PageError, admin_required, current_user
+from bot.pages.web import PageError, actor, admin_required, current_user
 from bot.runtime import runtime
 from flows.loader import FlowError
 from storage.flow_versions import current_flow, current_flows
@@ -126,7 +126,7 @@ def _save(key: str | None) -> Response | tuple[str, int]:
         return _editor(key, text, preview=True)
     try:
         with runtime().session() as session:
-            saved = save_flow_text(session, text, key, new=key is None)
+            saved = save_flow_text(session, text, key, new=key is None, actor=actor())
     except FlowError as error:
         return _editor(key, text, 422, problems_of(error, text), preview=True)
     except RecursionError:
@@ -152,7 +152,7 @@ def update(key: str) -> Response | tuple[str, int]:
 def _switch(key: str, enabled: bool) -> Response:
     try:
         with runtime().session() as session:
-            saved = set_enabled(session, key, enabled)
+            saved = set_enabled(session, key, enabled, actor=actor())
     except NotFound:
         raise _missing(key) from None
     word = "enabled" if enabled else "disabled"
@@ -189,7 +189,7 @@ def versions(key: str) -> str:
 def rollback(key: str, version: int) -> Response:
     try:
         with runtime().session() as session:
-            saved = roll_back(session, key, version)
+            saved = roll_back(session, key, version, actor=actor())
     except NotFound:
         raise PageError(404, "No such version", f"Flow {key} has no version {version}.") from None
     if saved.changed:

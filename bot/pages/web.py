@@ -61,9 +61,14 @@ NAV: list[NavItem] = [
     NavItem("Cases", "/app/cases"),
     NavItem("Queues", "/app/queues"),
     NavItem("Flows", "/app/flows", admin_only=True),
+    NavItem("Contacts", "/app/contacts", admin_only=True),
     NavItem("Root causes", "/app/admin/root-causes", admin_only=True),
     NavItem("Saved replies", "/app/admin/saved-replies", admin_only=True),
     NavItem("Users", "/app/admin/users", admin_only=True),
+    NavItem("API keys", "/app/admin/api-keys", admin_only=True),
+    NavItem("Webhooks", "/app/admin/webhooks", admin_only=True),
+    NavItem("Settings", "/app/admin/settings", admin_only=True),
+    NavItem("Audit log", "/app/admin/audit", admin_only=True),
 ]
 
 
@@ -110,6 +115,12 @@ def _session_user() -> Account | None:
     if account is None:
         end_session()
     return account
+
+
+def actor() -> str:
+    """Who the audit log names for a change made on a page: the signed-in user's email."""
+    user = current_user()
+    return user.email if user is not None else "anonymous"
 
 
 def start_session(account: Account) -> None:
