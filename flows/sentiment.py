@@ -17,6 +17,8 @@ from importlib.resources import files
 from textblob.en import Sentiment as _Lexicon
 
 POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
+# A comment in a language the tagger does not read: marked, not guessed.
+UNKNOWN = "unknown"
 
 POSITIVE_ABOVE = 0.2
 NEGATIVE_BELOW = 0.0
@@ -148,6 +150,11 @@ def _known() -> dict[str, tuple[float, float, bool]]:
     through a lazy dict and cost more than the rest of the tagging together."""
     return {word: (entry[None][0], entry[None][2], "RB" in entry) for word, entry in _lexicon().items()
             if None in entry}
+
+
+def english_words() -> frozenset[str] | dict[str, tuple[float, float, bool]]:
+    """The English words the lexicon knows (TextBlob's, VADER's and ours): a cheap test of a text's language."""
+    return _known()
 
 
 @lru_cache(maxsize=1)

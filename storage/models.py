@@ -243,6 +243,7 @@ class Response(SQLModel, table=True):
     polarity: float | None = None
     themes: list[str] = _json(list)
     mismatch: bool = False
+    language: str | None = Field(default=None, max_length=8)  # ISO 639-1 of the comment; None without one
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = _created()
     recheck_of: int | None = None  # the case a "did we fix it?" answer is about (see Delivery.recheck_of)

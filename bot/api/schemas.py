@@ -86,6 +86,7 @@ class ResponseOut(BaseModel):
     mismatch: bool
     answered_at: datetime
     recheck_of: int | None = None  # the case a "did we fix it?" answer is about
+    language: str | None = None  # of the comment (ISO 639-1); sentiment "unknown" when it is not English
 
 
 class ResponsesPage(BaseModel):
