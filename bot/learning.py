@@ -53,6 +53,7 @@ def correct_response(rt: Runtime, session: Session, response_id: int, sentiment:
                      themes: list[str] | None) -> Response:
     """The answer takes the agent's tags at once; the next model learns from them. Routing is not redone: a case
     already opened stays where agents are working on it."""
+    rt.refresh_themes(session.connection())
     response = response_by_id(session, response_id)
     if response is None:
         raise ResponseNotFound(response_id)

@@ -22,6 +22,8 @@ def tag_response(rt: Runtime, response: Response, session: Session | None = None
     if response.comment and response.language != ENGLISH:
         response.sentiment, response.polarity, response.themes, response.mismatch = UNKNOWN, None, [], False
     elif response.comment:
+        if session is not None:
+            rt.refresh_themes(session.connection())
         model = rt.sentiment_model(session.connection()) if session is not None else None
         sentiment = model.tag(response.comment) if model else tag_sentiment(response.comment)
         response.sentiment = sentiment.label

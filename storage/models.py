@@ -588,3 +588,19 @@ class TaggingCorrection(SQLModel, table=True):
     sentiment: str | None = Field(default=None, max_length=16)
     themes: list[str] | None = Field(default=None, sa_type=JSONType, nullable=True)
     created_at: datetime = _created()
+
+
+class ThemeProposal(SQLModel, table=True):
+    """A theme the worker proposes from comments no theme covers; an admin accepts (with a name and keywords),
+    merges or rejects it. Accepted ones join the taxonomy. Examples are response ids, never copied text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="proposed", max_length=16, index=True)  # proposed, accepted, rejected, merged
+    words: list[str] = _json(list)
+    examples: list[int] = _json(list)
+    size: int = 0
+    name: str | None = Field(default=None, max_length=64)
+    keywords: list[str] | None = Field(default=None, sa_type=JSONType, nullable=True)
+    merged_into: int | None = None
+    created_at: datetime = _created()
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -56,6 +56,7 @@ def api_blueprint() -> Blueprint:
         sandbox,
         sends,
         sites,
+        themes,
         webhooks,
     )
 
@@ -63,6 +64,6 @@ def api_blueprint() -> Blueprint:
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
     for module in (events, deliveries, responses, followups, queues, casework, metrics, flows, sends, contacts,
-                   sandbox, sites, apikeys, insights, webhooks, openapi):
+                   sandbox, sites, apikeys, insights, webhooks, themes, openapi):
         module.register(bp)
     return bp
