@@ -12,6 +12,7 @@ from bot.api.errors import register_error_handlers
 from bot.inbox import AppInbox
 from bot.logs import RequestIds
 from bot.pages import web
+from bot.pages.admin_themes import admin_themes_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(sandbox_blueprint())
 
     web.install(app, settings)
-    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint()):
+    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint(),
+                      admin_themes_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

@@ -50,7 +50,10 @@ def _detector() -> Any:
 
 def detect(text: str) -> tuple[str, float]:
     """The detector's best guess and its confidence (0..1), from the model bundled in the package."""
-    found = _detector().detect(text[:1000], model="lite", k=1)
+    try:
+        found = _detector().detect(text[:1000], model="lite", k=1)
+    except Exception:  # a broken install must not stop answers from being stored: read as English, as before
+        return ENGLISH, 0.0
     if not found:
         return ENGLISH, 0.0
     return str(found[0]["lang"]), float(found[0]["score"])
