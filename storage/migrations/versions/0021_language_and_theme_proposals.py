@@ -2,7 +2,7 @@
 worker proposes from comments no theme covers
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-11-30
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision = "0021"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
