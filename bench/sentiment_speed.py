@@ -15,6 +15,7 @@ from collections.abc import Callable
 from textblob import TextBlob
 
 from bench.sentiment_data import datasets
+from flows.language import ENGLISH, language_of
 from flows.learned import Example, train
 from flows.sentiment import tag_sentiment
 from flows.themes import tag_themes
@@ -35,6 +36,9 @@ def _contenders() -> dict[str, Callable[[str], object]]:
     assert model is not None
     found["Touchpoint learned sentiment"] = model.tag
     found["Touchpoint learned sentiment + themes"] = lambda text: (model.tag(text), tag_themes(text))
+    # What a stored answer gets (bot.tagging): the language first, then the tags of an English comment.
+    found["Touchpoint language + learned sentiment + themes"] = lambda text: (
+        (model.tag(text), tag_themes(text)) if language_of(text) == ENGLISH else None)
     return found
 
 

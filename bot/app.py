@@ -17,6 +17,7 @@ from bot.pages.admin_api_keys import admin_api_keys_blueprint
 from bot.pages.admin_audit import admin_audit_blueprint
 from bot.pages.admin_lists import admin_lists_blueprint
 from bot.pages.admin_settings import admin_settings_blueprint
+from bot.pages.admin_themes import admin_themes_blueprint
 from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.admin_webhooks import admin_webhooks_blueprint
 from bot.pages.auth import auth_blueprint
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), queues_blueprint(), flows_blueprint(),
                       contacts_blueprint(), account_blueprint(), admin_users_blueprint(), admin_lists_blueprint(),
                       admin_audit_blueprint(), admin_api_keys_blueprint(), admin_webhooks_blueprint(),
-                      admin_settings_blueprint()):
+                      admin_settings_blueprint(), admin_themes_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

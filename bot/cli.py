@@ -819,6 +819,80 @@ def saved_replies_remove(name: str) -> None:
 
 
 @main.group()
+def themes() -> None:
+    """Theme discovery: themes proposed from comments no theme covers, to accept (with a name), merge or reject."""
+
+
+def _theme_call(action: Any) -> Any:
+    from bot.errors import ServiceError
+
+    with _runtime() as rt:
+        try:
+            return action(rt)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@themes.command("proposals")
+@click.option("--status", type=click.Choice(["proposed", "accepted", "rejected", "merged"]), default="proposed",
+              show_default=True)
+def themes_proposals(status: str) -> None:
+    """Proposals with their typical words and example comments."""
+    from bot.discovery import shown
+
+    found = _theme_call(lambda rt: shown(rt, status))
+    if not found:
+        click.echo(f"no {status} theme proposals" + (" (the worker proposes daily; `touchpoint themes discover` "
+                                                    "now)" if status == "proposed" else ""))
+    for item in found:
+        row = item.row
+        named = f" -> {row.name}: {', '.join(row.keywords or [])}" if row.name else ""
+        click.echo(f"#{row.id}  {row.size} comments  {', '.join(row.words)}{named}")
+        for example in item.examples:
+            click.echo(f"    \"{example[:100]}\"")
+
+
+@themes.command("discover")
+def themes_discover() -> None:
+    """Propose themes now (undecided proposals are replaced)."""
+    from bot.discovery import discover
+
+    click.echo(f"{_theme_call(discover)} theme proposals")
+
+
+@themes.command("accept")
+@click.argument("proposal_id", type=int)
+@click.option("--name", required=True, help="The theme's name (an existing one gains the keywords).")
+@click.option("--keyword", "keywords", multiple=True, help="A keyword (repeat); default: the typical words.")
+def themes_accept(proposal_id: int, name: str, keywords: tuple[str, ...]) -> None:
+    """Accept PROPOSAL_ID into the taxonomy as NAME."""
+    from bot.discovery import accept
+
+    row = _theme_call(lambda rt: accept(rt, proposal_id, name, list(keywords) or None))
+    click.echo(f"#{row.id} accepted as {row.name}: {', '.join(row.keywords or [])}")
+
+
+@themes.command("reject")
+@click.argument("proposal_id", type=int)
+def themes_reject(proposal_id: int) -> None:
+    """Reject PROPOSAL_ID."""
+    from bot.discovery import reject
+
+    row = _theme_call(lambda rt: reject(rt, proposal_id))
+    click.echo(f"#{row.id} rejected")
+
+
+@themes.command("merge")
+@click.argument("proposal_ids", type=int, nargs=-1, required=True)
+def themes_merge(proposal_ids: tuple[int, ...]) -> None:
+    """Merge PROPOSAL_IDS (two or more) into one new proposal."""
+    from bot.discovery import merge
+
+    row = _theme_call(lambda rt: merge(rt, list(proposal_ids)))
+    click.echo(f"#{row.id} proposed: {row.size} comments  {', '.join(row.words)}")
+
+
+@main.group()
 def model() -> None:
     """The learned sentiment model of this deployment: its versions, training by hand, and rollback."""
 

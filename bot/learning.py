@@ -44,16 +44,22 @@ class Trained:
     reason: str = ""
 
 
+def known_themes(rt: Runtime) -> list[str]:
+    """The taxonomy's theme names, in its order: what a correction may name."""
+    return [name for name, _ in getattr(rt.themes, "themes", [])]
+
+
 def correct_response(rt: Runtime, session: Session, response_id: int, sentiment: str | None,
                      themes: list[str] | None) -> Response:
     """The answer takes the agent's tags at once; the next model learns from them. Routing is not redone: a case
     already opened stays where agents are working on it."""
+    rt.refresh_themes(session.connection())
     response = response_by_id(session, response_id)
     if response is None:
         raise ResponseNotFound(response_id)
     if not response.comment:
         raise NothingToCorrect(f"response {response_id} has no comment, so it has no tags to correct")
-    known = [name for name, _ in getattr(rt.themes, "themes", [])]
+    known = known_themes(rt)
     for theme in themes or []:
         if theme not in known:
             raise UnknownTheme(theme, known)

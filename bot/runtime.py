@@ -24,6 +24,7 @@ from storage.db import make_engine, session_scope
 from storage.flow_versions import FlowsStamp, current_flow_ids, flows_by_id
 from storage.learning import active_version, model_data
 from storage.models import Flow
+from storage.themes import accepted_themes
 
 MODEL_RECHECK = 60.0
 
@@ -39,6 +40,28 @@ class Runtime:
     _current: tuple[FlowsStamp, list[int]] | None = field(default=None, repr=False)
     # (checked at, version, model): the active learned model, loaded on first use and looked for again each minute.
     _sentiment: tuple[float, int | None, SentimentModel | None] | None = field(default=None, repr=False)
+    # The written taxonomy (file or built-in); accepted theme proposals are added to it (see `refresh_themes`).
+    taxonomy: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_THEMES))
+    # (checked at, accepted themes the tagger was built with)
+    _accepted: tuple[float, dict[str, list[str]]] | None = field(default=None, repr=False)
+
+    def refresh_themes(self, connection: sa.Connection) -> None:
+        """`themes` with the accepted proposals added; an acceptance in another process is seen within
+        MODEL_RECHECK seconds."""
+        now = time.monotonic()
+        cached = self._accepted
+        if cached is not None and now - cached[0] < MODEL_RECHECK:
+            return
+        accepted = accepted_themes(connection)
+        if cached is None or cached[1] != accepted:
+            merged = {theme: list(words) for theme, words in self.taxonomy.items()}
+            for theme, words in accepted.items():
+                merged[theme] = merged.get(theme, []) + [w for w in words if w not in merged.get(theme, [])]
+            self.themes = ThemeTagger(merged)
+        self._accepted = (now, accepted)
+
+    def forget_themes(self) -> None:
+        self._accepted = None
 
     def close(self) -> None:
         """Channels first, so the work they run in the background still has its database."""
@@ -131,7 +154,8 @@ def build_runtime(settings: Settings) -> Runtime:
     for channel in channels.values():
         channel.use_database(engine)
     taxonomy = load_taxonomy(settings.themes_file) if settings.themes_file else DEFAULT_THEMES
-    return Runtime(settings=settings, engine=engine, channels=channels, themes=ThemeTagger(taxonomy))
+    return Runtime(settings=settings, engine=engine, channels=channels, themes=ThemeTagger(taxonomy),
+                   taxonomy=taxonomy)
 
 
 def load_taxonomy(path: str) -> dict[str, list[str]]:

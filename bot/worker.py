@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.discovery import discover
 from bot.dispatch import run_tick
 from bot.insights_digest import send_digest
 from bot.learning import retrain
@@ -78,6 +79,14 @@ def _insights(rt: Runtime) -> None:
         log.exception("insights digest failed; it is tried again within the hour")
 
 
+def _discover(rt: Runtime) -> None:
+    """Daily: theme proposals from the comments no theme covers (undecided ones are replaced)."""
+    try:
+        discover(rt)
+    except Exception:
+        log.exception("theme discovery failed; it runs again tomorrow")
+
+
 def _learn(rt: Runtime) -> None:
     """Hourly: a new sentiment model from the comments and corrections since the last one (off every request path)."""
     try:
@@ -110,6 +119,8 @@ def schedule_ticks(scheduler: BaseScheduler, rt: Runtime) -> None:
                       next_run_time=utcnow() + timedelta(minutes=2))
     scheduler.add_job(_learn, "interval", args=[rt], hours=1, id="learn", max_instances=1, coalesce=True,
                       next_run_time=utcnow() + timedelta(minutes=5))
+    scheduler.add_job(_discover, "interval", args=[rt], hours=24, id="discover", max_instances=1, coalesce=True,
+                      next_run_time=utcnow() + timedelta(minutes=10))
 
 
 def start_background_worker(rt: Runtime) -> BackgroundScheduler:

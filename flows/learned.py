@@ -15,29 +15,30 @@ import math
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from flows.sentiment import NEGATIVE, NEUTRAL, POSITIVE, Sentiment, tag_sentiment
+from flows.sentiment import NEGATIVE, NEUTRAL, POSITIVE, Sentiment, clean, sentiment_of, tag_sentiment
 
 LABELS = (POSITIVE, NEUTRAL, NEGATIVE)
 BAND_LABELS = {"detractor": NEGATIVE, "passive": NEUTRAL, "promoter": POSITIVE}
 CORRECTION_WEIGHT = 5.0
 # The lexicon's verdict counts as this many words: with little data it decides, with more the words do.
-LEXICON_WEIGHT = 3.0
+LEXICON_WEIGHT = 2.0
 MIN_EXAMPLES = 50
 # Before a model replaces the lexicon it is checked on the newest share of what it learns from.
 CHECK_SHARE = 0.2
 MIN_CHECK = 30
 MAX_FEATURES = 60_000
 MIN_COUNT = 2
-ALPHA = 0.3
+ALPHA = 0.1
 # Label shares of noisy band labels say more about who answers than about a comment: priors count half.
 PRIOR_SHRINK = 0.5
+# The lexicon's polarity in steps of 1/POLARITY_BINS is a feature too (0: only its label).
+POLARITY_BINS = 4
 FORMAT = 1
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
-_NO_CONTENT = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|<?@\w+>?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -49,44 +50,54 @@ class Example:
 
 def features(text: str) -> list[str]:
     """Words and word pairs; links, addresses and mentions dropped (they name, they do not judge)."""
-    lowered = text[:5000].lower()
-    if "@" in lowered or "http" in lowered or "www." in lowered:
-        lowered = _NO_CONTENT.sub(" ", lowered)
+    return features_of(clean(text))
+
+
+def features_of(lowered: str) -> list[str]:
     words = _WORD.findall(lowered)
     return words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]
 
 
-def _lexicon_feature(sentiment: Sentiment) -> str:
-    return f"__lexicon:{sentiment.label}"
+def _lexicon_features(sentiment: Sentiment) -> list[str]:
+    """The lexicon's label, and how strong its polarity is (a review's "quite nice" is a neutral-band 0.15)."""
+    found = [f"__lexicon:{sentiment.label}"]
+    if POLARITY_BINS:
+        found.append(f"__polarity:{round(sentiment.polarity * POLARITY_BINS)}")
+    return found
 
 
 class SentimentModel:
     """Log-probabilities per feature and label, ready to sum; built by `train`, stored with `dumps`."""
 
-    def __init__(self, priors: dict[str, float], logp: dict[str, list[float]], examples: int,
+    def __init__(self, priors: dict[str, float], logp: Mapping[str, Sequence[float]], examples: int,
                  corrections: int) -> None:
         self.labels = tuple(priors)
         self.priors = [priors[label] for label in self.labels]
-        self.logp = logp
+        # Tuples of floats: the garbage collector stops tracking them, so a big model costs it nothing.
+        self.logp = {feature: tuple(row) for feature, row in logp.items()}
+        self._lexicon_rows = {feature: tuple(LEXICON_WEIGHT * value for value in row)
+                              for feature, row in self.logp.items() if feature.startswith("__")}
         self.examples = examples
         self.corrections = corrections
 
-    def scores(self, text: str, lexicon: Sentiment) -> list[float]:
+    def scores(self, lowered: str, lexicon: Sentiment) -> list[float]:
         """Features the model never kept are skipped: they say nothing about this deployment."""
-        rows = [row for row in map(self.logp.get, features(text)) if row is not None]
-        lexicon_row = self.logp.get(_lexicon_feature(lexicon))
-        if lexicon_row is not None:
-            rows.append([LEXICON_WEIGHT * value for value in lexicon_row])
+        rows = [row for row in map(self.logp.get, features_of(lowered)) if row is not None]
+        for feature in _lexicon_features(lexicon):
+            lexicon_row = self._lexicon_rows.get(feature)
+            if lexicon_row is not None:
+                rows.append(lexicon_row)
         if not rows:
             return list(self.priors)
         return [prior + sum(column) for prior, column in zip(self.priors, zip(*rows, strict=True), strict=True)]
 
     def tag(self, text: str | None) -> Sentiment:
         """The lexicon's polarity is kept (it is a degree, for reports); the label is the model's."""
-        lexicon = tag_sentiment(text)
         if not text or not text.strip():
-            return lexicon
-        totals = self.scores(text, lexicon)
+            return tag_sentiment(text)
+        lowered = clean(text)
+        lexicon = sentiment_of(lowered)
+        totals = self.scores(lowered, lexicon)
         best = max(range(len(totals)), key=totals.__getitem__)
         return Sentiment(self.labels[best], lexicon.polarity)
 
@@ -120,7 +131,8 @@ def train(examples: Iterable[Example]) -> SentimentModel | None:
         bag = counts[example.label]
         for feature in features(example.text):
             bag[feature] += example.weight
-        bag[_lexicon_feature(tag_sentiment(example.text))] += example.weight
+        for feature in _lexicon_features(tag_sentiment(example.text)):
+            bag[feature] += example.weight
     if seen < MIN_EXAMPLES or len(weights) < 2:
         return None
     labels = [label for label in LABELS if weights[label]]

@@ -17,6 +17,8 @@ from importlib.resources import files
 from textblob.en import Sentiment as _Lexicon
 
 POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
+# A comment in a language the tagger does not read: marked, not guessed.
+UNKNOWN = "unknown"
 
 POSITIVE_ABOVE = 0.2
 NEGATIVE_BELOW = 0.0
@@ -111,6 +113,11 @@ _NEGATED = re.compile(r"(?:n't|nt)$")
 _NEGATION_WORDS = {"didnt", "dont", "doesnt", "wont", "cant", "couldnt", "wouldnt", "isnt", "wasnt", "arent",
                    "werent", "havent", "hasnt", "hadnt", "shouldnt", "aint"}
 _PHRASES = [(re.compile(pattern), score) for pattern, score in SERVICE_PHRASES.items()]
+# Most comments hold none of the phrases: one search over all of them decides whether to try each.
+_ANY_PHRASE = re.compile("|".join(f"(?:{pattern})" for pattern in SERVICE_PHRASES))
+_NEGATIONS = frozenset(("no", "not", "n't", "never", "nothing", "nobody", "without"))
+# TextBlob's tokens it reads as punctuation, and its emoticons (first listed wins, as in its own loop).
+_PUNCTUATION = ".,;:!?()[]{}`''\"@#$^&*+-|=~_"
 # Links, email addresses and @mentions carry no opinion, and "http://" would read as the frowning ":/".
 _NO_SENTIMENT = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|<?@\w+>?", re.IGNORECASE)
 
@@ -121,12 +128,10 @@ class Sentiment:
     polarity: float
 
 
-@lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
-    """TextBlob's English lexicon plus ours, built once per process."""
+    """TextBlob's English lexicon plus ours; read into `_known` once per process, then let go."""
     default = __import__("textblob.en", fromlist=["sentiment"]).sentiment
-    lexicon = _Lexicon(path=default.path, language="en", synset="wordnet_id",
-                       negations=("no", "not", "n't", "never", "nothing", "nobody", "without"),
+    lexicon = _Lexicon(path=default.path, language="en", synset="wordnet_id", negations=tuple(_NEGATIONS),
                        modifiers=("RB",), modifier=lambda w: w.endswith("ly"))
     lexicon.load()
     for word, valence in _vader_words().items():
@@ -139,6 +144,72 @@ def _lexicon() -> _Lexicon:
     return lexicon
 
 
+@lru_cache(maxsize=1)
+def _known() -> dict[str, tuple[float, float, bool]]:
+    """The lexicon as a plain dict, word -> (polarity, intensity, is a modifier): TextBlob's own look-ups go
+    through a lazy dict and cost more than the rest of the tagging together."""
+    return {word: (entry[None][0], entry[None][2], "RB" in entry) for word, entry in _lexicon().items()
+            if None in entry}
+
+
+def english_words() -> frozenset[str] | dict[str, tuple[float, float, bool]]:
+    """The English words the lexicon knows (TextBlob's, VADER's and ours): a cheap test of a text's language."""
+    return _known()
+
+
+@lru_cache(maxsize=1)
+def _emoticons() -> dict[str, float]:
+    found: dict[str, float] = {}
+    for (_kind, value), faces in _text_emoticons().items():
+        for face in faces:
+            found.setdefault(face.lower(), value)
+    return found
+
+
+def _text_emoticons() -> dict[tuple[str, float], set[str]]:
+    return __import__("textblob._text", fromlist=["EMOTICONS"]).EMOTICONS
+
+
+def _assessments(words: list[str]) -> list[float]:
+    """The polarity of each opinion found, as TextBlob's `Sentiment.assessments` finds them for untagged words
+    ("very good" intensified, "not good" reversed and halved, "good!" boosted), on plain dicts."""
+    known, emoticons = _known(), _emoticons()
+    found: list[list[float]] = []  # [polarity, intensity, sign]
+    modifier: str | None = None
+    negation: str | None = None
+    for word in words:
+        entry = known.get(word)
+        if entry is not None:
+            value, intensity, modifies = entry
+            if modifier is None:
+                found.append([value, intensity, 1.0])
+            else:
+                last = found[-1]
+                last[0] = max(-1.0, min(value * last[1], 1.0))
+                last[1] = intensity
+            if negation is not None:
+                last = found[-1]
+                last[1] = 1.0 / last[1]
+                last[2] = -1.0
+            modifier = word if modifies else None
+            negation = word if word in _NEGATIONS else None
+            continue
+        if word in _NEGATIONS:
+            negation = word
+        elif negation and len(word.strip("'")) > 1:
+            negation = None
+        if negation is not None and modifier is not None and modifier.endswith("ly"):
+            found[-1][2] = -1.0
+            negation = None
+        elif modifier and len(word) > 2:
+            modifier = None
+        if word == "!" and found:
+            found[-1][0] = max(-1.0, min(found[-1][0] * 1.25, 1.0))
+        if not word.isalpha() and len(word) <= 5 and word not in _PUNCTUATION and word in emoticons:
+            found.append([emoticons[word], 1.0, 1.0])
+    return [value * -0.5 if sign < 0 else value for value, _intensity, sign in found]
+
+
 def _vader_words() -> dict[str, float]:
     """VADER's crowd-rated word list (valence -4..4 scaled to -1..1), for the words TextBlob's lexicon lacks."""
     text = files("vaderSentiment").joinpath("vader_lexicon.txt").read_text("utf-8")
@@ -146,27 +217,40 @@ def _vader_words() -> dict[str, float]:
     return {word: float(valence) / 4 for word, valence in rows if word.isalpha()}
 
 
-def _words(text: str) -> list[tuple[str, None]]:
-    words: list[tuple[str, None]] = []
+def _words(text: str) -> list[str]:
+    words: list[str] = []
     for token in _TOKEN.findall(text):
         if "'" in token and _NEGATED.search(token):
-            words.append((token.split("'")[0][:-1] or token, None))
-            words.append(("n't", None))
+            words.append(token.split("'")[0][:-1] or token)
+            words.append("n't")
         elif token in _NEGATION_WORDS:
-            words.append((token[:-2], None))
-            words.append(("n't", None))
+            words.append(token[:-2])
+            words.append("n't")
         else:
-            words.append((token, None))
+            words.append(token)
     return words
+
+
+def clean(text: str) -> str:
+    """Lower-cased, without links, email addresses and @mentions: the text every tagger reads."""
+    lowered = text[:5000].lower()
+    if "@" in lowered or "http" in lowered or "www." in lowered:
+        lowered = _NO_SENTIMENT.sub(" ", lowered)
+    return lowered
 
 
 def polarity(text: str) -> float:
     """Average polarity of the opinion words and phrases in the text, -1..1; 0 when it has none."""
-    lowered = _NO_SENTIMENT.sub(" ", text).lower()
-    scores = [score for pattern, score in _PHRASES if pattern.search(lowered)]
-    words = _words(lowered)
-    scores.extend(score for _chunk, score, _subjectivity, _label in _lexicon().assessments(words))
-    scores.extend(NEGATION_SCORE for word, _ in words if word == "n't")
+    lowered = clean(text)
+    return polarity_of(lowered, _words(lowered))
+
+
+def polarity_of(lowered: str, words: list[str]) -> float:
+    """`polarity` on a comment already lower-cased (links, addresses and mentions out) and split into words."""
+    scores = [score for pattern, score in _PHRASES if pattern.search(lowered)] if _ANY_PHRASE.search(
+        lowered) else []
+    scores.extend(_assessments(words))
+    scores.extend(NEGATION_SCORE for word in words if word == "n't")
     if not scores:
         return 0.0
     weighted = [(NEGATIVE_WEIGHT if score < 0 else 1.0, score) for score in scores]
@@ -186,7 +270,12 @@ def tag_sentiment(text: str | None) -> Sentiment:
     """Never raises: any text, any size, any encoding gets a label."""
     if not text or not text.strip():
         return Sentiment(NEUTRAL, 0.0)
-    value = round(polarity(text[:5000]), 3)
+    return sentiment_of(clean(text))
+
+
+def sentiment_of(lowered: str) -> Sentiment:
+    """`tag_sentiment` of a text already through `clean`."""
+    value = round(polarity_of(lowered, _words(lowered)), 3)
     return Sentiment(label_for(value), value)
 
 

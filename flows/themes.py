@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 DEFAULT_THEMES: dict[str, list[str]] = {
     "delivery": ["deliver*", "shipping", "shipped", "courier", "parcel*", "package*", "arriv*", "dispatch*",
@@ -51,27 +53,57 @@ class _Keywords:
             phrases=tuple(" " + " ".join(w) + ("" if star else " ") for w, star in split if len(w) > 1),
         )
 
-    def found_in(self, words: set[str], text: str) -> bool:
-        return (
-            not self.words.isdisjoint(words)
-            or (bool(self.prefixes) and any(word.startswith(self.prefixes) for word in words))
-            or any(phrase in text for phrase in self.phrases)
-        )
+    def has_word(self, word: str) -> bool:
+        return word in self.words or (bool(self.prefixes) and word.startswith(self.prefixes))
+
+
+# Words seen are remembered with the themes they name; a bound keeps a stream of odd words from growing it.
+CACHE_WORDS = 50_000
+
+
+class _ThemesOfWord(dict[str, int]):
+    """word -> bit mask of the themes whose words or prefixes it matches, worked out on first sight."""
+
+    def __init__(self, themes: list[tuple[str, _Keywords]]) -> None:
+        super().__init__()
+        self.themes = themes
+
+    def __missing__(self, word: str) -> int:
+        mask = 0
+        for index, (_, keywords) in enumerate(self.themes):
+            if keywords.has_word(word):
+                mask |= 1 << index
+        if len(self) < CACHE_WORDS:
+            self[word] = mask
+        return mask
 
 
 class ThemeTagger:
-    """A compiled taxonomy: keyword sets per theme, so a comment is split into words once."""
+    """A compiled taxonomy: keyword sets per theme, so a comment is split into words once, and each distinct word
+    is looked up in the taxonomy once per process."""
 
     def __init__(self, taxonomy: Mapping[str, Sequence[str]] = DEFAULT_THEMES) -> None:
         self.themes = [(theme, _Keywords.of(keywords)) for theme, keywords in taxonomy.items()]
+        self._phrased = [(1 << index, keywords.phrases) for index, (_, keywords) in enumerate(self.themes)
+                         if keywords.phrases]
+        self._bits = [(1 << index, theme) for index, (theme, _) in enumerate(self.themes)]
+        self._of_word = _ThemesOfWord(self.themes)
 
     def __call__(self, text: str | None) -> list[str]:
         """Themes in taxonomy order; none for an empty comment."""
         if not text:
             return []
-        words = _WORD.findall(text.lower())
-        joined, unique = " " + " ".join(words) + " ", set(words)
-        return [theme for theme, keywords in self.themes if keywords.found_in(unique, joined)]
+        return self.of_words(_WORD.findall(text.lower()))
+
+    def of_words(self, words: list[str]) -> list[str]:
+        """Themes of a comment already lower-cased and split into words (`\\w+`)."""
+        mask = reduce(or_, map(self._of_word.__getitem__, set(words)), 0)
+        if self._phrased:
+            joined = " " + " ".join(words) + " "
+            for bit, phrases in self._phrased:
+                if not mask & bit and any(phrase in joined for phrase in phrases):
+                    mask |= bit
+        return [theme for bit, theme in self._bits if mask & bit] if mask else []
 
 
 _DEFAULT = ThemeTagger()

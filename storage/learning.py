@@ -35,7 +35,9 @@ def add_correction(session: Session, response_id: int, sentiment: str | None, th
 
 def training_rows(session: Session, limit: int) -> list[TrainingRow]:
     """The newest `limit` comments, oldest first, each with its latest sentiment correction if any."""
-    ids = select(Response.id, Response.comment, Response.band).where(col(Response.comment).is_not(None))
+    # A comment in another language teaches the English model nothing but noise.
+    english = sa.or_(col(Response.language).is_(None), col(Response.language) == "en")
+    ids = select(Response.id, Response.comment, Response.band).where(col(Response.comment).is_not(None), english)
     rows = session.exec(ids.order_by(col(Response.id).desc()).limit(limit)).all()
     if not rows:
         return []

@@ -245,6 +245,7 @@ class Response(SQLModel, table=True):
     polarity: float | None = None
     themes: list[str] = _json(list)
     mismatch: bool = False
+    language: str | None = Field(default=None, max_length=8)  # ISO 639-1 of the comment; None without one
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = _created()
     recheck_of: int | None = None  # the case a "did we fix it?" answer is about (see Delivery.recheck_of)
@@ -662,3 +663,19 @@ class Setting(SQLModel, table=True):
     value: Any = Field(default=None, sa_type=JSONType, nullable=True)
     updated_at: datetime = _created()
     updated_by: str = Field(default="", max_length=320)
+
+
+class ThemeProposal(SQLModel, table=True):
+    """A theme the worker proposes from comments no theme covers; an admin accepts (with a name and keywords),
+    merges or rejects it. Accepted ones join the taxonomy. Examples are response ids, never copied text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="proposed", max_length=16, index=True)  # proposed, accepted, rejected, merged
+    words: list[str] = _json(list)
+    examples: list[int] = _json(list)
+    size: int = 0
+    name: str | None = Field(default=None, max_length=64)
+    keywords: list[str] | None = Field(default=None, sa_type=JSONType, nullable=True)
+    merged_into: int | None = None
+    created_at: datetime = _created()
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -57,6 +57,7 @@ def api_blueprint() -> Blueprint:
         sandbox,
         sends,
         sites,
+        themes,
         webhooks,
     )
 
@@ -64,6 +65,6 @@ def api_blueprint() -> Blueprint:
     bp.before_request(require_api_key)
     bp.before_request(reject_unstorable_url)
     for module in (events, deliveries, responses, followups, queues, casework, metrics, flows, sends, contacts,
-                   sandbox, sites, apikeys, insights, webhooks, audit, openapi):
+                   sandbox, sites, apikeys, insights, webhooks, audit, themes, openapi):
         module.register(bp)
     return bp

@@ -200,6 +200,21 @@ OPERATIONS += (
               path_params=("id",), errors=(401, 404, 409, 422)),
 )
 
+# Theme discovery: proposals from comments no theme covers; an admin accepts (naming it), merges or rejects.
+OPERATIONS += (
+    Operation("get", "/themes/proposals", "Theme proposals with typical words and example comments",
+              s.ThemeProposalList, query=s.ThemeProposalsQuery, errors=(400, 401)),
+    Operation("post", "/themes/proposals/discover", "Propose themes now from comments no theme covers (the worker "
+              "does it daily); undecided proposals are replaced", s.DiscoveryOut, errors=(401,)),
+    Operation("post", "/themes/proposals/merge", "Merge undecided proposals into a new one", s.ThemeProposalOut,
+              body=s.ThemeMergeIn, errors=(400, 401, 404, 409, 415, 422)),
+    Operation("post", "/themes/proposals/{id}/accept", "Accept a proposal into the taxonomy under a name, with "
+              "keywords (default: its typical words)", s.ThemeProposalOut, body=s.ThemeAcceptIn,
+              path_params=("id",), errors=(400, 401, 404, 409, 415, 422)),
+    Operation("post", "/themes/proposals/{id}/reject", "Reject a proposal", s.ThemeProposalOut,
+              path_params=("id",), errors=(401, 404, 409)),
+)
+
 # API keys: listed without the key itself, revoked at once.
 OPERATIONS += (
     Operation("get", "/apikeys", "API keys: id, name, created, last used, revoked (never the key)", ApiKeyList),

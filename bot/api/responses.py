@@ -40,6 +40,7 @@ def response_out(row: ResponseRow, external_id: str) -> ResponseOut:
         mismatch=row.mismatch,
         answered_at=row.answered_at,
         recheck_of=row.recheck_of,
+        language=row.language,
     )
 
 

@@ -86,6 +86,7 @@ class ResponseOut(BaseModel):
     mismatch: bool
     answered_at: datetime
     recheck_of: int | None = None  # the case a "did we fix it?" answer is about
+    language: str | None = None  # of the comment (ISO 639-1); sentiment "unknown" when it is not English
 
 
 class ResponsesPage(BaseModel):
@@ -600,3 +601,40 @@ class BulkSendOut(BaseModel):
     scheduled: int
     already: int
     skipped: list[BulkSkip]
+
+
+class ThemeProposalOut(BaseModel):
+    id: int
+    status: str  # proposed, accepted, rejected, merged
+    words: list[str]  # typical words, most typical first
+    examples: list[str]  # comments closest to the group's centre
+    size: int  # comments in the group when proposed
+    name: str | None = None
+    keywords: list[str] | None = None
+    merged_into: int | None = None
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class ThemeProposalList(BaseModel):
+    items: list[ThemeProposalOut]
+
+
+class ThemeProposalsQuery(Query):
+    status: one_of("proposed", "accepted", "rejected", "merged") | None = None  # type: ignore[valid-type]
+
+
+class ThemeAcceptIn(Strict):
+    """The theme's name (a new one, or one of the taxonomy's to add keywords to) and, optionally, its keywords
+    (default: the proposal's typical words)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    keywords: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=50)
+
+
+class ThemeMergeIn(Strict):
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=2, max_length=20)
+
+
+class DiscoveryOut(BaseModel):
+    proposed: int

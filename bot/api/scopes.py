@@ -45,6 +45,11 @@ SCOPE_OF: dict[str, str] = {
     "api.followup_reply_channels": CASES,
     "api.case_saved_replies": CASES,
     "api.correct_response": CASES,  # an agent's "sentiment wrong" / "theme wrong"
+    "api.list_theme_proposals": ADMIN,  # the taxonomy is the admins'
+    "api.discover_themes": ADMIN,
+    "api.merge_theme_proposals": ADMIN,
+    "api.accept_theme_proposal": ADMIN,
+    "api.reject_theme_proposal": ADMIN,
     "api.list_root_causes": CASES,  # what an agent picks from when resolving
     "api.list_saved_replies": CASES,
     "api.get_saved_reply": CASES,

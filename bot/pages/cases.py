@@ -23,6 +23,7 @@ from bot.errors import (
     InvalidValue,
     ProviderRefused,
     ServiceError,
+    UnknownTheme,
 )
 from bot.followups import (
     add_note,
@@ -35,6 +36,7 @@ from bot.followups import (
     resolve_case,
     saved_replies_for_case,
 )
+from bot.learning import correct_response, known_themes
 from bot.pages.web import PageError, current_user
 from bot.runtime import runtime
 from bot.users import list_users
@@ -61,7 +63,8 @@ SENTIMENTS = ["negative", "neutral", "positive"]
 ASSIGNEES = [("", "Anyone"), ("me", "Me"), ("unassigned", "Unassigned")]
 # How each refusal reads as an HTTP status on the page that shows it.
 STATUS_OF: dict[type[ServiceError], int] = {CaseClosed: 409, CaseNotResolved: 409, CustomerOptedOut: 409,
-                                           CustomerUnreachable: 409, InvalidValue: 422, ProviderRefused: 502}
+                                           CustomerUnreachable: 409, InvalidValue: 422, ProviderRefused: 502,
+                                           UnknownTheme: 422}
 
 
 # --- the inbox -----------------------------------------------------------------------------------------------
@@ -217,6 +220,7 @@ def _case_page(case_id: int, status: int = 200, *, error: str | None = None,
             addresses=sorted(contact.addresses.items()), earlier=earlier, thread=thread, channels=channels,
             saved=[s for s in saved if s.text is not None], saved_problems=[s for s in saved if s.text is None],
             causes=causes, teammates=teammates, resolved=resolved, error=error, form=form or {}, recheck=recheck,
+            sentiments=SENTIMENTS, themes=known_themes(rt),
             overdue=not resolved and case.due_at < utcnow(), me=_me())
     return html, status
 
@@ -305,11 +309,50 @@ def reopen(case_id: int) -> Response | tuple[str, int]:
     return _act(case_id, "The case is open again.", _in_session(reopen_case, case_id, _me(), None), {})
 
 
+def _response_of(case_id: int) -> int:
+    with runtime().session() as session:
+        found = case_with_context(session, case_id)
+    if found is None:
+        raise PageError(404, "No such case", f"Case {case_id} does not exist (any more).")
+    response_id = found[2].id
+    assert response_id is not None
+    return response_id
+
+
+def _correct(case_id: int, done: str, sentiment: str | None, themes: list[str] | None,
+             form: dict[str, str]) -> Response | tuple[str, int]:
+    """The same correction as the API's: the answer takes the agent's tags now, the next model learns them."""
+    rt, response_id = runtime(), _response_of(case_id)
+
+    def run() -> None:
+        with rt.session() as session:
+            correct_response(rt, session, response_id, sentiment, themes)
+
+    return _act(case_id, done, run, form)
+
+
+def correct_sentiment(case_id: int) -> Response | tuple[str, int]:
+    """"Sentiment wrong": the agent picks the right one."""
+    sentiment = request.form.get("sentiment", "").strip()
+    if sentiment not in SENTIMENTS:
+        return _case_page(case_id, 422, error=f"Right sentiment: choose one of {', '.join(SENTIMENTS)}",
+                          form={"sentiment": sentiment})
+    return _correct(case_id, f"The sentiment is now {sentiment}.", sentiment, None, {"sentiment": sentiment})
+
+
+def correct_themes(case_id: int) -> Response | tuple[str, int]:
+    """"Theme wrong": the agent ticks the themes the comment is about (unticking removes one)."""
+    themes = [t.strip() for t in request.form.getlist("theme") if t.strip()]
+    done = f"The themes are now {', '.join(themes)}." if themes else "The comment has no theme now."
+    return _correct(case_id, done, None, themes, {})
+
+
 def cases_blueprint() -> Blueprint:
     bp = Blueprint("cases", __name__, url_prefix="/app/cases")
     bp.add_url_rule("", "inbox", inbox, methods=["GET"])
     bp.add_url_rule("/<int:case_id>", "case_page", case_page, methods=["GET"])
     for name, view in [("claim", claim), ("assign", assign), ("note", note), ("reply", reply),
-                       ("resolve", resolve), ("reopen", reopen)]:
+                       ("resolve", resolve), ("reopen", reopen), ("sentiment", correct_sentiment),
+                       ("themes", correct_themes)]:
         bp.add_url_rule(f"/<int:case_id>/{name}", name, view, methods=["POST"])
     return bp

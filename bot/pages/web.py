@@ -68,6 +68,7 @@ NAV: list[NavItem] = [
     NavItem("API keys", "/app/admin/api-keys", admin_only=True),
     NavItem("Webhooks", "/app/admin/webhooks", admin_only=True),
     NavItem("Settings", "/app/admin/settings", admin_only=True),
+    NavItem("Themes", "/app/admin/themes", admin_only=True),
     NavItem("Audit log", "/app/admin/audit", admin_only=True),
 ]
 

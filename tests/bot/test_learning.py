@@ -72,6 +72,16 @@ def test_a_correction_changes_the_stored_answer(rt: Runtime, client: FlaskClient
 
 
 @pytest.mark.usefixtures("flow")
+def test_a_comment_in_another_language_is_marked_not_misread(rt: Runtime, client: FlaskClient, auth: dict) -> None:
+    """The English word lists would read "muy malo, nadie me llamó" as nothing at all, or wrong: it is marked."""
+    spanish, english = answer(rt, client, auth, ["2 - el servicio fue muy malo, nadie me llamó",
+                                                 "2 - the delivery was late again"])
+    assert (spanish["language"], spanish["sentiment"]["label"], spanish["themes"]) == ("es", "unknown", [])
+    assert (english["language"], english["sentiment"]["label"], english["themes"]) == ("en", "negative",
+                                                                                       ["delivery"])
+
+
+@pytest.mark.usefixtures("flow")
 def test_bad_corrections_are_refused_naming_the_field(rt: Runtime, client: FlaskClient, auth: dict) -> None:
     [commented, bare] = answer(rt, client, auth, ["9 - quick", "9"])
     url = f"/api/v1/responses/{commented['id']}/corrections"

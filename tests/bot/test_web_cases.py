@@ -16,7 +16,7 @@ from bot.runtime import Runtime
 from bot.sandbox import sandbox_reply
 from bot.settings import Settings
 from storage.contacts import set_opt_out
-from storage.models import Delivery, FollowUp, Message, Role
+from storage.models import Delivery, FollowUp, Message, Response, Role, TaggingCorrection
 from storage.types import utcnow
 from tests.bot.test_rechecks import make_due, resolved_case, sms
 from tests.bot.test_reply_channels import case_on
@@ -123,7 +123,8 @@ def test_the_case_page_shows_customer_answer_thread_and_named_actions(agent: Fla
     assert "<code>cust-1</code>" in html and "+447911100001" in html and "Customer 1" in html
     assert ">detractor</span>" in html and "Sorry about that. What went wrong?" in html  # the thread
     assert unnamed_controls(html) == []
-    assert button_names(html) == ["Sign out", "Reply", "Add note", "Claim", "Assign", "Resolve"]
+    assert button_names(html) == ["Sign out", "Correct sentiment", "Correct themes", "Reply", "Add note", "Claim",
+                                  "Assign", "Resolve"]
     assert '<label for="note">Note</label>' in html and '<label for="reply">Reply</label>' in html
     assert '<label for="assignee">Teammate</label>' in html and f'<option value="{TEAMMATE}">' in html
     assert "Root cause" not in html  # the admins' list is empty
@@ -158,7 +159,7 @@ def test_claim_assign_note_resolve_and_reopen(agent: FlaskClient, rt: Runtime) -
     assert done.status_code == 303 and cases(rt)[0].status == "resolved"
     html = agent.get(url).get_data(as_text=True)
     assert "The case is resolved." in html and "root cause: Late delivery" in html
-    assert button_names(html) == ["Sign out", "Add note", "Reopen"]
+    assert button_names(html) == ["Sign out", "Correct sentiment", "Correct themes", "Add note", "Reopen"]
     assert "Customer 1" not in agent.get(INBOX).get_data(as_text=True)  # off the open list
 
     again = submit(agent, url, url + "/claim", {})
@@ -176,7 +177,8 @@ def test_a_reply_reaches_the_customer_and_saved_replies_fill_the_box(agent: Flas
     assert 'data-text="Hi Customer, sorry about the 1."' in html
     assert '<label for="channel">Send on</label>' in html  # the customer's channels, the answered one first
     assert re.findall(r'<option value="(\w+)"[^>]*>\1 \(', html) == ["sms", "whatsapp"]
-    assert button_names(html) == ["Sign out", "Use saved reply", "Reply", "Add note", "Claim", "Assign", "Resolve"]
+    assert button_names(html) == ["Sign out", "Correct sentiment", "Correct themes", "Use saved reply", "Reply",
+                                  "Add note", "Claim", "Assign", "Resolve"]
     filled = submit(agent, url, url + "/reply", {"saved": "sorry", "use_saved": "1", "reply": ""})
     assert filled.status_code == 200 and ">Hi Customer, sorry about the 1.</textarea>" in filled.get_data(as_text=True)
 
@@ -211,12 +213,45 @@ def test_an_opted_out_customer_is_a_message_on_the_page(agent: FlaskClient, rt: 
 
 def test_every_action_refuses_a_post_without_the_csrf_token(agent: FlaskClient, rt: Runtime) -> None:
     url = case_url(rt)
-    for action in ("claim", "assign", "note", "reply", "resolve", "reopen"):
+    for action in ("claim", "assign", "note", "reply", "resolve", "reopen", "sentiment", "themes"):
         refused = agent.post(f"{url}/{action}", data={"note": "x", "reply": "x"})
         assert refused.status_code == 400 and "This form has expired" in refused.get_data(as_text=True)
     wrong = agent.post(url + "/claim", data={"csrf_token": csrf_token(agent, url) + "x"})
     assert wrong.status_code == 400
     assert cases(rt)[0].status == "open" and cases(rt)[0].assignee is None
+
+
+def test_an_agent_corrects_the_sentiment_and_the_themes_in_one_click(agent: FlaskClient, rt: Runtime) -> None:
+    """The same correction as the API's: the page shows the new tags, the correction is stored for the model."""
+    url = case_url(rt)
+    html = agent.get(url).get_data(as_text=True)
+    assert "<summary>Tags wrong?</summary>" in html and '<label for="right_sentiment">Right sentiment</label>' in html
+    assert "<legend>Themes the comment is about</legend>" in html and 'value="delivery"' in html
+
+    done = submit(agent, url, url + "/sentiment", {"sentiment": "negative"})
+    assert done.status_code == 303 and done.headers["Location"] == url
+    html = agent.get(url).get_data(as_text=True)
+    assert "The sentiment is now negative." in html and "<dd>negative</dd>" in html
+
+    done = submit(agent, url, url + "/themes", {"theme": ["delivery", "price"]})
+    assert done.status_code == 303
+    html = agent.get(url).get_data(as_text=True)
+    assert "The themes are now delivery, price." in html and "<dd>delivery, price</dd>" in html
+    assert 'name="theme" value="price" checked' in html
+    submit(agent, url, url + "/themes", {"theme": ["price"]})  # "delivery" unticked: removed
+    assert "<dd>price</dd>" in agent.get(url).get_data(as_text=True)
+    with rt.session() as session:
+        stored = session.exec(select(Response).where(Response.id == cases(rt)[0].response_id)).one()
+        corrections = session.exec(select(TaggingCorrection).order_by(TaggingCorrection.id)).all()
+    assert (stored.sentiment, stored.themes) == ("negative", ["price"])
+    assert [(c.sentiment, c.themes) for c in corrections] == [("negative", None), (None, ["delivery", "price"]),
+                                                              (None, ["price"])]
+
+    bad = submit(agent, url, url + "/sentiment", {"sentiment": "furious"})
+    assert bad.status_code == 422 and alert(bad) == "Right sentiment: choose one of negative, neutral, positive"
+    unknown = submit(agent, url, url + "/themes", {"theme": ["weather"]})
+    assert unknown.status_code == 422 and "&#39;weather&#39; is not in the taxonomy" in unknown.get_data(as_text=True)
+    assert unnamed_controls(agent.get(url).get_data(as_text=True)) == []
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:

@@ -10,7 +10,7 @@ from bench.sentiment_data import datasets
 from flows.learned import MIN_EXAMPLES, Example, SentimentModel, features, train, train_checked
 
 # Reached on the held-apart rows (docs/performance.md); a change that loses ground fails here.
-FLOORS = {"airline": 0.74, "reviews": 0.84, "nps verbatims (band as label)": 0.65}
+FLOORS = {"airline": 0.75, "reviews": 0.85, "nps verbatims (band as label)": 0.665}
 
 
 def test_too_few_or_one_sided_examples_train_nothing() -> None:

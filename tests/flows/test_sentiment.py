@@ -91,3 +91,15 @@ def test_held_apart_rows_clear_the_accuracy_bar_and_beat_plain_textblob(dataset:
     scores = {tagger.name: evaluate(rows, "held", tagger)[2] for tagger in taggers()}
     assert scores["Touchpoint"] >= bar
     assert scores["Touchpoint"] > scores["TextBlob"] + 0.05
+
+
+@pytest.mark.parametrize("text", ["not very good", "really not good at all", "good!!!", "xd haha", "<3 it",
+                                  "not a good one", "very not good", "i didn't like it, not bad though :(",
+                                  "definitely nothing good", "8-) cool"])
+def test_the_plain_dict_reads_the_lexicon_as_textblob_does(text: str) -> None:
+    """The fast path must find the same opinions as TextBlob's own `assessments` on the same words."""
+    from flows.sentiment import _assessments, _lexicon, _words
+
+    words = _words(text)
+    expected = [score for _chunk, score, _s, _x in _lexicon().assessments([(w, None) for w in words])]
+    assert _assessments(words) == pytest.approx(expected)
