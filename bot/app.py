@@ -16,6 +16,7 @@ from bot.pages.admin_users import admin_users_blueprint
 from bot.pages.auth import auth_blueprint
 from bot.pages.cases import cases_blueprint
 from bot.pages.home import home_blueprint
+from bot.pages.insights import insights_blueprint
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -57,7 +58,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(sandbox_blueprint())
 
     web.install(app, settings)
-    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), admin_users_blueprint()):
+    for blueprint in (
+        auth_blueprint(),
+        home_blueprint(),
+        cases_blueprint(),
+        insights_blueprint(),
+        admin_users_blueprint(),
+    ):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

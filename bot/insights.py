@@ -155,6 +155,12 @@ def _change(metric: str, current: _Counts, previous: _Counts) -> Change:
     return difference(_estimate(metric, current), _estimate(metric, previous))
 
 
+# For other views that count answers their own way (the dashboard's segments and themes).
+Counts = _Counts
+estimate_of = _estimate
+change_of = _change
+
+
 def score_series(
     rt: Runtime,
     metric: str,

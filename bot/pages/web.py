@@ -57,7 +57,8 @@ class NavItem:
 
 
 # The main navigation, in order; a new area of the app adds itself here.
-NAV: list[NavItem] = [NavItem("Cases", "/app/cases"), NavItem("Users", "/app/admin/users", admin_only=True)]
+NAV: list[NavItem] = [NavItem("Cases", "/app/cases"), NavItem("Insights", "/app/insights"),
+                      NavItem("Users", "/app/admin/users", admin_only=True)]
 
 
 class PageError(HTTPException):
