@@ -54,8 +54,8 @@ FLOWS = (
                 ((7, 25), (6, 30), (5, 20), (4, 10), (3, 8), (2, 4), (1, 3))),
 )
 COMMENTS = {
-    "late": ["My parcel arrived three days late.", "The delivery was late again and nobody told me.",
-             "Still waiting, the courier says it is lost.", "Late delivery, tracking never updated."],
+    "late": ["My parcel arrived three days late.", "Late delivery again, days after the promised date.",
+             "The courier lost my parcel.", "It arrived late, a week after dispatch."],
     "detractor": ["Too expensive for what you get.", "The app keeps crashing at checkout.",
                   "Support never called back.", "The product stopped working after a week."],
     "passive": ["Fine, but the price went up.", "Okay overall, the website is a bit slow."],
@@ -180,8 +180,9 @@ def _answer(rt: Runtime, session: Session, rng: random.Random, flow: HistoryFlow
 def _case(session: Session, rng: random.Random, queue_key: str, response: Response, delivery: Delivery,
           at: datetime) -> None:
     queue = ensure_queue(session, queue_key)
-    first_reply = at + timedelta(minutes=rng.randrange(20, 8 * 60))
-    resolved = first_reply + timedelta(minutes=rng.randrange(10, 20 * 60))
+    slow = rng.random() < 0.15  # a busy afternoon: past the 4-hour SLA
+    first_reply = at + timedelta(minutes=rng.randrange(10, 150) * (3 if slow else 1))
+    resolved = first_reply + timedelta(minutes=rng.randrange(10, 90) * (4 if slow else 1))
     done = resolved < datetime.now(UTC)
     session.add(FollowUp(response_id=response.id, delivery_id=delivery.id, queue_id=queue.id,
                          contact_id=response.contact_id, channel=delivery.channel, priority="high",
