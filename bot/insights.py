@@ -331,6 +331,19 @@ def funnel(
     return [Funnel(group, _funnel(*groups[group])) for group in sorted(groups, key=lambda g: (g is None, g or ""))]
 
 
+def funnel_total(groups: list[Funnel]) -> Funnel:
+    """The funnel of all the groups together (one grouped query fewer than asking again without `by`)."""
+    steps = []
+    for i, name in enumerate(STEPS):
+        reasons: dict[str, int] = defaultdict(int)
+        for group in groups:
+            for reason, n in group.steps[i].reasons.items():
+                reasons[reason] += n
+        steps.append(Step(name, sum(g.steps[i].count for g in groups), sum(g.steps[i].drop for g in groups),
+                          dict(sorted(reasons.items()))))
+    return Funnel(None, steps)
+
+
 # Exports.
 
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading quote makes

@@ -7,6 +7,8 @@ the form and the rest of the page keeps its defaults, never an error page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -14,6 +16,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 
 from bot import dashboard, insights
 from bot.pages.charts import ChartPoint, score_chart
+from bot.pages.web import PageError
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.intervals import MIN_ANSWERS
@@ -94,25 +97,40 @@ def _chart(report: insights.SeriesReport, f: dashboard.Filters) -> Any:
                        floor=floor, ceiling=ceiling, unit=unit)
 
 
-def _context(f: dashboard.Filters) -> dict[str, Any]:
+def _scores(f: dashboard.Filters) -> dict[str, Any]:
     rt = runtime()
     report = insights.score_series(rt, f.metric, f.bucket, flow=f.flow, channel=f.channel, since=f.since,
                                    until=f.until)
-    theme_rows = dashboard.themes(rt, f)
+    return {"headlines": dashboard.headlines(rt, f), "series": report.series[0], "chart": _chart(report, f),
+            "segments": dashboard.segments(rt, f)}
+
+
+def _funnel(f: dashboard.Filters) -> dict[str, Any]:
+    rt = runtime()
     funnel_args = {"flow": f.flow, "channel": f.channel, "since": f.since, "until": f.until}
-    return {
-        "headlines": dashboard.headlines(rt, f),
-        "series": report.series[0],
-        "chart": _chart(report, f),
-        "segments": dashboard.segments(rt, f),
-        "funnel_total": insights.funnel(rt, **funnel_args)[0],
-        "funnels_by": {by: insights.funnel(rt, by=by, **funnel_args) for by in ("channel", "flow")},
-        "sentiment": dashboard.sentiment_series(rt, f),
-        "themes_by_volume": theme_rows,
-        "themes_by_impact": dashboard.by_impact(theme_rows),
-        "mismatches": dashboard.latest_mismatches(rt, f),
-        "loop": dashboard.closing_the_loop(rt, f).figures,
-    }
+    per_channel = insights.funnel(rt, by="channel", **funnel_args)
+    return {"funnel_total": insights.funnel_total(per_channel),
+            "funnels_by": {"channel": per_channel, "flow": insights.funnel(rt, by="flow", **funnel_args)}}
+
+
+def _comments(f: dashboard.Filters) -> dict[str, Any]:
+    rt = runtime()
+    theme_rows = dashboard.themes(rt, f)
+    return {"sentiment": dashboard.sentiment_series(rt, f), "themes_by_volume": theme_rows,
+            "themes_by_impact": dashboard.by_impact(theme_rows), "mismatches": dashboard.latest_mismatches(rt, f)}
+
+
+def _loop(f: dashboard.Filters) -> dict[str, Any]:
+    return {"loop": dashboard.closing_the_loop(runtime(), f).figures}
+
+
+# Each view reads only what it shows: a view is one URL, so a slow part never holds up the others.
+VIEWS: dict[str, tuple[str, Callable[[dashboard.Filters], dict[str, Any]]]] = {
+    "scores": ("Scores", _scores),
+    "funnel": ("Funnel", _funnel),
+    "comments": ("Comments", _comments),
+    "loop": ("Closing the loop", _loop),
+}
 
 
 def _export_query(f: dashboard.Filters) -> dict[str, str]:
@@ -121,21 +139,21 @@ def _export_query(f: dashboard.Filters) -> dict[str, str]:
     return query
 
 
-def insights_page() -> str:
+def _page(view: str) -> str:
     rt = runtime()
     today = datetime.now(UTC).date()
     form, filters, errors = read_filters(today)
-    try:
-        context = _context(filters)
-    except insights.BadInsightQuery as exc:
-        errors[exc.field] = f"{_label(exc.field)} {exc}"
-        filters = dashboard.Filters(since=today - timedelta(days=dashboard.DEFAULT_DAYS - 1),
-                                    until=today + timedelta(days=1))
-        context = _context(filters)
+    queues = dashboard.queue_keys(rt)
+    if filters.queue and filters.queue not in queues:
+        errors["queue"] = "Queue must be one of the queues listed"
+        filters = replace(filters, queue=None)
+    context = VIEWS[view][1](filters)
+    query = {name: value for name, value in form.items() if value}
     return render_template(
-        "app/insights.html", form=form, f=filters, errors=errors, metric_names=METRIC_NAMES,
+        "app/insights.html", view=view, views=VIEWS, query=query, form=form, f=filters, errors=errors,
+        metric_names=METRIC_NAMES,
         bucket_names=BUCKET_NAMES, period=PERIOD_NAMES[filters.bucket], channels=CHANNEL_NAMES,
-        queues=dashboard.queue_keys(rt), min_answers=MIN_ANSWERS, steps=insights.STEPS,
+        queues=queues, min_answers=MIN_ANSWERS, steps=insights.STEPS,
         last_day=filters.until - timedelta(days=1), export_query=_export_query(filters), **context,
     )
 
@@ -154,6 +172,16 @@ def _csv(kind: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def scores_page() -> str:
+    return _page("scores")
+
+
+def view_page(view: str) -> str:
+    if view not in VIEWS or view == "scores":
+        raise PageError(404, "No such page", "Insights has the views Scores, Funnel, Comments and Closing the loop.")
+    return _page(view)
+
+
 def responses_csv() -> Response:
     return _csv("responses")
 
@@ -164,7 +192,8 @@ def cases_csv() -> Response:
 
 def insights_blueprint() -> Blueprint:
     bp = Blueprint("insights", __name__)
-    bp.add_url_rule("/app/insights", "page", insights_page, methods=["GET"])
+    bp.add_url_rule("/app/insights", "page", scores_page, methods=["GET"])
+    bp.add_url_rule("/app/insights/<view>", "view", view_page, methods=["GET"])
     bp.add_url_rule("/app/insights/responses.csv", "responses_csv", responses_csv, methods=["GET"])
     bp.add_url_rule("/app/insights/cases.csv", "cases_csv", cases_csv, methods=["GET"])
     return bp

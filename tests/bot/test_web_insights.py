@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.dashboard import Filters, segments, themes
-from bot.insights import score_series, score_summary
+from bot.insights import funnel, funnel_total, score_series, score_summary
 from bot.runtime import Runtime
 from storage.models import Contact, Delivery, Event, Flow, Response, Role
 from tests.web_client import add_user, sign_in, unnamed_controls
@@ -73,8 +73,8 @@ def agent(client: FlaskClient, rt: Runtime) -> FlaskClient:
     return client
 
 
-def page(client: FlaskClient, **params: str) -> str:
-    response = client.get(PAGE, query_string=params)
+def page(client: FlaskClient, view: str = "", **params: str) -> str:
+    response = client.get(PAGE + (f"/{view}" if view else ""), query_string=params)
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -131,7 +131,7 @@ def test_segments_themes_and_mismatches(agent: FlaskClient, rt: Runtime, seeded:
     assert "south -40 95% interval" in stores
     [delivery] = themes(rt, f)
     assert (delivery.theme, delivery.volume) == ("delivery", 15)
-    html = page(agent, **RANGE)
+    html = page(agent, "comments", **RANGE)
     assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert f"{delivery.with_theme.value:.2f}" in html and f"{delivery.impact.delta:+.2f}, significant" in html
     assert "Terrible, never again" in text(html) and "angry promoter" in html
@@ -143,7 +143,7 @@ def test_bad_filters_are_named_on_the_page(agent: FlaskClient, seeded: None) -> 
                             ({"from": "2026-03-20", "to": "2026-03-01"}, "To must be on or after the start date"),
                             ({"segment": "contact.no way"}, "Segment must be flow, channel"),
                             ({"channel": "pigeon"}, "Channel must be one of"),
-                            ({"queue": "nope"}, "Queue no queue has this key")):
+                            ({"queue": "nope"}, "Queue must be one of the queues listed")):
         html = page(agent, **params)
         assert "There is a problem" in html and message in html, params
 
@@ -157,7 +157,14 @@ def test_signed_out_visitors_go_to_sign_in(client: FlaskClient) -> None:
 def test_agents_see_it_in_the_navigation(agent: FlaskClient) -> None:
     html = page(agent)
     assert '<a href="/app/insights" aria-current="page">Insights</a>' in html
-    assert "No comment of the range has a theme." in html
+    assert '<a href="/app/insights" aria-current="page">Scores</a>' in html
+    comments = page(agent, "comments", flow="a")
+    assert "No comment of the range has a theme." in comments
+    assert '<a href="/app/insights/comments?flow=a" aria-current="page">Comments</a>' in comments
+    assert '<a href="/app/insights/loop?flow=a">Closing the loop</a>' in comments
+    assert "No case was opened in the range." in page(agent, "loop")
+    missing = agent.get(PAGE + "/nothing")
+    assert missing.status_code == 404 and "No such page" in missing.get_data(as_text=True)
 
 
 def test_the_export_links_use_the_same_filters(agent: FlaskClient, seeded: None) -> None:
@@ -168,3 +175,12 @@ def test_the_export_links_use_the_same_filters(agent: FlaskClient, seeded: None)
     assert body.status_code == 200 and body.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(body.get_data(as_text=True))))
     assert len(rows) == 5 and {r["flow"] for r in rows} == {"b"}
+
+
+def test_the_funnel_total_is_the_services_own(agent: FlaskClient, rt: Runtime, seeded: None) -> None:
+    since, until = MONDAY, MONDAY + timedelta(days=14)
+    whole = funnel(rt, since=since, until=until)[0]
+    assert funnel_total(funnel(rt, since=since, until=until, by="channel")) == whole
+    html = page(agent, "funnel", **RANGE)
+    for step in whole.steps:
+        assert f'<th scope="row">{step.name}</th><td>{step.count}</td>' in html

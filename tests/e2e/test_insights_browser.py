@@ -46,6 +46,8 @@ def test_the_dashboard_over_the_demo_history(server: Server, browser: Any) -> No
     page.get_by_text("Filters", exact=True).click()  # folded, so the figures fill the picture
     page.set_viewport_size({"width": 1280, "height": 1280})
     page.screenshot(path=str(screenshots / "insights.png"))
+    page.get_by_role("link", name="Comments").click()
+    page.wait_for_url("**/app/insights/comments?**")
     page.evaluate("document.getElementById('themes-volume-h').scrollIntoView()")
     page.screenshot(path=str(screenshots / "insights-themes.png"))
     page.screenshot(path=str(server.cwd / "insights-full.png"), full_page=True)
