@@ -62,6 +62,7 @@ def fill(engine: sa.Engine, rows: int, today: datetime) -> None:
     series = _series(d, rows, start, round(365 * 86400 / rows, 3))
     contacts = _series(d, CONTACTS, start, 0)
     day = "CAST({} AS date)" if d == "postgresql" else "date({})"
+    each = "jsonb_array_elements_text(r.themes)" if d == "postgresql" else "json_each(r.themes)"
     plan = "CASE i % 3 WHEN 0 THEN 'free' WHEN 1 THEN 'team' ELSE 'business' END"
     themes = _json(d, "CASE i % 6 WHEN 0 THEN '[\"delivery\"]' WHEN 1 THEN '[\"price\", \"support\"]' ELSE '[]' END")
     attributes = _json(d, "'{\"plan\": \"' || " + plan + " || '\"}'")
@@ -96,6 +97,11 @@ def fill(engine: sa.Engine, rows: int, today: datetime) -> None:
         f"coalesce(band, ''), coalesce(sentiment, ''), 0, count(*), count(score), coalesce(sum(score), 0), "
         f"coalesce(sum(score * score), 0) FROM response WHERE recheck_of IS NULL "
         f"GROUP BY {day.format('answered_at')}, flow_key, channel, question, band, sentiment",
+        f"INSERT INTO themetally (day, flow_key, channel, question, theme, band, shard, answers, scored, score_sum, "
+        f"score_sq_sum) SELECT {day.format('r.answered_at')}, r.flow_key, r.channel, r.question, t.value, "
+        f"coalesce(r.band, ''), 0, count(*), count(r.score), coalesce(sum(r.score), 0), "
+        f"coalesce(sum(r.score * r.score), 0) FROM response r, {each} t WHERE r.recheck_of IS NULL "
+        f"GROUP BY {day.format('r.answered_at')}, r.flow_key, r.channel, r.question, t.value, r.band",
         f"INSERT INTO senttally (day, flow_key, channel, shard, sent) SELECT {day.format('sent_at')}, flow_key, "
         f"channel, 0, count(*) FROM delivery WHERE sent_at IS NOT NULL GROUP BY {day.format('sent_at')}, flow_key, "
         f"channel",

@@ -1,9 +1,9 @@
 """The dashboard's queries beyond the score series: sentiment per day (tallies), scores per segment, themes and
 their scores, mismatches and example comments.
 
-Sentiment reads the daily tallies. Segments, themes and the comment lists read the responses answered in the
-range through the response.answered_at index (never the whole table): a contact attribute, an event property
-or a comment's themes are not in the tallies, and the range bounds what is read. "Did we fix it?" answers are
+Sentiment and themes read the daily tallies. Segments and the comment lists read the responses answered in the
+range through the response.answered_at index (never the whole table): a contact attribute or an event property
+is not in the tallies (any key may be picked), and the range bounds what is read. "Did we fix it?" answers are
 left out, as the tallies leave them out.
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
 
-from storage.models import Contact, Delivery, Event, FollowUp, Response, ResponseTally
+from storage.models import Contact, Delivery, Event, FollowUp, Response, ResponseTally, ThemeTally
 from storage.types import UTCDateTime
 
 
@@ -97,18 +97,20 @@ def _stats(session: Session, joined: Any, group: Any, window: Window, question: 
             for grp, cur, band, n, s, q in session.execute(query).all()]
 
 
-def _themes_of(session: Session) -> Any:
-    themes = Response.__table__.c.themes
-    if session.connection().dialect.name == "postgresql":
-        return sa.func.jsonb_array_elements_text(sa.type_coerce(themes, JSONB)).table_valued("value")
-    return sa.func.json_each(themes).table_valued("value")
-
-
 def theme_stats(session: Session, window: Window, question: str) -> list[Stats]:
-    """Scored answers per theme of their comment, in the window and the period before."""
-    each = _themes_of(session)
-    joined = sa.select().select_from(Response).join(each, sa.true())
-    return _stats(session, joined, each.c.value, window, question)
+    """Scored answers per theme of their comment, in the window and the period before, from the theme tallies."""
+    t = ThemeTally
+    current = sa.case((t.day >= window.first_day, 1), else_=0)
+    keys = (t.theme, current.label("cur"), t.band)
+    conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0]
+    if window.flow:
+        conditions.append(t.flow_key == window.flow)
+    if window.channel:
+        conditions.append(t.channel == window.channel)
+    query = (sa.select(*keys, sa.func.sum(t.scored), sa.func.sum(t.score_sum), sa.func.sum(t.score_sq_sum))
+             .where(*conditions).group_by(*keys))
+    return [Stats(theme, bool(cur), band, int(n), int(s or 0), int(q or 0))
+            for theme, cur, band, n, s, q in session.execute(query).all() if n]
 
 
 @dataclass(frozen=True)

@@ -107,10 +107,8 @@ def _scores(f: dashboard.Filters) -> dict[str, Any]:
 
 def _funnel(f: dashboard.Filters) -> dict[str, Any]:
     rt = runtime()
-    funnel_args = {"flow": f.flow, "channel": f.channel, "since": f.since, "until": f.until}
-    per_channel = insights.funnel(rt, by="channel", **funnel_args)
-    return {"funnel_total": insights.funnel_total(per_channel),
-            "funnels_by": {"channel": per_channel, "flow": insights.funnel(rt, by="flow", **funnel_args)}}
+    views = insights.funnel_views(rt, flow=f.flow, channel=f.channel, since=f.since, until=f.until)
+    return {"funnel_total": views.total, "funnels_by": {"channel": views.by_channel, "flow": views.by_flow}}
 
 
 def _comments(f: dashboard.Filters) -> dict[str, Any]:

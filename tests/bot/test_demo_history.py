@@ -15,6 +15,8 @@ from bot.insights import score_summary
 from bot.runtime import Runtime
 from storage.db import read_session
 from tests.storage.test_insights_tallies import _recount, _tallied
+from tests.storage.test_theme_tallies import recount as theme_recount
+from tests.storage.test_theme_tallies import tallied as theme_tallied
 
 TODAY = date(2026, 3, 30)
 
@@ -29,6 +31,7 @@ def test_the_tallies_equal_a_recount_of_the_stored_answers(rt: Runtime, history:
     assert "28 days up to 2026-03-29" in history
     with read_session(rt.engine) as session:
         assert _tallied(session) == +_recount(session)
+        assert theme_tallied(session) == theme_recount(session)
     assert load_history(rt, 28, today=TODAY) == "history: already loaded"
 
 

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.dashboard import Filters, segments, themes
-from bot.insights import funnel, funnel_total, score_series, score_summary
+from bot.insights import funnel, funnel_total, funnel_views, score_series, score_summary
 from bot.runtime import Runtime
 from storage.models import Contact, Delivery, Event, Flow, Response, Role
+from storage.tallies import note_skip
 from tests.web_client import add_user, sign_in, unnamed_controls
 
 PAGE = "/app/insights"
@@ -179,8 +180,17 @@ def test_the_export_links_use_the_same_filters(agent: FlaskClient, seeded: None)
 
 def test_the_funnel_total_is_the_services_own(agent: FlaskClient, rt: Runtime, seeded: None) -> None:
     since, until = MONDAY, MONDAY + timedelta(days=14)
+    with rt.session() as session:
+        note_skip(session, MONDAY, "a", "throttled")
+        note_skip(session, MONDAY, "b", "opted_out")
+    assert funnel_views(rt, channel="sms", since=since, until=until).total == funnel(
+        rt, channel="sms", since=since, until=until)[0]
     whole = funnel(rt, since=since, until=until)[0]
     assert funnel_total(funnel(rt, since=since, until=until, by="channel")) == whole
+    views = funnel_views(rt, since=since, until=until)
+    assert views.total == whole
+    assert views.by_channel == funnel(rt, since=since, until=until, by="channel")
+    assert views.by_flow == funnel(rt, since=since, until=until, by="flow")
     html = page(agent, "funnel", **RANGE)
     for step in whole.steps:
         assert f'<th scope="row">{step.name}</th><td>{step.count}</td>' in html
