@@ -1,7 +1,7 @@
 """theme tallies: scored answers per day, group and theme of the comment, filled from the answers stored
 
 Revision ID: 0022
-Revises: 0016
+Revises: 0021
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0022"
-down_revision = "0016"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
