@@ -25,6 +25,7 @@ from bot.pages.cases import cases_blueprint
 from bot.pages.contacts import contacts_blueprint
 from bot.pages.flows import flows_blueprint
 from bot.pages.home import home_blueprint
+from bot.pages.insights import insights_blueprint
 from bot.pages.queues import queues_blueprint
 from bot.pages.sandbox import sandbox_blueprint, sandbox_pages_allowed
 from bot.runtime import build_runtime
@@ -67,10 +68,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(sandbox_blueprint())
 
     web.install(app, settings)
-    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), queues_blueprint(), flows_blueprint(),
-                      contacts_blueprint(), account_blueprint(), admin_users_blueprint(), admin_lists_blueprint(),
-                      admin_audit_blueprint(), admin_api_keys_blueprint(), admin_webhooks_blueprint(),
-                      admin_settings_blueprint(), admin_themes_blueprint()):
+    for blueprint in (auth_blueprint(), home_blueprint(), cases_blueprint(), queues_blueprint(), insights_blueprint(),
+                      flows_blueprint(), contacts_blueprint(), account_blueprint(), admin_users_blueprint(),
+                      admin_lists_blueprint(), admin_audit_blueprint(), admin_api_keys_blueprint(),
+                      admin_webhooks_blueprint(), admin_settings_blueprint(), admin_themes_blueprint()):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

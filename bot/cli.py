@@ -422,12 +422,21 @@ def users_reset_password(email: str) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--history", default=None, metavar="DAYS",
+              help="Also fill this many past days (such as 90d) with answers, cases and skips for /app/insights.")
+def demo(history: str | None) -> None:
     """Load the example flows, a few contacts and events, and say where to look."""
     from bot.demo import load_demo
+    from bot.demo_history import load_history, parse_days
 
+    try:
+        days = parse_days(history) if history else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--history") from None
     with _runtime() as rt:
         click.echo(load_demo(rt))
+        if days:
+            click.echo(load_history(rt, days))
 
 
 @main.group()

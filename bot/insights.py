@@ -10,7 +10,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from flows.intervals import Change, Estimate, ces_estimate, csat_difference, csa
 from storage.db import read_session
 from storage.insights import (
     CASE_COLUMNS,
+    PAIR,
     RESPONSE_COLUMNS,
     DayScores,
     ExportFilters,
@@ -153,6 +154,12 @@ def _change(metric: str, current: _Counts, previous: _Counts) -> Change:
     if metric == "csat":
         return csat_difference(current.promoters, current.n, previous.promoters, previous.n)
     return difference(_estimate(metric, current), _estimate(metric, previous))
+
+
+# For other views that count answers their own way (the dashboard's segments and themes).
+Counts = _Counts
+estimate_of = _estimate
+change_of = _change
 
 
 def score_series(
@@ -323,6 +330,53 @@ def funnel(
     if not by:
         groups.setdefault(None, ([], []))
     return [Funnel(group, _funnel(*groups[group])) for group in sorted(groups, key=lambda g: (g is None, g or ""))]
+
+
+@dataclass(frozen=True)
+class FunnelViews:
+    total: Funnel
+    by_channel: list[Funnel]
+    by_flow: list[Funnel]
+
+
+def funnel_views(
+    rt: Runtime,
+    *,
+    flow: str | None = None,
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> FunnelViews:
+    """The funnel whole, per channel and per flow, from one grouped read of the deliveries (the costly part)
+    instead of three; the same figures as `funnel` with and without `by`."""
+    if since is not None and until is not None and since >= until:
+        raise BadInsightQuery("until", "must be after since")
+    scope = Scope(flow, channel, since, until)
+    with read_session(rt.engine) as session:
+        skips = [] if channel else skip_counts(session, scope, "flow")
+        outcomes = delivery_outcomes(session, scope, "flow+channel")
+    views = []
+    for part in (0, 1):  # flow, channel
+        groups: dict[str | None, tuple[list[tuple[str, int]], list[Outcome]]] = defaultdict(lambda: ([], []))
+        for group, reason, n in skips:
+            groups[group if part == 0 else None][0].append((reason, n))
+        for o in outcomes:
+            groups[(o.group or "").split(PAIR)[part]][1].append(replace(o, group=None))
+        views.append([Funnel(g, _funnel(*groups[g])) for g in sorted(groups, key=lambda g: (g is None, g or ""))])
+    return FunnelViews(funnel_total(views[1]), views[1], views[0])
+
+
+def funnel_total(groups: list[Funnel]) -> Funnel:
+    """The funnel of all the groups together (one grouped query fewer than asking again without `by`)."""
+    steps = []
+    for i, name in enumerate(STEPS):
+        reasons: dict[str, int] = defaultdict(int)
+        for group in groups:
+            for reason, n in group.steps[i].reasons.items():
+                reasons[reason] += n
+        steps.append(Step(name, sum(g.steps[i].count for g in groups), sum(g.steps[i].drop for g in groups),
+                          dict(sorted(reasons.items()))))
+    return Funnel(None, steps)
 
 
 # Exports.

@@ -52,14 +52,22 @@ class DayScores:
     score_sq_sum: int
 
 
+# "flow+channel" groups by both, the group named "flow<PAIR>channel": one query serves a view of each.
+PAIR = "\x1f"
+
+
 def _grouping(model: Any, by: str | None) -> list[Any]:
-    """The column to group by, as a list: empty without `by` (PostgreSQL refuses a constant in GROUP BY)."""
+    """The column(s) to group by, as a list: empty without `by` (PostgreSQL refuses a constant in GROUP BY)."""
     if by is None:
         return []
+    if by == "flow+channel":
+        return [model.flow_key.label("grp"), model.channel.label("grp2")]
     return [{"flow": model.flow_key, "channel": model.channel}[by].label("grp")]
 
 
 def _group_of(row: Any, by: str | None) -> str | None:
+    if by == "flow+channel":
+        return f"{row.grp}{PAIR}{row.grp2}"
     return row.grp if by is not None else None
 
 

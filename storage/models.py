@@ -271,6 +271,26 @@ class ResponseTally(SQLModel, table=True):
     score_sq_sum: int = 0  # with `scored` and `score_sum`, the variance behind CES's interval
 
 
+class ThemeTally(SQLModel, table=True):
+    """Scored answers per UTC day, group and theme of their comment (one answer counts once per theme): the
+    dashboard ranks themes by volume and by their effect on the score without reading the answers."""
+
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "question", "theme", "band", "shard"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    question: str = Field(max_length=16)
+    theme: str = Field(max_length=64)
+    band: str = Field(default="", max_length=16)
+    shard: int = 0
+    answers: int = 0
+    scored: int = 0
+    score_sum: int = 0
+    score_sq_sum: int = 0
+
+
 class SentTally(SQLModel, table=True):
     """Surveys sent per UTC day, flow and channel: the denominator of the response rate."""
 

@@ -76,7 +76,8 @@ def segment_scores(session: Session, flow: str, question: str, segment: str, sin
                       sa.func.sum(score * score)).select_from(Response.__table__)
     query = _joined(query, segment).where(
         col(Response.answered_at) >= since, col(Response.answered_at) < until, Response.flow_key == flow,
-        Response.question == question, col(Response.recheck_of).is_(None), score.is_not(None), value.is_not(None),
+        Response.question == question, col(Response.recheck_of).is_(None), Response.is_test == sa.false(),
+        score.is_not(None), value.is_not(None),
     ).group_by(value, in_window, Response.band)
     return [(str(v), bool(w), str(b), int(n), int(t or 0), int(q or 0))
             for v, w, b, n, t, q in session.connection().execute(query)]
@@ -88,7 +89,7 @@ def top_themes(session: Session, flow: str, since: datetime, until: datetime, *,
     segment (name, value) when given; `unhappy`: only detractors' answers and negative comments."""
     conditions: list[Any] = [col(Response.answered_at) >= since, col(Response.answered_at) < until,
                              Response.flow_key == flow, col(Response.recheck_of).is_(None),
-                             col(Response.comment).is_not(None)]
+                             Response.is_test == sa.false(), col(Response.comment).is_not(None)]
     if segment is not None:
         conditions.append(_segment_value(segment[0]) == segment[1])
     if unhappy:

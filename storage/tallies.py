@@ -1,7 +1,8 @@
 """Daily tallies of responses and sends, kept in step by the ORM in the transaction that changes them.
 
 Counting a million responses on every /metrics request costs a few hundred milliseconds; the tallies hold
-one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most.
+one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most;
+the theme tallies hold the same per theme of the comment, for the insights dashboard.
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
 gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
 so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself. A "did we fix
@@ -25,17 +26,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTally
+from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTally, ThemeTally
 from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
     Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score", "recheck_of",
-               "is_test"),
+               "is_test", "themes"),
     Delivery: ("sent_at", "flow_key", "channel", "recheck_of", "is_test"),
 }
 _RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment", "shard")
 _SENT_KEYS = ("day", "flow_key", "channel", "shard")
 _SKIP_KEYS = ("day", "flow_key", "channel", "reason", "shard")
+_THEME_KEYS = ("day", "flow_key", "channel", "question", "theme", "band", "shard")
+_SCORE_COUNTERS = ("answers", "scored", "score_sum", "score_sq_sum")
 SHARDS = 8
 
 
@@ -74,41 +77,47 @@ def _versions(session: Session) -> Iterator[tuple[int, Any, dict[str, Any]]]:
             yield -1, obj, _old_values(session, obj)
 
 
-def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
+def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple], Counter[tuple]]:
     responses: Counter[tuple] = Counter()
     sent: Counter[tuple] = Counter()
+    themes: Counter[tuple] = Counter()
     shard = _shard(session)
     for sign, obj, v in list(_versions(session)):
         if isinstance(obj, Response):
-            _count_response(responses, sign, v, shard)
+            _count_response((responses, themes), sign, v, shard)
         elif v["sent_at"] is not None and v["recheck_of"] is None and not v["is_test"]:
             sent[(v["sent_at"].date(), v["flow_key"], v["channel"], shard, "sent")] += sign
-    return responses, sent
+    return responses, sent, themes
 
 
 def _shard(session: Session) -> int:
     return session.info.setdefault("tally_shard", random.randrange(SHARDS))
 
 
-def _count_response(responses: Counter[tuple], sign: int, v: dict[str, Any], shard: int) -> None:
+def _count_response(counters: tuple[Counter[tuple], Counter[tuple]], sign: int, v: dict[str, Any], shard: int
+                    ) -> None:
+    """Into the response tallies and, once per distinct theme of its comment, the theme tallies."""
     if v["recheck_of"] is not None or v["is_test"]:  # a "did we fix it?" answer is its case's; a test, nobody's
         return
-    key = (v["answered_at"].date(), v["flow_key"], v["channel"], v["question"], v["band"] or "", v["sentiment"] or "",
-           shard)
+    day, band = v["answered_at"].date(), v["band"] or ""
+    keys = [(counters[0], (day, v["flow_key"], v["channel"], v["question"], band, v["sentiment"] or "", shard))]
+    keys += [(counters[1], (day, v["flow_key"], v["channel"], v["question"], str(theme), band, shard))
+             for theme in sorted(set(v["themes"] or ()))]
     score = v["score"]
-    responses[(*key, "answers")] += sign
-    responses[(*key, "scored")] += sign * (score is not None)
-    responses[(*key, "score_sum")] += sign * (score or 0)
-    responses[(*key, "score_sq_sum")] += sign * (score or 0) ** 2
+    for counter, key in keys:
+        counter[(*key, "answers")] += sign
+        counter[(*key, "scored")] += sign * (score is not None)
+        counter[(*key, "score_sum")] += sign * (score or 0)
+        counter[(*key, "score_sq_sum")] += sign * (score or 0) ** 2
 
 
 def note_response_written(session: Session, before: Response | None, after: Response) -> None:
     """For a response written with SQL rather than through the ORM: move its counters at commit all the same."""
-    pending = session.info.setdefault("tallies", (Counter(), Counter()))
+    pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     shard = _shard(session)
     if before is not None:
-        _count_response(pending[0], -1, _new_values(before), shard)
-    _count_response(pending[0], 1, _new_values(after), shard)
+        _count_response((pending[0], pending[2]), -1, _new_values(before), shard)
+    _count_response((pending[0], pending[2]), 1, _new_values(after), shard)
 
 
 def note_skip(session: Session, day: date, flow_key: str, reason: str) -> None:
@@ -145,23 +154,24 @@ def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
 
 def collect_tallies(session: Session, _context: Any, _instances: Any) -> None:
     """Before each flush: note what it will change; the counters move once, at commit."""
-    responses, sent = _deltas(session)
-    pending = session.info.setdefault("tallies", (Counter(), Counter()))
+    responses, sent, themes = _deltas(session)
+    pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     pending[0].update(responses)
     pending[1].update(sent)
+    pending[2].update(themes)
 
 
 def write_tallies(session: Session) -> None:
     """Just before commit, so the tally rows stay locked for the commit alone and workers do not queue."""
     session.flush()
-    responses, sent = session.info.pop("tallies", (Counter(), Counter()))
+    responses, sent, themes = session.info.pop("tallies", (Counter(), Counter(), Counter()))
     skips = session.info.pop("skip_tallies", Counter())
     session.info.pop("tally_shard", None)
-    if not any(responses.values()) and not any(sent.values()) and not any(skips.values()):
+    if not any(c.values() for c in (responses, sent, themes, skips)):
         return
     connection = session.connection()
-    _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS,
-            _rows(responses, _RESPONSE_KEYS, ("answers", "scored", "score_sum", "score_sq_sum")))
+    _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS, _rows(responses, _RESPONSE_KEYS, _SCORE_COUNTERS))
+    _upsert(connection, ThemeTally.__table__, _THEME_KEYS, _rows(themes, _THEME_KEYS, _SCORE_COUNTERS))
     _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
     _upsert(connection, SkipTally.__table__, _SKIP_KEYS, _rows(skips, _SKIP_KEYS, ("skipped",)))
 

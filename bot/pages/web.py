@@ -60,6 +60,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Cases", "/app/cases"),
     NavItem("Queues", "/app/queues"),
+    NavItem("Insights", "/app/insights"),
     NavItem("Flows", "/app/flows", admin_only=True),
     NavItem("Contacts", "/app/contacts", admin_only=True),
     NavItem("Root causes", "/app/admin/root-causes", admin_only=True),

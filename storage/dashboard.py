@@ -1,0 +1,163 @@
+"""The dashboard's queries beyond the score series: sentiment per day (tallies), scores per segment, themes and
+their scores, mismatches and example comments.
+
+Sentiment and themes read the daily tallies. Segments and the comment lists read the responses answered in the
+range through the response.answered_at index (never the whole table): a contact attribute or an event property
+is not in the tallies (any key may be picked), and the range bounds what is read. "Did we fix it?" answers are
+left out, as the tallies leave them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Session
+
+from storage.models import Contact, Delivery, Event, FollowUp, Response, ResponseTally, ThemeTally
+from storage.types import UTCDateTime
+
+
+@dataclass(frozen=True)
+class Window:
+    """Answers of [first_day, end_day), with [previous_day, first_day) as the period to compare with."""
+
+    first_day: date
+    end_day: date
+    previous_day: date
+    flow: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Scored answers of one group in one period: enough for a proportion, a mean and their variances."""
+
+    group: str
+    current: bool  # in [first_day, end_day), else in the period before
+    band: str
+    n: int
+    total: int
+    squares: int
+
+
+def _at(day: date) -> Any:
+    return sa.bindparam(None, datetime.combine(day, time(0), tzinfo=UTC), type_=UTCDateTime)
+
+
+def _answered(window: Window, question: str, since: date) -> list[Any]:
+    conditions = [Response.answered_at >= _at(since), Response.answered_at < _at(window.end_day),
+                  Response.recheck_of.is_(None), Response.is_test == sa.false(), Response.question == question,
+                  Response.score.is_not(None)]
+    if window.flow:
+        conditions.append(Response.flow_key == window.flow)
+    if window.channel:
+        conditions.append(Response.channel == window.channel)
+    return conditions
+
+
+def daily_sentiments(session: Session, window: Window) -> list[tuple[date, str, int]]:
+    """(day, sentiment, answers) over [first_day, end_day); sentiment "" is an answer without a comment."""
+    conditions = [ResponseTally.day >= window.first_day, ResponseTally.day < window.end_day]
+    if window.flow:
+        conditions.append(ResponseTally.flow_key == window.flow)
+    if window.channel:
+        conditions.append(ResponseTally.channel == window.channel)
+    query = (sa.select(ResponseTally.day, ResponseTally.sentiment, sa.func.sum(ResponseTally.answers))
+             .where(*conditions).group_by(ResponseTally.day, ResponseTally.sentiment))
+    return [(day, sentiment, int(n)) for day, sentiment, n in session.execute(query).all() if n]
+
+
+SEGMENT_SOURCES = ("contact", "event")
+
+
+def segment_stats(session: Session, window: Window, question: str, source: str, key: str) -> list[Stats]:
+    """Scored answers per value of a contact attribute or event property, in the window and the period before."""
+    if source == "contact":
+        value = Contact.__table__.c.attributes[key].as_string()
+        joined = sa.select().select_from(Response).join(Contact, Contact.id == Response.contact_id)
+    else:
+        value = Event.__table__.c.properties[key].as_string()
+        joined = (sa.select().select_from(Response).join(Delivery, Delivery.id == Response.delivery_id)
+                  .join(Event, Event.id == Delivery.event_id))
+    return _stats(session, joined, sa.func.coalesce(value, ""), window, question)
+
+
+def _stats(session: Session, joined: Any, group: Any, window: Window, question: str,
+           where: tuple[Any, ...] = ()) -> list[Stats]:
+    current = sa.case((Response.answered_at >= _at(window.first_day), 1), else_=0)
+    keys = (group.label("grp"), current.label("cur"), Response.band)
+    query = (joined.add_columns(*keys, sa.func.count(), sa.func.sum(Response.score),
+                                sa.func.sum(Response.score * Response.score))
+             .where(*_answered(window, question, window.previous_day), *where)
+             .group_by(*keys))
+    return [Stats(str(grp), bool(cur), band or "", int(n), int(s or 0), int(q or 0))
+            for grp, cur, band, n, s, q in session.execute(query).all()]
+
+
+def theme_stats(session: Session, window: Window, question: str) -> list[Stats]:
+    """Scored answers per theme of their comment, in the window and the period before, from the theme tallies."""
+    t = ThemeTally
+    current = sa.case((t.day >= window.first_day, 1), else_=0)
+    keys = (t.theme, current.label("cur"), t.band)
+    conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0]
+    if window.flow:
+        conditions.append(t.flow_key == window.flow)
+    if window.channel:
+        conditions.append(t.channel == window.channel)
+    query = (sa.select(*keys, sa.func.sum(t.scored), sa.func.sum(t.score_sum), sa.func.sum(t.score_sq_sum))
+             .where(*conditions).group_by(*keys))
+    return [Stats(theme, bool(cur), band, int(n), int(s or 0), int(q or 0))
+            for theme, cur, band, n, s, q in session.execute(query).all() if n]
+
+
+@dataclass(frozen=True)
+class Comment:
+    response_id: int
+    answered_at: datetime
+    flow: str
+    channel: str
+    score: int | None
+    band: str | None
+    comment: str
+    sentiment: str | None
+    themes: list[str]
+    case_id: int | None
+
+
+def _comments(session: Session, window: Window, where: list[Any], limit: int) -> list[Comment]:
+    conditions = [Response.answered_at >= _at(window.first_day), Response.answered_at < _at(window.end_day),
+                  Response.recheck_of.is_(None), Response.is_test == sa.false(), Response.comment.is_not(None),
+                  *where]
+    if window.flow:
+        conditions.append(Response.flow_key == window.flow)
+    if window.channel:
+        conditions.append(Response.channel == window.channel)
+    query = (
+        sa.select(Response.id, Response.answered_at, Response.flow_key, Response.channel, Response.score,
+                  Response.band, Response.comment, Response.sentiment, Response.themes, FollowUp.id)
+        .outerjoin(FollowUp, FollowUp.response_id == Response.id)
+        .where(*conditions)
+        .order_by(Response.answered_at.desc(), Response.id.desc())
+        .limit(limit)
+    )
+    return [Comment(*row[:8], list(row[8] or []), row[9]) for row in session.execute(query).all()]
+
+
+def mismatches(session: Session, window: Window, limit: int = 20) -> list[Comment]:
+    """The latest answers whose comment says the opposite of their score (angry promoters, happy detractors)."""
+    return _comments(session, window, [Response.mismatch.is_(True)], limit)
+
+
+def theme_examples(session: Session, window: Window, theme: str, limit: int = 2) -> list[Comment]:
+    """The latest comments tagged with `theme`."""
+    themes = Response.__table__.c.themes
+    if session.connection().dialect.name == "postgresql":
+        has = sa.type_coerce(themes, JSONB).contains([theme])
+    else:
+        each = sa.func.json_each(themes).table_valued("value")
+        has = sa.exists(sa.select(1).select_from(each).where(each.c.value == theme))
+    return _comments(session, window, [has], limit)

@@ -1,0 +1,54 @@
+"""`touchpoint demo --history`: the past it fills is counted right and shows its drop as a significant one."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.dashboard import Filters, segments, themes
+from bot.demo import load_demo
+from bot.demo_history import DROP_DAYS, load_history, parse_days
+from bot.insights import score_summary
+from bot.runtime import Runtime
+from storage.db import read_session
+from tests.storage.test_insights_tallies import _recount, _tallied
+from tests.storage.test_theme_tallies import recount as theme_recount
+from tests.storage.test_theme_tallies import tallied as theme_tallied
+
+TODAY = date(2026, 3, 30)
+
+
+@pytest.fixture
+def history(rt: Runtime) -> str:
+    load_demo(rt)
+    return load_history(rt, 28, today=TODAY)
+
+
+def test_the_tallies_equal_a_recount_of_the_stored_answers(rt: Runtime, history: str) -> None:
+    assert "28 days up to 2026-03-29" in history
+    with read_session(rt.engine) as session:
+        assert _tallied(session) == +_recount(session)
+        assert theme_tallied(session) == theme_recount(session)
+    assert load_history(rt, 28, today=TODAY) == "history: already loaded"
+
+
+def test_the_late_deliveries_show_as_a_significant_drop_with_their_theme(rt: Runtime, history: str) -> None:
+    since = TODAY - timedelta(days=DROP_DAYS)
+    nps = score_summary(rt, "nps", since, TODAY, flow="post-delivery-nps")
+    assert nps.change.significant and nps.change.delta is not None and nps.change.delta < -15
+    csat = score_summary(rt, "csat", since, TODAY, flow="support-csat")
+    assert not csat.change.significant  # the other flows did not move
+    f = Filters(since, TODAY, flow="post-delivery-nps", segment="contact.plan")
+    top = themes(rt, f)[0]
+    assert top.theme == "delivery" and top.volume > 2 * top.previous_volume
+    assert top.impact.significant and top.impact.delta is not None and top.impact.delta < 0
+    assert {row.value for row in segments(rt, f)} == {"free", "team", "business"}
+
+
+def test_the_history_option_is_checked() -> None:
+    assert parse_days("90d") == 90 and parse_days("7") == 7
+    result = CliRunner().invoke(main, ["demo", "--history", "ninety"])
+    assert result.exit_code == 2 and "history must be a number of days such as 90d" in result.output
