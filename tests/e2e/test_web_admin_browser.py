@@ -73,7 +73,7 @@ def test_an_admin_finds_exports_and_erases_a_contact_and_an_agent_is_kept_out(se
     refused: list[str] = []
     agent = signed_in(browser, server, "sam@example.com", "agent", refused)
     assert [link.text_content() for link in agent.get_by_role("navigation", name="Main").get_by_role("link").all()] \
-        == ["Cases"]
+        == ["Cases", "Queues", "Insights"]
     for path in ADMIN_PAGES:
         answered = agent.goto(server.url + path)
         assert answered is not None and answered.status == 403, path

@@ -54,7 +54,7 @@ def test_a_new_user_chooses_their_password_lands_on_cases_and_signs_out(server: 
     assert page.title() == "Cases – Touchpoint"
     assert page.get_by_role("status").text_content().strip() == "Your password is changed."
     navigation = page.get_by_role("navigation", name="Main")
-    assert navigation.get_by_role("link").all_text_contents() == ["Cases", "Queues"]
+    assert navigation.get_by_role("link").all_text_contents() == ["Cases", "Queues", "Insights"]
     assert navigation.get_by_role("link", name="Cases").get_attribute("aria-current") == "page"
     assert "Signed in as dana@example.com" in page.locator(".account").inner_text()
 
@@ -93,7 +93,7 @@ def test_an_agent_asking_for_the_users_page_gets_403(server: Server, browser: An
     assert answer is not None and answer.status == 403
     assert answer.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
     assert page.get_by_role("heading", level=1).text_content() == "Admins only"
-    assert page.get_by_role("navigation", name="Main").get_by_role("link").all_text_contents() == ["Cases", "Queues"]
+    assert page.get_by_role("navigation", name="Main").get_by_role("link").all_text_contents() == ["Cases", "Queues", "Insights"]
     # Only the 403 itself is reported by the browser.
     assert [p for p in problems if "403" not in p] == []
     assert f"{server.url}/app/admin/users: 403" in problems
