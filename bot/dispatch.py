@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.alerts import sync_case_cards
+from bot.demo import SANDBOX_CONTACTS
 from bot.digest import send_digests
 from bot.escalation import escalate_breaches
 from bot.fallback import fall_back
@@ -243,6 +244,10 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Send]:
             reason = "opted out" if delivery.channel in blocked else "channel unavailable"
             fall_back(rt, session, delivery, contact, reason, blocked)
             continue
+        if _sandbox_customer_on_a_real_provider(rt, delivery, contact):
+            delivery.last_error = "sandbox customer"
+            record_status(session, delivery, DeliveryStatus.FAILED, "sandbox customer: never sent for real")
+            continue
         # A re-survey follows its case's survey by design: the throttle would always hold it back.
         # An admin's test goes when asked: no throttle, no quiet hours.
         throttle = definition.throttle_td if delivery.recheck_of is None and not delivery.is_test else None
@@ -269,6 +274,14 @@ def prepare_batch(rt: Runtime, session: Session, ids: list[int]) -> list[Send]:
         sends.append(Send(message, SendStart(delivery.id, delivery.lease_until, definition.expire_td)))
     messages = with_session_windows(session, [send.message for send in sends])
     return [replace(send, message=message) for send, message in zip(sends, messages, strict=True)]
+
+
+def _sandbox_customer_on_a_real_provider(rt: Runtime, delivery: Delivery, contact: Contact) -> bool:
+    """The /sandbox pages answer anyone: a survey they started must not reach a real provider, even from a worker
+    configured with credentials the web process lacked. An admin's test is theirs to send anywhere."""
+    channel = rt.channels[delivery.channel]
+    return (not delivery.is_test and channel.needs_credentials and not channel.sandboxed
+            and SANDBOX_CONTACTS.includes(contact.external_id))
 
 
 def question_message(

@@ -63,6 +63,23 @@ def test_a_trigger_beside_a_real_provider_sends_nothing(real_sms: Flask, twilio:
     assert client.get("/sandbox").status_code == 404
 
 
+def test_a_worker_with_real_credentials_never_sends_what_the_sandbox_started(
+    client: FlaskClient, rt: Runtime, real_sms: Flask, twilio: FakeTwilio
+) -> None:
+    """The web process runs on the sandbox (its pages are open); a worker on the same database has real Twilio."""
+    started = client.post("/sandbox/trigger", json={
+        "type": "order.delivered",
+        "contact": {"external_id": "sandbox:victim", "name": "Buy cheap pills at", "phone": "+447911123999"}})
+    [planned] = started.get_json()["deliveries"]
+
+    tick(real_sms.extensions["touchpoint"])
+
+    assert twilio.sent == []
+    with rt.session() as session:
+        delivery = session.get(Delivery, planned["id"])
+        assert delivery is not None and (delivery.status, delivery.last_error) == ("failed", "sandbox customer")
+
+
 def test_a_real_customers_sms_is_not_listed_beside_a_real_provider(real_sms: Flask, twilio: FakeTwilio) -> None:
     client = real_sms.test_client()
     params = inbound_sms_params(CUSTOMER["phone"], OUR_NUMBER, "my card ends 4242, call me")
