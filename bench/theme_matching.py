@@ -39,8 +39,9 @@ def word_form(word: str) -> str:
 class Matcher:
     """The taxonomy's keywords matched word by word, counting hits per theme, with the variant's rules."""
 
-    def __init__(self, taxonomy: dict[str, list[str]], *, forms: bool = False, negation: bool = False) -> None:
-        self.forms, self.negation = forms, negation
+    def __init__(self, taxonomy: dict[str, list[str]], *, forms: bool = False, negation: bool = False,
+                 gap: int = 0) -> None:
+        self.forms, self.negation, self.gap = forms, negation, gap
         self.themes: list[tuple[str, list[tuple[tuple[str, ...], bool]]]] = []
         for theme, keywords in taxonomy.items():
             entries = []
@@ -61,14 +62,27 @@ class Matcher:
             count, first = 0, len(words)
             for keyword, star in entries:
                 size = len(keyword)
-                for i in range(len(words) - size + 1):
-                    if all((words[i + j].startswith(keyword[j]) if star and j == size - 1
-                            else forms[i + j] == keyword[j] or words[i + j] == keyword[j]) for j in range(size)):
-                        if self.negation and keyword[0] != "one" and (
-                                (i > 0 and words[i - 1] in NEGATIONS) or (i > 1 and words[i - 2] in NEGATIONS)):
-                            continue
-                        count, first = count + 1, min(first, i)
-                        break
+
+                def fits(at: int, j: int, keyword: tuple[str, ...] = keyword, star: bool = star,
+                         size: int = size) -> bool:
+                    if star and j == size - 1:
+                        return words[at].startswith(keyword[j])
+                    return forms[at] == keyword[j] or words[at] == keyword[j]
+
+                for i in range(len(words)):
+                    at, j = i, 0
+                    while j < size and at < len(words) and fits(at, j):
+                        j += 1
+                        if j < size:  # the next word of the keyword, up to `gap` other words further on
+                            at = next((k for k in range(at + 1, min(len(words), at + 2 + self.gap)) if fits(k, j)),
+                                      len(words))
+                    if j < size:
+                        continue
+                    if self.negation and keyword[0] != "one" and (
+                            (i > 0 and words[i - 1] in NEGATIONS) or (i > 1 and words[i - 2] in NEGATIONS)):
+                        continue
+                    count, first = count + 1, min(first, i)
+                    break
             if count:
                 found[theme] = (count, first)
         return found
@@ -77,6 +91,7 @@ class Matcher:
 def variants(taxonomy: dict[str, list[str]], data: list[Reasoned]) -> dict[str, Callable[[str], list[str]]]:
     shipped = ThemeTagger(taxonomy)
     plain, forms, negation = Matcher(taxonomy), Matcher(taxonomy, forms=True), Matcher(taxonomy, negation=True)
+    window = Matcher(taxonomy, gap=2)
     order = list(taxonomy)
     reason = {row.text: row.reason for row in data}
 
@@ -101,6 +116,7 @@ def variants(taxonomy: dict[str, list[str]], data: list[Reasoned]) -> dict[str, 
         "as shipped: every theme with a keyword (baseline)": shipped,
         "word forms normalised (delays, delayed -> delay)": lambda text: list(forms.hits(text)),
         "negated keywords ignored (no, not, never, n't before)": lambda text: list(negation.hits(text)),
+        "phrases with up to 2 other words between their words": lambda text: list(window.hits(text)),
         "themes with the most keywords only (ties kept)": most_hits_or_all_tied,
         "one theme: the most keywords, ties to the taxonomy's order": most_hits,
         "one theme: the first named in the comment": first_named,
