@@ -35,7 +35,7 @@ def signed_in(browser: Any, server: Server, email: str, role: str, problems: lis
     page.get_by_label("New password", exact=True).fill("amber lantern orchard 42")
     page.get_by_label("Repeat the new password").fill("amber lantern orchard 42")
     page.get_by_role("button", name="Save my password").click()
-    page.wait_for_url("**/app/**")
+    page.wait_for_url(server.url + "/app/cases")  # where every new user lands
     return page
 
 
