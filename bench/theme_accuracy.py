@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class Scores:
     covered: float  # share of rows with a reason that got at least one theme
 
 
-def evaluate(data: list[Reasoned], tagger: ThemeTagger) -> Scores:
+def evaluate(data: list[Reasoned], tagger: Callable[[str], list[str]]) -> Scores:
     reasons = sorted({r.reason for r in data} - {NO_REASON})
     tp = dict.fromkeys(reasons, 0)
     fp = dict.fromkeys(reasons, 0)
@@ -95,6 +96,10 @@ def main() -> None:
     print(f"| **macro-F1 (9 reasons)** | | | | **{scores.macro_f1:.3f}** |")
     print(f"\nCan't Tell given no theme: {scores.no_reason_right:.3f}; rows with a reason given any theme: "
           f"{scores.covered:.3f}")
+    common = max(scores.per_reason, key=lambda reason: scores.per_reason[reason][3])
+    floor = evaluate(data, lambda _text: [common])
+    print(f"Baseline in the same run, every tweet given the most common reason ({common}): macro-F1 "
+          f"{floor.macro_f1:.3f}")
 
 
 if __name__ == "__main__":

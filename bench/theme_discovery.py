@@ -66,11 +66,12 @@ def main() -> None:
     print("| tweets | typical words | most common reason | simulated admin |\n|---:|---|---|---|")
     print("\n".join(log))
     before, after = evaluate(held, written), evaluate(held, ThemeTagger(grown))
-    print("\nHeld apart, per reason F1: written -> with accepted discoveries")
-    print("| reason | written | + discoveries |\n|---|---:|---:|")
-    for reason in before.per_reason:
-        print(f"| {reason} | {before.per_reason[reason][2]:.3f} | {after.per_reason[reason][2]:.3f} |")
-    print(f"| **macro-F1** | **{before.macro_f1:.3f}** | **{after.macro_f1:.3f}** |")
+    print("\nHeld apart, per reason precision / recall / F1: written -> with accepted discoveries")
+    print("| reason | rows | written P | R | F1 | + discoveries P | R | F1 |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    for reason, (p1, r1, f1, support) in sorted(before.per_reason.items(), key=lambda kv: -kv[1][3]):
+        p2, r2, f2, _ = after.per_reason[reason]
+        print(f"| {reason} | {support} | {p1:.3f} | {r1:.3f} | {f1:.3f} | {p2:.3f} | {r2:.3f} | {f2:.3f} |")
+    print(f"| **macro-F1** | | | | **{before.macro_f1:.3f}** | | | **{after.macro_f1:.3f}** |")
 
 
 if __name__ == "__main__":

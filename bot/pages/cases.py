@@ -215,6 +215,7 @@ def _case_page(case_id: int, status: int = 200, *, error: str | None = None,
         saved = [] if resolved else saved_replies_for_case(rt, session, case_id)
         causes = root_causes(session)
         recheck = latest_recheck_answer(session, case_id)
+        rt.refresh_themes(session.connection())  # an accepted theme is one to tick
         html = render_template(
             "app/case.html", case=case, queue=queue, response=response, contact=contact,
             addresses=sorted(contact.addresses.items()), earlier=earlier, thread=thread, channels=channels,

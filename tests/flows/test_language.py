@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.language_accuracy import OTHER
 from bench.sentiment_data import datasets
 from flows.language import ENGLISH, language_of
-
-# Written for this test: customer comments as they come, in the languages the issue names.
-OTHER = [
-    ("es", "El servicio fue muy malo, nadie me llamó"),
-    ("es", "La aplicación no funciona y nadie responde"),
-    ("fr", "Le livreur est arrivé en retard"),
-    ("fr", "Je suis très déçu du service client"),
-    ("de", "Die Lieferung kam zu spät und war beschädigt"),
-    ("de", "Sehr guter Service, danke"),
-    ("pt", "O atendimento foi péssimo"),
-    ("pt", "Entrega rápida, adorei o produto"),
-]
 
 
 @pytest.mark.parametrize(("language", "text"), OTHER)

@@ -7,7 +7,7 @@ import pytest
 from bench.learning_curve import held_apart
 from bench.sentiment_accuracy import macro_f1
 from bench.sentiment_data import datasets
-from flows.learned import MIN_EXAMPLES, Example, SentimentModel, features, train, train_checked
+from flows.learned import MAX_FEATURES, MIN_EXAMPLES, Example, SentimentModel, features, train, train_checked
 
 # Reached on the held-apart rows (docs/performance.md); a change that loses ground fails here.
 FLOORS = {"airline": 0.75, "reviews": 0.85, "nps verbatims (band as label)": 0.665}
@@ -51,3 +51,11 @@ def test_held_apart_figures_hold(dataset) -> None:  # type: ignore[no-untyped-de
     assert model is not None
     predicted = [model.tag(row.text).label for row in measured]
     assert macro_f1([row.label for row in measured], predicted, dataset.labels) >= FLOORS[dataset.name]
+
+
+def test_a_model_of_every_tuning_row_stays_far_below_the_size_budget() -> None:
+    """The issue's budget is 20 MB of model files; docs/performance.md: 131 KB stored for all 9,500 tuning rows."""
+    model = train(Example(row.text, row.label) for dataset in datasets() for row in dataset.split("tune"))
+    assert model is not None
+    assert len(model.logp) <= MAX_FEATURES
+    assert len(model.dumps()) < 1_000_000
