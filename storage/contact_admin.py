@@ -71,7 +71,8 @@ def _pk(table: sa.Table, row: Any) -> tuple[Any, ...]:
 def rows_about(session: Session, contact_id: int, addresses: Iterable[str] = ()) -> dict[str, list[dict[str, Any]]]:
     """Every row that points at the contact, directly or through rows that do (their events, surveys, messages,
     answers, cases and what hangs off those), found from the schema's foreign keys so a new table is never
-    forgotten; and messages sent to or from the contact's `addresses` that reached no contact. Table -> rows."""
+    forgotten; messages sent to or from the contact's `addresses` that reached no contact; and the audit entries
+    about their consent and their record, which name them by row id, not by a foreign key. Table -> rows."""
     tables = SQLModel.metadata.tables
     connection = session.connection()
     found: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
@@ -100,5 +101,10 @@ def rows_about(session: Session, contact_id: int, addresses: Iterable[str] = ())
                     if key not in found.setdefault(table.name, {}):
                         found[table.name][key] = dict(row._mapping)
                         changed = True
+    audit = tables["audit_log"]
+    naming = sa.or_(sa.and_(audit.c.kind == "contact", audit.c.object_key == f"#{contact_id}"),
+                    sa.and_(audit.c.kind == "consent", audit.c.object_key.like(f"contact #{contact_id} %")))
+    for row in connection.execute(sa.select(audit).where(naming).order_by(audit.c.id)):
+        found.setdefault("audit_log", {})[_pk(audit, row)] = dict(row._mapping)
     return {name: [{k: _jsonable(v) for k, v in row.items()} for row in rows.values()]
             for name, rows in sorted(found.items()) if rows}

@@ -56,21 +56,35 @@ class NavItem:
     admin_only: bool = False
 
 
-# The main navigation, in order; a new area of the app adds itself here.
+# The main navigation, in order; a new area of the app adds itself here. The admin pages under /app/admin share
+# one item, "Admin", which leads to their list (ADMIN_NAV), so the bar stays one short line.
 NAV: list[NavItem] = [
     NavItem("Cases", "/app/cases"),
     NavItem("Queues", "/app/queues"),
     NavItem("Insights", "/app/insights"),
     NavItem("Flows", "/app/flows", admin_only=True),
     NavItem("Contacts", "/app/contacts", admin_only=True),
-    NavItem("Root causes", "/app/admin/root-causes", admin_only=True),
-    NavItem("Saved replies", "/app/admin/saved-replies", admin_only=True),
-    NavItem("Users", "/app/admin/users", admin_only=True),
-    NavItem("API keys", "/app/admin/api-keys", admin_only=True),
-    NavItem("Webhooks", "/app/admin/webhooks", admin_only=True),
-    NavItem("Settings", "/app/admin/settings", admin_only=True),
-    NavItem("Themes", "/app/admin/themes", admin_only=True),
-    NavItem("Audit log", "/app/admin/audit", admin_only=True),
+    NavItem("Admin", "/app/admin", admin_only=True),
+]
+
+
+@dataclass(frozen=True)
+class AdminItem:
+    label: str
+    href: str
+    about: str
+
+
+# The admin pages, in order, each with what an admin goes there for; a new admin page adds itself here.
+ADMIN_NAV: list[AdminItem] = [
+    AdminItem("Users", "/app/admin/users", "Add agents and admins, disable them, reset a password."),
+    AdminItem("Root causes", "/app/admin/root-causes", "The list an agent picks from when resolving a case."),
+    AdminItem("Saved replies", "/app/admin/saved-replies", "Replies agents fill with the customer's name and answer."),
+    AdminItem("Themes", "/app/admin/themes", "Accept, merge or reject the themes proposed from comments."),
+    AdminItem("API keys", "/app/admin/api-keys", "Keys for the HTTP API: scopes, last use, revoke."),
+    AdminItem("Webhooks", "/app/admin/webhooks", "Signed events sent to your URLs, with their delivery log."),
+    AdminItem("Settings", "/app/admin/settings", "How long answers' personal data is kept."),
+    AdminItem("Audit log", "/app/admin/audit", "Who changed which flow, queue, user, key, webhook or consent."),
 ]
 
 
@@ -255,6 +269,16 @@ def nav_items() -> list[dict[str, Any]]:
             for item in NAV if user.is_admin or not item.admin_only]
 
 
+def admin_nav_items() -> list[dict[str, Any]]:
+    """The admin pages' own navigation, shown on each of them (not on their list at /app/admin, nor to agents)."""
+    user = current_user()
+    path = request.path
+    if user is None or not user.is_admin or not path.startswith("/app/admin/"):
+        return []
+    return [{"label": item.label, "href": item.href, "current": path == item.href or path.startswith(item.href + "/")}
+            for item in ADMIN_NAV]
+
+
 def install(app: Flask, settings: Settings) -> None:
     """Session cookies, the rules above, the error page and the templates' helpers."""
     app.config.update(
@@ -269,4 +293,5 @@ def install(app: Flask, settings: Settings) -> None:
     app.before_request(_guard)
     app.after_request(_security_headers)
     app.register_error_handler(PageError, _error_page)
-    app.jinja_env.globals.update(current_user=current_user, csrf_token=csrf_token, nav_items=nav_items)
+    app.jinja_env.globals.update(current_user=current_user, csrf_token=csrf_token, nav_items=nav_items,
+                              admin_nav_items=admin_nav_items)

@@ -1,8 +1,9 @@
-"""Escalation of a case past its SLA: one email to the queue's lead (SMTP or sandbox), the hand-over to the
-queue's overdue assignee, each in the trail."""
+"""Escalation of a case past its SLA: one email to the queue's lead (SMTP or sandbox), the case's card on the
+queue's Slack channel marked overdue, the hand-over to the queue's overdue assignee, each in the trail."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -15,10 +16,11 @@ from bot.runtime import Runtime
 from storage.models import FollowUp
 from storage.types import utcnow
 from tests.conftest import make_settings
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.helpers import event, flow_yaml, install_flow, tick
 
-PHONE, LEAD = "+447911123456", "lead@shop.example.com"
+PHONE, LEAD, SUPPORT = "+447911123456", "lead@shop.example.com", "C0SUPPORT"
 FLOW = flow_yaml(ask="detractors", channels="[sms]", extra="""\
 routing:
   - when: {band: detractor}
@@ -123,3 +125,38 @@ def test_with_smtp_configured_the_lead_gets_a_real_mail_with_a_subject(smtp_app:
     [mail] = smtp.to(LEAD)
     assert mail["Subject"] == f"Overdue: case #{case_id} in Recovery"
     assert f"Case #{case_id} in Recovery is past its due time" in mail.get_body(("plain",)).get_content()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.add_channel(SUPPORT, "support")
+        yield fake
+
+
+@pytest.fixture
+def slack_app(database_url: str, slack: FakeSlack, smtp: FakeSmtp, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    for name, value in {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": "secret",
+                        "SLACK_API_BASE_URL": slack.base_url, "TOUCHPOINT_SMTP_URL": smtp.url}.items():
+        monkeypatch.setenv(name, value)
+    app = create_app(make_settings(database_url, sandbox="on"))
+    yield app
+    app.extensions["touchpoint"].close()
+
+
+def test_a_breach_is_announced_on_the_queues_slack_channel_and_mailed_to_its_lead(
+    slack_app: Flask, slack: FakeSlack, smtp: FakeSmtp
+) -> None:
+    from storage.apikeys import create_api_key
+
+    rt: Runtime = slack_app.extensions["touchpoint"]
+    with rt.session() as session:
+        auth = {"Authorization": f"Bearer {create_api_key(session, 'tests')}"}
+    case_id = overdue_case(rt, slack_app.test_client(), auth, lead_email=LEAD, slack_channel=SUPPORT)
+    report = tick(rt)
+    assert (report.sla_breached, report.escalated) == (1, 1)
+    [card] = slack.messages(SUPPORT)
+    blocks = json.dumps(card["blocks"])
+    assert "*Ada Lovelace* answered NPS 2" in blocks and ":warning: overdue" in blocks
+    [mail] = smtp.to(LEAD)
+    assert mail["Subject"] == f"Overdue: case #{case_id} in Recovery"

@@ -128,6 +128,9 @@ def test_the_export_lists_every_row_held_and_erasure_empties_it_without_changing
     for table, ids in held.items():
         assert {row["id"] for row in exported[table]} >= ids, table
     assert exported["contact"][0]["name"] == "Ada Lovelace"
+    assert [(a["kind"], a["object_key"], a["action"]) for a in exported["audit_log"]] == [
+        ("consent", f"contact #{contact_id} sms", "opted_out"),
+        ("consent", f"contact #{contact_id} email", "opted_out")]
     assert COMMENT in json.dumps(exported, ensure_ascii=False)
     api = admin.get("/api/v1/contacts/cust-1/export", headers=auth).get_json()
     assert api["tables"].keys() == exported.keys()

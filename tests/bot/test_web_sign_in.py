@@ -73,11 +73,14 @@ def test_a_visitor_is_sent_to_sign_in_and_comes_back_to_the_page_they_asked_for(
     assert client.get("/app").headers["Location"] == "/app/cases"
 
 
-def test_an_admin_sees_users_in_the_navigation(client: FlaskClient, rt: Runtime) -> None:
+def test_an_admin_sees_admin_in_the_navigation_and_users_in_it(client: FlaskClient, rt: Runtime) -> None:
     password = add_user(rt, ADMIN, Role.ADMIN)
     sign_in(client, ADMIN, password)
     page = client.get("/app/cases").get_data(as_text=True)
-    assert '<a href="/app/admin/users">Users</a>' in page
+    assert '<a href="/app/admin">Admin</a>' in page and "/app/admin/users" not in page
+    hub = client.get("/app/admin").get_data(as_text=True)
+    assert '<a href="/app/admin" aria-current="page">Admin</a>' in hub
+    assert '<a href="/app/admin/users">Users</a>' in hub
 
 
 def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(client: FlaskClient, agent: str) -> None:

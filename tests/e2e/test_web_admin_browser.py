@@ -18,8 +18,11 @@ from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml
 pytestmark = needs_chromium
 
 NEW_PASSWORD = "copper meadow violin 17"
-ADMIN_PAGES = ("/app/contacts", "/app/admin/users", "/app/admin/api-keys", "/app/admin/webhooks",
-               "/app/admin/settings", "/app/admin/audit")
+# Every admin page an agent might type in: the Admin list and each page on it, flows and contacts with their own.
+ADMIN_PAGES = ("/app/admin", "/app/admin/users", "/app/admin/root-causes", "/app/admin/saved-replies",
+               "/app/admin/themes", "/app/admin/api-keys", "/app/admin/webhooks", "/app/admin/settings",
+               "/app/admin/audit", "/app/flows", "/app/flows/new", "/app/flows/web-nps", "/app/flows/web-nps/versions",
+               "/app/contacts", "/app/contacts/1", "/app/contacts/1/erase")
 
 
 def signed_in(browser: Any, server: Server, email: str, role: str, problems: list[str]) -> Any:

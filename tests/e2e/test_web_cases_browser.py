@@ -2,7 +2,7 @@
 detractor's case in the inbox, sees a new case appear without a reload, claims the first, replies (the customer
 gets it in the sandbox), resolves it with a root cause, and the case leaves the open list; the "did we fix it?"
 survey reaches the customer, whose answer shows on the case page; without one script error or
-Content-Security-Policy violation."""
+Content-Security-Policy violation. A POST without the CSRF token is refused and an admin page answers 403."""
 
 from __future__ import annotations
 
@@ -102,6 +102,11 @@ def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Ser
     page.wait_for_url(case_url)
     assert page.get_by_role("status").text_content().strip() == "You have the case."
     assert "assigned to sam@example.com" in page.locator(".case-state").inner_text()
+    # The browser's own session, without the form's CSRF token: refused, and no note is added.
+    forged = page.request.post(case_url + "/note", form={"text": "Forged note"}, max_redirects=0)
+    assert forged.status == 400
+    page.reload()
+    assert "Forged note" not in page.get_by_role("main").inner_text()
 
     page.get_by_role("textbox", name="Reply", exact=True).fill("So sorry, Ada. We have refunded the delivery.")
     page.get_by_role("button", name="Reply", exact=True).click()
@@ -114,7 +119,6 @@ def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Ser
     page.wait_for_url(case_url)
     page.get_by_label("Root cause").select_option("Late delivery")
     page.get_by_label("Resolution note").fill("Refunded the delivery fee.")
-    page.screenshot(path=str(screenshots / "case.png"), full_page=True)
 
     page.get_by_role("button", name="Resolve").click()
     page.wait_for_url(case_url)
@@ -131,6 +135,7 @@ def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Ser
     assert fixed.locator("dt").inner_text() == "Did we fix it?"
     assert fixed.locator("dd").inner_text().startswith("9 promoter, ")
     assert "root cause: Late delivery" in page.locator(".case-state").inner_text()  # a promoter: still resolved
+    page.screenshot(path=str(screenshots / "case.png"), full_page=True)
 
     page.get_by_role("link", name="← Cases").click()
     page.wait_for_url(server.url + "/app/cases")
@@ -142,3 +147,8 @@ def test_an_agent_works_a_detractors_case_from_the_inbox_to_resolved(server: Ser
     page.wait_for_url("**/app/cases?*status=resolved*")
     assert page.get_by_role("link", name="Ada Lovelace").count() == 1
     assert problems == []
+
+    refused = page.goto(server.url + "/app/admin")
+    assert refused is not None and refused.status == 403
+    assert page.get_by_role("heading", level=1).text_content() == "Admins only"
+    assert [p for p in problems if "403" not in p] == [] and f"{server.url}/app/admin: 403" in problems
