@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.insights import (
@@ -36,6 +36,7 @@ from storage.dashboard import (
     daily_sentiments,
     mismatches,
     segment_stats,
+    theme_days,
     theme_examples,
     theme_stats,
 )
@@ -166,14 +167,19 @@ class SentimentPoint:
         return 100 * self.counts[sentiment] / self.comments if self.comments else None
 
 
+def _buckets(f: Filters) -> list[date]:
+    starts = []
+    start = bucket_start(f.since, f.bucket)
+    while start < f.until:
+        starts.append(start)
+        start = next_bucket(start, f.bucket)
+    return starts
+
+
 def sentiment_series(rt: Runtime, f: Filters) -> list[SentimentPoint]:
     with read_session(rt.engine) as session:
         rows = daily_sentiments(session, _window(f))
-    per: dict[date, dict[str, int]] = {}
-    start = bucket_start(f.since, f.bucket)
-    while start < f.until:
-        per[start] = dict.fromkeys(SENTIMENTS, 0)
-        start = next_bucket(start, f.bucket)
+    per = {start: dict.fromkeys(SENTIMENTS, 0) for start in _buckets(f)}
     for day, sentiment, n in rows:
         if sentiment in SENTIMENTS:
             per[bucket_start(day, f.bucket)][sentiment] += n
@@ -194,10 +200,12 @@ class ThemeRow:
     without_theme: Estimate
     impact: Change
     examples: list[Comment] = field(default_factory=list)
+    trend: list[tuple[date, int]] = field(default_factory=list)  # (bucket start, answers) over the range
 
 
 def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
-    """The TOP_THEMES most frequent themes of the range, each with two example comments."""
+    """The TOP_THEMES most frequent themes of the range, each with two example comments and its answers per
+    bucket of the range."""
     window = _window(f)
     with read_session(rt.engine) as session:
         stats = theme_stats(session, window, f.metric)
@@ -219,7 +227,12 @@ def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
             without = ces_estimate(all_n - c.n, all_sum - c.total, all_sq - c.squares)
             rows.append(ThemeRow(theme, c.n, before.get(theme, 0), with_theme, without,
                                  difference(with_theme, without), theme_examples(session, window, theme)))
-    return rows
+        days = theme_days(session, window, f.metric, [row.theme for row in rows])
+    starts = _buckets(f)
+    per: dict[str, dict[date, int]] = {row.theme: dict.fromkeys(starts, 0) for row in rows}
+    for day, theme, n in days:
+        per[theme][bucket_start(day, f.bucket)] += n
+    return [replace(row, trend=list(per[row.theme].items())) for row in rows]
 
 
 def by_impact(rows: list[ThemeRow]) -> list[ThemeRow]:

@@ -113,3 +113,30 @@ def score_chart(points: Sequence[ChartPoint], *, title: str, description: str, f
                          f'text-anchor="middle">too few</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+SPARK_W, SPARK_H, SPARK_PAD = 120, 28, 3
+
+
+def sparkline(counts: Sequence[tuple[date, int]], *, label: str, unit: str) -> Markup:
+    """A small line of a count per bucket, for a table cell: its title names it and its description lists every
+    figure, so a screen reader hears the same trend the line shows."""
+    values = [n for _, n in counts]
+    top = max(values, default=0) or 1
+    step = (SPARK_W - 2 * SPARK_PAD) / max(len(values) - 1, 1)
+
+    def y(n: int) -> float:
+        return SPARK_H - SPARK_PAD - (SPARK_H - 2 * SPARK_PAD) * n / top
+
+    listed = ", ".join(f"{start:%d %b} {n}" for start, n in counts)
+    parts = [f'<svg class="spark" viewBox="0 0 {SPARK_W} {SPARK_H}" width="{SPARK_W}" height="{SPARK_H}" '
+             f'role="img" xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>'
+             f'<desc>{escape(unit)} per bucket: {escape(listed)}</desc>']
+    if len(values) > 1:
+        line = " ".join(f"{_f(SPARK_PAD + i * step)},{_f(y(n))}" for i, n in enumerate(values))
+        parts.append(f'<polyline class="spark-line" points="{line}"/>')
+    if values:
+        parts.append(f'<circle class="spark-point" cx="{_f(SPARK_PAD + (len(values) - 1) * step)}" '
+                     f'cy="{_f(y(values[-1]))}" r="2.5"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from bot import dashboard, insights
-from bot.pages.charts import ChartPoint, score_chart
+from bot.pages.charts import ChartPoint, score_chart, sparkline
 from bot.pages.web import PageError
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
@@ -114,7 +114,9 @@ def _funnel(f: dashboard.Filters) -> dict[str, Any]:
 def _comments(f: dashboard.Filters) -> dict[str, Any]:
     rt = runtime()
     theme_rows = dashboard.themes(rt, f)
-    return {"sentiment": dashboard.sentiment_series(rt, f), "themes_by_volume": theme_rows,
+    trends = {t.theme: sparkline(t.trend, label=f"{t.theme}: answers per {f.bucket}", unit="Answers")
+              for t in theme_rows}
+    return {"sentiment": dashboard.sentiment_series(rt, f), "themes_by_volume": theme_rows, "trends": trends,
             "themes_by_impact": dashboard.by_impact(theme_rows), "mismatches": dashboard.latest_mismatches(rt, f)}
 
 

@@ -194,3 +194,16 @@ def test_the_funnel_total_is_the_services_own(agent: FlaskClient, rt: Runtime, s
     html = page(agent, "funnel", **RANGE)
     for step in whole.steps:
         assert f'<th scope="row">{step.name}</th><td>{step.count}</td>' in html
+
+
+def test_each_theme_shows_its_trend_per_bucket(agent: FlaskClient, rt: Runtime, seeded: None) -> None:
+    [delivery] = themes(rt, Filters(MONDAY, MONDAY + timedelta(days=14)))
+    assert delivery.trend == [(MONDAY, 5), (MONDAY + timedelta(days=7), 10)]
+    html = page(agent, "comments", **RANGE)
+    assert '<th scope="col">Per week</th>' in html
+    assert "<title>delivery: answers per week</title><desc>Answers per bucket: 02 Mar 5, 09 Mar 10</desc>" in html
+    assert html.count('<svg class="spark"') == 1 and '<polyline class="spark-line"' in html
+    daily = page(agent, "comments", **{**RANGE, "bucket": "day"})
+    assert "<title>delivery: answers per day</title>" in daily
+    assert "08 Mar 5, 09 Mar 0, 10 Mar 10, 11 Mar 0" in daily
+    assert "style=" not in daily
