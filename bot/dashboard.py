@@ -189,6 +189,16 @@ def sentiment_series(rt: Runtime, f: Filters) -> list[SentimentPoint]:
 # Themes.
 
 @dataclass(frozen=True)
+class TrendPoint:
+    """A theme's scored answers in one bucket; `start` is the bucket's first day inside the range, `partial`
+    when the range cuts the bucket (the current week so far), so a short last bucket is not read as a fall."""
+
+    start: date
+    answers: int
+    partial: bool
+
+
+@dataclass(frozen=True)
 class ThemeRow:
     """A theme's volume now and in the period before, and its impact: the mean score of the answers with it
     minus that of the answers without it, with the interval of that difference."""
@@ -200,7 +210,7 @@ class ThemeRow:
     without_theme: Estimate
     impact: Change
     examples: list[Comment] = field(default_factory=list)
-    trend: list[tuple[date, int]] = field(default_factory=list)  # (bucket start, answers) over the range
+    trend: list[TrendPoint] = field(default_factory=list)
 
 
 def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
@@ -232,7 +242,9 @@ def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
     per: dict[str, dict[date, int]] = {row.theme: dict.fromkeys(starts, 0) for row in rows}
     for day, theme, n in days:
         per[theme][bucket_start(day, f.bucket)] += n
-    return [replace(row, trend=list(per[row.theme].items())) for row in rows]
+    return [replace(row, trend=[TrendPoint(max(start, f.since), n,
+                                           start < f.since or next_bucket(start, f.bucket) > f.until)
+                                for start, n in per[row.theme].items()]) for row in rows]
 
 
 def by_impact(rows: list[ThemeRow]) -> list[ThemeRow]:
@@ -249,7 +261,8 @@ def latest_mismatches(rt: Runtime, f: Filters, limit: int = 20) -> list[Comment]
 
 @dataclass(frozen=True)
 class Loop:
-    """The queues' figures for the cases opened in the range, summed (or the one queue asked for)."""
+    """The queues' figures for the cases opened in the range from the filters' flow and channel, summed (or the one
+    queue asked for)."""
 
     figures: QueueFigures | None
 
@@ -259,7 +272,7 @@ def closing_the_loop(rt: Runtime, f: Filters, now: datetime | None = None) -> Lo
     until = datetime.combine(f.until, time(0), tzinfo=UTC)
     with read_session(rt.engine) as session:
         ids = {q.id: q.key for q in list_queues(session)}
-        figures = queue_figures(session, since, until, now or datetime.now(UTC))
+        figures = queue_figures(session, since, until, now or datetime.now(UTC), flow=f.flow, channel=f.channel)
     if f.queue:
         if f.queue not in ids.values():
             raise BadInsightQuery("queue", "no queue has this key")

@@ -142,6 +142,7 @@ class Comment:
     sentiment: str | None
     themes: list[str]
     case_id: int | None
+    contact_id: int | None = None
 
 
 def _comments(session: Session, window: Window, where: list[Any], limit: int) -> list[Comment]:
@@ -154,13 +155,14 @@ def _comments(session: Session, window: Window, where: list[Any], limit: int) ->
         conditions.append(Response.channel == window.channel)
     query = (
         sa.select(Response.id, Response.answered_at, Response.flow_key, Response.channel, Response.score,
-                  Response.band, Response.comment, Response.sentiment, Response.themes, FollowUp.id)
+                  Response.band, Response.comment, Response.sentiment, Response.themes, FollowUp.id,
+                  Response.contact_id)
         .outerjoin(FollowUp, FollowUp.response_id == Response.id)
         .where(*conditions)
         .order_by(Response.answered_at.desc(), Response.id.desc())
         .limit(limit)
     )
-    return [Comment(*row[:8], list(row[8] or []), row[9]) for row in session.execute(query).all()]
+    return [Comment(*row[:8], list(row[8] or []), row[9], row[10]) for row in session.execute(query).all()]
 
 
 def mismatches(session: Session, window: Window, limit: int = 20) -> list[Comment]:

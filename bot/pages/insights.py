@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from bot import dashboard, insights
-from bot.pages.charts import ChartPoint, score_chart, sparkline
-from bot.pages.web import PageError
+from bot.pages.charts import ChartPoint, SparkPoint, score_chart, sparkline
+from bot.pages.web import PageError, current_user
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.intervals import MIN_ANSWERS
@@ -114,8 +114,8 @@ def _funnel(f: dashboard.Filters) -> dict[str, Any]:
 def _comments(f: dashboard.Filters) -> dict[str, Any]:
     rt = runtime()
     theme_rows = dashboard.themes(rt, f)
-    trends = {t.theme: sparkline(t.trend, label=f"{t.theme}: answers per {f.bucket}", unit="Answers")
-              for t in theme_rows}
+    trends = {t.theme: sparkline([SparkPoint(p.start, p.answers, p.partial) for p in t.trend],
+                                 label=f"{t.theme}: answers per {f.bucket}", unit="Answers") for t in theme_rows}
     return {"sentiment": dashboard.sentiment_series(rt, f), "themes_by_volume": theme_rows, "trends": trends,
             "themes_by_impact": dashboard.by_impact(theme_rows), "mismatches": dashboard.latest_mismatches(rt, f)}
 
@@ -155,6 +155,8 @@ def _page(view: str) -> str:
         metric_names=METRIC_NAMES,
         bucket_names=BUCKET_NAMES, period=PERIOD_NAMES[filters.bucket], channels=CHANNEL_NAMES,
         queues=queues, min_answers=MIN_ANSWERS, steps=insights.STEPS,
+        # An answer's page is its customer's (admins only); an agent reaches an answer through its case.
+        answer_links=bool((user := current_user()) and user.is_admin),
         last_day=filters.until - timedelta(days=1), export_query=_export_query(filters),
         case_export_query={**_export_query(filters), **({"queue": filters.queue} if filters.queue else {})},
         **context,

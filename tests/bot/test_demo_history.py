@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -81,3 +83,28 @@ def test_the_loop_view_shows_the_recovery_of_resolved_cases(rt: Runtime, client:
     one = client.get("/app/insights/loop", query_string={"from": "2026-03-02", "to": "2026-03-29",
                                                           "queue": "support-recovery"}).get_data(as_text=True)
     assert "Recovery rate" in one and rate not in re.sub(r"<[^>]+>", " ", one)
+
+
+def test_the_loop_view_and_the_cases_export_cover_the_same_cases(rt: Runtime, client: FlaskClient,
+                                                                  history: str) -> None:
+    sign_in(client, "lead@example.com", add_user(rt, "lead@example.com", Role.AGENT))
+    since, until = TODAY - timedelta(days=28), TODAY
+    whole = closing_the_loop(rt, Filters(since, until)).figures
+    assert whole is not None
+    seen = 0
+    for params in ({"flow": "post-delivery-nps"}, {"flow": "support-csat"}, {"channel": "email"},
+                   {"flow": "support-csat", "channel": "slack", "queue": "support-recovery"}):
+        f = Filters(since, until, flow=params.get("flow"), channel=params.get("channel"), queue=params.get("queue"))
+        loop = closing_the_loop(rt, f).figures
+        assert loop is not None and 0 < loop.cases < whole.cases
+        query = {"from": since.isoformat(), "to": (until - timedelta(days=1)).isoformat(), **params}
+        body = client.get("/app/insights/cases.csv", query_string=query).get_data(as_text=True)
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert len(rows) == loop.cases
+        assert all(r["flow"] == params.get("flow", r["flow"]) and r["channel"] == params.get("channel", r["channel"])
+                   for r in rows)
+        shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/app/insights/loop", query_string=query)
+                                            .get_data(as_text=True)))
+        assert f"Cases opened {loop.cases} " in shown
+        seen += loop.cases if "flow" in params and "channel" not in params else 0
+    assert seen == whole.cases  # the two flows' cases are all the cases
