@@ -37,6 +37,7 @@ VIEWS = {
     "comments (12 weeks)": "/comments",
     "comments, one flow": "/comments?flow=flow-1",
     "closing the loop (12 weeks)": "/loop",
+    "closing the loop, one flow": "/loop?flow=flow-1",
 }
 CONTACTS = 2000
 CHANNEL = "CASE i % 4 WHEN 0 THEN 'sms' WHEN 1 THEN 'email' WHEN 2 THEN 'slack' ELSE 'web' END"

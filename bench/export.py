@@ -1,7 +1,10 @@
 """GET /api/v1/exports/responses.csv at 10,000 and 100,000 responses (1,000,000 with --million), on SQLite and
 PostgreSQL, beside a raw SELECT of the same rows (and PostgreSQL's own COPY ... TO STDOUT CSV).
 
-    python -m bench.export [--million | --sizes 10000,1000000] [--postgresql URL-of-a-server-database]
+    python -m bench.export [--million | --sizes 10000,1000000] [--cases] [--postgresql URL-of-a-server-database]
+
+With --cases, every response also opened a case (one queue) and the cases' export is measured instead:
+GET /api/v1/exports/cases.csv beside its own SELECT.
 
 Each database is filled by the database itself (bench.metrics_query.fill: one event, delivery and response
 per row). Each measurement runs in a fresh process, so its peak RSS is its own: the export reads the CSV
@@ -43,24 +46,27 @@ def _current_rss_mib() -> float:
 
 
 def child(mode: str, url: str) -> None:
-    """One measurement, in its own process; prints a JSON line."""
+    """One measurement, in its own process; prints a JSON line. A mode ending in "-cases" reads the cases."""
     from bot.app import create_app
     from bot.settings import Settings
     from storage.apikeys import create_api_key
     from storage.db import make_engine, session_scope
-    from storage.insights import ExportFilters, response_query
+    from storage.insights import ExportFilters, case_query, response_query
 
     engine = make_engine(url)
     app = create_app(Settings(database_url=url, log_level="WARNING"))
     with session_scope(engine) as session:
         key = create_api_key(session, f"bench-{time.monotonic_ns()}")
     client = app.test_client()
+    mode, _, of = mode.partition("-")
+    path, query = (("cases.csv", case_query(ExportFilters())) if of == "cases"
+                   else ("responses.csv", response_query(ExportFilters())))
     before = _current_rss_mib()
     rows = size = 0
     during = before
     started = time.perf_counter()
     if mode == "export":
-        response = client.get("/api/v1/exports/responses.csv", headers={"Authorization": f"Bearer {key}"},
+        response = client.get(f"/api/v1/exports/{path}", headers={"Authorization": f"Bearer {key}"},
                               buffered=False)
         for i, chunk in enumerate(response.response):
             if i % 20 == 0:
@@ -70,7 +76,7 @@ def child(mode: str, url: str) -> None:
         response.close()
         rows -= 1  # the header
     elif mode == "copy":
-        sql = str(response_query(ExportFilters()).compile(dialect=engine.dialect))
+        sql = str(query.compile(dialect=engine.dialect))
         with engine.connect() as conn, conn.connection.driver_connection.cursor() as cursor, \
                 cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
             for i, data in enumerate(copy):
@@ -80,7 +86,7 @@ def child(mode: str, url: str) -> None:
                 rows += bytes(data).count(b"\n")
         rows -= 1
     else:
-        sql = str(response_query(ExportFilters()).compile(dialect=engine.dialect))
+        sql = str(query.compile(dialect=engine.dialect))
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True, max_row_buffer=1000).exec_driver_sql(sql)
             for _row in result:
@@ -100,7 +106,22 @@ def run_child(mode: str, url: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(name: str, url: str, rows: int) -> list[str]:
+def add_cases(engine: sa.Engine) -> None:
+    """A case for every response, in one queue, made by the database itself."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO queue (key, name, sla_minutes, created_at) "
+                             "VALUES ('bench', 'Bench', 1440, '2026-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO followup (response_id, delivery_id, queue_id, contact_id, channel, status, priority, "
+            "due_at, reason, created_at, updated_at) "
+            "SELECT r.id, r.delivery_id, q.id, r.contact_id, r.channel, 'open', 'high', r.answered_at, "
+            "'band=detractor', r.answered_at, r.answered_at FROM response r, queue q WHERE q.key = 'bench'")
+    with engine.connect() as conn:
+        maintenance = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(maintenance)
+
+
+def measure(name: str, url: str, rows: int, cases: bool = False) -> list[str]:
     from bench.metrics_query import fill
     from storage.db import make_engine
     from storage.migrate import upgrade
@@ -108,14 +129,17 @@ def measure(name: str, url: str, rows: int) -> list[str]:
     upgrade(url)
     engine = make_engine(url)
     fill(engine, rows)
+    if cases:
+        add_cases(engine)
     engine.dispose()
     lines = []
-    modes = [("raw", "raw SELECT on the driver, rows iterated"), ("export", "GET /exports/responses.csv")]
+    what = "cases" if cases else "responses"
+    modes = [("raw", "raw SELECT on the driver, rows iterated"), ("export", f"GET /exports/{what}.csv")]
     if name == "PostgreSQL":
         modes.insert(1, ("copy", "COPY (SELECT) TO STDOUT CSV"))
     raw_rate = None
     for mode, label in modes:
-        result = run_child(mode, url)
+        result = run_child(f"{mode}-cases" if cases else mode, url)
         assert result["rows"] == rows, result
         rate = result["rows"] / result["seconds"]
         raw_rate = raw_rate or rate
@@ -131,6 +155,7 @@ def main() -> None:
     parser.add_argument("--sizes", help="comma-separated row counts instead (10000,1000000)")
     parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="a database on the server where a scratch database is created and dropped")
+    parser.add_argument("--cases", action="store_true", help="the cases' export instead of the responses'")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -149,12 +174,12 @@ def main() -> None:
     try:
         for rows in sizes:
             with tempfile.TemporaryDirectory() as tmp:
-                lines += measure("SQLite", f"sqlite:///{Path(tmp) / 'export.db'}", rows)
+                lines += measure("SQLite", f"sqlite:///{Path(tmp) / 'export.db'}", rows, args.cases)
             with admin.connect() as conn:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch}")
                 conn.exec_driver_sql(f"CREATE DATABASE {scratch}")
             lines += measure("PostgreSQL", sa.make_url(args.postgresql).set(database=scratch).render_as_string(False),
-                             rows)
+                             rows, args.cases)
             print("\n".join(lines[-5:]), flush=True)
     finally:
         with admin.connect() as conn:

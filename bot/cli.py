@@ -539,21 +539,31 @@ def _export_time(name: str, value: str | None) -> datetime | None:
         raise click.BadParameter(f"{exc} (YYYY-MM-DD, or an ISO 8601 time)", param_hint=f"--{name}") from None
 
 
-def _export(kind: str, flow: str | None, channel: str | None, since: str | None, until: str | None) -> None:
+def _export(kind: str, flow: str | None, channel: str | None, since: str | None, until: str | None,
+            queue: str | None = None) -> None:
     from sqlmodel import select
 
-    from bot.insights import export_cases, export_responses
+    from bot.insights import export_cases, export_responses, export_size
+    from storage.followups import queue_by_key
     from storage.insights import ExportFilters
     from storage.models import Flow
 
-    filters = ExportFilters(flow, channel, _export_time("since", since), _export_time("until", until))
+    filters = ExportFilters(flow, channel, _export_time("since", since), _export_time("until", until), queue)
+    export = export_responses if kind == "responses" else export_cases
     with _runtime() as rt:
-        if flow is not None:
-            with rt.session() as session:
-                if session.exec(select(Flow.id).where(Flow.key == flow).limit(1)).first() is None:
-                    raise click.BadParameter("no such flow", param_hint="--flow")
-        for chunk in (export_responses if kind == "responses" else export_cases)(rt, filters):
-            sys.stdout.write(chunk)
+        with rt.session() as session:
+            if flow is not None and session.exec(select(Flow.id).where(Flow.key == flow).limit(1)).first() is None:
+                raise click.BadParameter("no such flow", param_hint="--flow")
+            if queue is not None and queue_by_key(session, queue) is None:
+                raise click.BadParameter("no such queue", param_hint="--queue")
+        if not sys.stderr.isatty():
+            for chunk in export(rt, filters):
+                sys.stdout.write(chunk)
+        else:
+            # A bar only for a person watching: counting the rows first costs a query a pipe need not pay.
+            with click.progressbar(length=export_size(rt, kind, filters), label=kind, file=sys.stderr) as bar:
+                for chunk in export(rt, filters, bar.update):
+                    sys.stdout.write(chunk)
     sys.stdout.flush()
 
 
@@ -584,9 +594,11 @@ def export_responses_command(flow: str | None, channel: str | None, since: str |
 
 @export.command("cases")
 @_export_options
-def export_cases_command(flow: str | None, channel: str | None, since: str | None, until: str | None) -> None:
+@click.option("--queue", default=None, help="Only the cases of this queue (its key).")
+def export_cases_command(flow: str | None, channel: str | None, since: str | None, until: str | None,
+                         queue: str | None) -> None:
     """Follow-up cases opened in the range, oldest first: queue, status, priority, assignee, times, score."""
-    _export("cases", flow, channel, since, until)
+    _export("cases", flow, channel, since, until, queue)
 
 
 @main.group()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.insights import (
@@ -36,6 +36,7 @@ from storage.dashboard import (
     daily_sentiments,
     mismatches,
     segment_stats,
+    theme_days,
     theme_examples,
     theme_stats,
 )
@@ -166,14 +167,19 @@ class SentimentPoint:
         return 100 * self.counts[sentiment] / self.comments if self.comments else None
 
 
+def _buckets(f: Filters) -> list[date]:
+    starts = []
+    start = bucket_start(f.since, f.bucket)
+    while start < f.until:
+        starts.append(start)
+        start = next_bucket(start, f.bucket)
+    return starts
+
+
 def sentiment_series(rt: Runtime, f: Filters) -> list[SentimentPoint]:
     with read_session(rt.engine) as session:
         rows = daily_sentiments(session, _window(f))
-    per: dict[date, dict[str, int]] = {}
-    start = bucket_start(f.since, f.bucket)
-    while start < f.until:
-        per[start] = dict.fromkeys(SENTIMENTS, 0)
-        start = next_bucket(start, f.bucket)
+    per = {start: dict.fromkeys(SENTIMENTS, 0) for start in _buckets(f)}
     for day, sentiment, n in rows:
         if sentiment in SENTIMENTS:
             per[bucket_start(day, f.bucket)][sentiment] += n
@@ -181,6 +187,16 @@ def sentiment_series(rt: Runtime, f: Filters) -> list[SentimentPoint]:
 
 
 # Themes.
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """A theme's scored answers in one bucket; `start` is the bucket's first day inside the range, `partial`
+    when the range cuts the bucket (the current week so far), so a short last bucket is not read as a fall."""
+
+    start: date
+    answers: int
+    partial: bool
+
 
 @dataclass(frozen=True)
 class ThemeRow:
@@ -194,10 +210,12 @@ class ThemeRow:
     without_theme: Estimate
     impact: Change
     examples: list[Comment] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)
 
 
 def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
-    """The TOP_THEMES most frequent themes of the range, each with two example comments."""
+    """The TOP_THEMES most frequent themes of the range, each with two example comments and its answers per
+    bucket of the range."""
     window = _window(f)
     with read_session(rt.engine) as session:
         stats = theme_stats(session, window, f.metric)
@@ -219,7 +237,14 @@ def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
             without = ces_estimate(all_n - c.n, all_sum - c.total, all_sq - c.squares)
             rows.append(ThemeRow(theme, c.n, before.get(theme, 0), with_theme, without,
                                  difference(with_theme, without), theme_examples(session, window, theme)))
-    return rows
+        days = theme_days(session, window, f.metric, [row.theme for row in rows])
+    starts = _buckets(f)
+    per: dict[str, dict[date, int]] = {row.theme: dict.fromkeys(starts, 0) for row in rows}
+    for day, theme, n in days:
+        per[theme][bucket_start(day, f.bucket)] += n
+    return [replace(row, trend=[TrendPoint(max(start, f.since), n,
+                                           start < f.since or next_bucket(start, f.bucket) > f.until)
+                                for start, n in per[row.theme].items()]) for row in rows]
 
 
 def by_impact(rows: list[ThemeRow]) -> list[ThemeRow]:
@@ -236,7 +261,8 @@ def latest_mismatches(rt: Runtime, f: Filters, limit: int = 20) -> list[Comment]
 
 @dataclass(frozen=True)
 class Loop:
-    """The queues' figures for the cases opened in the range, summed (or the one queue asked for)."""
+    """The queues' figures for the cases opened in the range from the filters' flow and channel, summed (or the one
+    queue asked for)."""
 
     figures: QueueFigures | None
 
@@ -246,7 +272,7 @@ def closing_the_loop(rt: Runtime, f: Filters, now: datetime | None = None) -> Lo
     until = datetime.combine(f.until, time(0), tzinfo=UTC)
     with read_session(rt.engine) as session:
         ids = {q.id: q.key for q in list_queues(session)}
-        figures = queue_figures(session, since, until, now or datetime.now(UTC))
+        figures = queue_figures(session, since, until, now or datetime.now(UTC), flow=f.flow, channel=f.channel)
     if f.queue:
         if f.queue not in ids.values():
             raise BadInsightQuery("queue", "no queue has this key")

@@ -102,24 +102,37 @@ def _change(delta: float, se_interval: float, z: float, significant: bool) -> Ch
     return Change(delta, delta - half, delta + half, z, significant)
 
 
+def _z(delta: float, se: float) -> float:
+    """A change in standard errors; no spread at all (every answer the same on both sides) makes any change
+    certain."""
+    if se:
+        return delta / se
+    return 0.0 if delta == 0 else math.copysign(math.inf, delta)
+
+
 def difference(current: Estimate, previous: Estimate) -> Change:
     """NPS or CES: the difference of two independent estimates, with their variances summed."""
     if current.value is None or previous.value is None or current.variance is None or previous.variance is None:
         return Change(None, None, None, None, None)
     delta = current.value - previous.value
     se = math.sqrt(current.variance + previous.variance)
-    z = delta / se if se else (0.0 if delta == 0 else math.copysign(math.inf, delta))
+    z = _z(delta, se)
     return _change(delta, se, z, abs(z) > Z95)
 
 
 def csat_difference(current_satisfied: int, current_n: int, previous_satisfied: int, previous_n: int) -> Change:
-    """Pooled two-proportion z test; the interval of the difference uses the unpooled variance."""
-    if current_n < MIN_ANSWERS or previous_n < MIN_ANSWERS:
+    """The difference of two proportions with Newcombe's hybrid score interval (method 10), built from the two
+    Wilson intervals the periods show; significant exactly when that interval leaves out 0, so a change marked
+    significant never shows an interval that includes no change (a Wald interval, or a pooled test beside it,
+    disagree with each other near 0% and 100%). `z` is the change over the standard error of the interval's side
+    towards 0: |z| > 1.96 exactly when the change is significant."""
+    now, before = csat_estimate(current_satisfied, current_n), csat_estimate(previous_satisfied, previous_n)
+    if None in (now.value, now.low, now.high, before.value, before.low, before.high):
         return Change(None, None, None, None, None)
-    p1, p2 = current_satisfied / current_n, previous_satisfied / previous_n
-    pooled = (current_satisfied + previous_satisfied) / (current_n + previous_n)
-    se_test = math.sqrt(pooled * (1 - pooled) * (1 / current_n + 1 / previous_n))
-    se_interval = math.sqrt(p1 * (1 - p1) / current_n + p2 * (1 - p2) / previous_n)
-    delta = 100 * (p1 - p2)
-    z = (p1 - p2) / se_test if se_test else 0.0
-    return _change(delta, 100 * se_interval, z, abs(z) > Z95)
+    assert now.value is not None and now.low is not None and now.high is not None
+    assert before.value is not None and before.low is not None and before.high is not None
+    delta = now.value - before.value
+    down = math.hypot(now.value - now.low, before.high - before.value)
+    up = math.hypot(now.high - now.value, before.value - before.low)
+    z = _z(delta, (up if delta < 0 else down) / Z95)
+    return Change(delta, max(delta - down, -100.0), min(delta + up, 100.0), z, delta - down > 0 or delta + up < 0)

@@ -249,14 +249,20 @@ def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
 
 
-def queue_figures(session: Session, since: datetime, until: datetime, now: datetime) -> dict[int, QueueFigures]:
-    """Per queue id, for the cases opened in [since, until): two grouped queries, through the created_at index and
-    the partial index of re-survey answers."""
+def queue_figures(session: Session, since: datetime, until: datetime, now: datetime, *, flow: str | None = None,
+                  channel: str | None = None) -> dict[int, QueueFigures]:
+    """Per queue id, for the cases opened in [since, until) (from surveys of `flow`, on `channel`, when given): two
+    grouped queries, through the created_at index and the partial index of re-survey answers."""
     dialect = session.connection().dialect.name
     f = FollowUp.__table__.c
     resolved = f.status == sa.literal_column("'resolved'")
-    window = (f.created_at >= sa.bindparam("since", since, type_=UTCDateTime),
-              f.created_at < sa.bindparam("until", until, type_=UTCDateTime))
+    window: tuple[Any, ...] = (f.created_at >= sa.bindparam("since", since, type_=UTCDateTime),
+                               f.created_at < sa.bindparam("until", until, type_=UTCDateTime))
+    if flow is not None:
+        d = Delivery.__table__.c
+        window += (sa.exists().where(d.id == f.delivery_id, d.flow_key == sa.bindparam("flow", flow)),)
+    if channel is not None:
+        window += (f.channel == sa.bindparam("channel", channel),)
 
     def count_if(condition: Any) -> Any:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)

@@ -114,6 +114,22 @@ def theme_stats(session: Session, window: Window, question: str) -> list[Stats]:
             for theme, cur, band, n, s, q in session.execute(query).all() if n]
 
 
+def theme_days(session: Session, window: Window, question: str, themes: list[str]) -> list[tuple[date, str, int]]:
+    """(day, theme, scored answers) over [first_day, end_day) for the given themes, from the theme tallies: the
+    trend of each theme the dashboard lists."""
+    if not themes:
+        return []
+    t = ThemeTally
+    conditions = [t.day >= window.first_day, t.day < window.end_day, t.question == question, t.scored != 0,
+                  t.theme.in_(themes)]
+    if window.flow:
+        conditions.append(t.flow_key == window.flow)
+    if window.channel:
+        conditions.append(t.channel == window.channel)
+    query = sa.select(t.day, t.theme, sa.func.sum(t.scored)).where(*conditions).group_by(t.day, t.theme)
+    return [(day, theme, int(n)) for day, theme, n in session.execute(query).all() if n]
+
+
 @dataclass(frozen=True)
 class Comment:
     response_id: int
@@ -126,6 +142,7 @@ class Comment:
     sentiment: str | None
     themes: list[str]
     case_id: int | None
+    contact_id: int | None = None
 
 
 def _comments(session: Session, window: Window, where: list[Any], limit: int) -> list[Comment]:
@@ -138,13 +155,14 @@ def _comments(session: Session, window: Window, where: list[Any], limit: int) ->
         conditions.append(Response.channel == window.channel)
     query = (
         sa.select(Response.id, Response.answered_at, Response.flow_key, Response.channel, Response.score,
-                  Response.band, Response.comment, Response.sentiment, Response.themes, FollowUp.id)
+                  Response.band, Response.comment, Response.sentiment, Response.themes, FollowUp.id,
+                  Response.contact_id)
         .outerjoin(FollowUp, FollowUp.response_id == Response.id)
         .where(*conditions)
         .order_by(Response.answered_at.desc(), Response.id.desc())
         .limit(limit)
     )
-    return [Comment(*row[:8], list(row[8] or []), row[9]) for row in session.execute(query).all()]
+    return [Comment(*row[:8], list(row[8] or []), row[9], row[10]) for row in session.execute(query).all()]
 
 
 def mismatches(session: Session, window: Window, limit: int = 20) -> list[Comment]:

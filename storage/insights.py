@@ -161,10 +161,13 @@ def _midnight(day: date) -> datetime:
 
 @dataclass(frozen=True)
 class ExportFilters:
+    """The dashboard's filters as the exports read them; `queue` narrows the cases only (an answer has no queue)."""
+
     flow: str | None = None
     channel: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    queue: str | None = None
 
 
 RESPONSE_COLUMNS = ("id", "answered_at", "flow", "channel", "contact", "question", "score", "band", "comment",
@@ -219,6 +222,15 @@ def response_query(filters: ExportFilters) -> Any:
 
 def case_rows(session: Session, filters: ExportFilters) -> Iterator[tuple]:
     """Cases in CASE_COLUMNS order, oldest first; the window is on when they were opened."""
+    return _streamed(session, case_query(filters))
+
+
+def export_count(session: Session, query: Any) -> int:
+    """How many rows an export query yields: the length of a progress bar."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one())
+
+
+def case_query(filters: ExportFilters) -> Any:
     query = (
         sa.select(FollowUp.id, Queue.key, FollowUp.status, FollowUp.priority, FollowUp.assignee, FollowUp.created_at,
                   FollowUp.due_at, FollowUp.resolved_at, Response.score, Response.band, Response.flow_key,
@@ -233,5 +245,7 @@ def case_rows(session: Session, filters: ExportFilters) -> Iterator[tuple]:
         query = query.where(Response.flow_key == filters.flow)
     if filters.channel:
         query = query.where(FollowUp.channel == filters.channel)
-    return _streamed(session, query)
+    if filters.queue:
+        query = query.where(Queue.key == filters.queue)
+    return query
 

@@ -17,6 +17,7 @@ from bot.inputs import one_of
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.intervals import MIN_ANSWERS, Change, Estimate
+from storage.followups import queue_by_key
 from storage.insights import ExportFilters
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -172,20 +173,38 @@ class ExportQuery(MetricsQuery):
     """The filters of /metrics: `since` included, `until` excluded, times with a UTC offset."""
 
 
-def _export(name: str, rows: Any) -> Response:
-    params = query(ExportQuery)
-    filters = ExportFilters(_checked_flow(params.flow), params.channel, params.since, params.until)
+class CaseExportQuery(ExportQuery):
+    """The filters of the responses' export, and the queue the cases are in (as on the dashboard)."""
+
+    queue: Text | None = None
+
+
+def _checked_queue(queue: str | None) -> str | None:
+    if queue is None:
+        return None
+    with runtime().session() as session:
+        if queue_by_key(session, queue) is None:
+            raise invalid_parameter("queue", "no queue has this key")
+    return queue
+
+
+def _export(name: str, rows: Any, filters: ExportFilters) -> Response:
     response = Response(stream_with_context(rows(runtime(), filters)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
 
 
 def export_responses() -> Response:
-    return _export("responses", insights.export_responses)
+    params = query(ExportQuery)
+    filters = ExportFilters(_checked_flow(params.flow), params.channel, params.since, params.until)
+    return _export("responses", insights.export_responses, filters)
 
 
 def export_cases() -> Response:
-    return _export("cases", insights.export_cases)
+    params = query(CaseExportQuery)
+    filters = ExportFilters(_checked_flow(params.flow), params.channel, params.since, params.until,
+                            _checked_queue(params.queue))
+    return _export("cases", insights.export_cases, filters)
 
 
 def register(bp: Blueprint) -> None:

@@ -230,8 +230,8 @@ OPERATIONS += (
               insights.FunnelPage, query=insights.InsightsQuery),
     Operation("get", "/exports/responses.csv", "Responses as CSV, streamed", None, query=insights.ExportQuery,
               csv=True),
-    Operation("get", "/exports/cases.csv", "Follow-up cases as CSV, streamed", None, query=insights.ExportQuery,
-              csv=True),
+    Operation("get", "/exports/cases.csv", "Follow-up cases as CSV, streamed", None,
+              query=insights.CaseExportQuery, csv=True),
 )
 
 # Outbound webhooks: subscriptions, their recent attempts, a test event and secret rotation.

@@ -113,3 +113,52 @@ def score_chart(points: Sequence[ChartPoint], *, title: str, description: str, f
                          f'text-anchor="middle">too few</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+SPARK_W, SPARK_H, SPARK_PAD = 120, 28, 3
+
+
+@dataclass(frozen=True)
+class SparkPoint:
+    start: date
+    value: int
+    partial: bool  # a bucket the range cuts short: drawn dashed and hollow, "(part)" in the text
+
+
+def sparkline(points: Sequence[SparkPoint], *, label: str, unit: str) -> Markup:
+    """A small line of a count per bucket, for a table cell: its title names it and its description lists every
+    figure, so a screen reader hears the same trend the line shows."""
+    top = max((p.value for p in points), default=0) or 1
+    step = (SPARK_W - 2 * SPARK_PAD) / max(len(points) - 1, 1)
+
+    def xy(i: int) -> tuple[str, str]:
+        return _f(SPARK_PAD + i * step), _f(SPARK_H - SPARK_PAD - (SPARK_H - 2 * SPARK_PAD) * points[i].value / top)
+
+    listed = ", ".join(f"{p.start:%d %b} {p.value}{' (part)' if p.partial else ''}" for p in points)
+    parts = [f'<svg class="spark" viewBox="0 0 {SPARK_W} {SPARK_H}" width="{SPARK_W}" height="{SPARK_H}" '
+             f'role="img" xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>'
+             f'<desc>{escape(unit)} per bucket: {escape(listed)}</desc>']
+    full = [i for i, p in enumerate(points) if not p.partial]
+    runs = [[i] for i in full[:1]]
+    for i in full[1:]:
+        if i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in runs:
+        if len(run) > 1:
+            parts.append(f'<polyline class="spark-line" points="{" ".join(",".join(xy(i)) for i in run)}"/>')
+    for i, p in enumerate(points):
+        if p.partial:
+            x, y = xy(i)
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(points):
+                    x2, y2 = xy(j)
+                    parts.append(f'<line class="spark-part" x1="{x2}" y1="{y2}" x2="{x}" y2="{y}"/>')
+            parts.append(f'<circle class="spark-part-point" cx="{x}" cy="{y}" r="2.5"/>')
+    last = [i for i, p in enumerate(points) if not p.partial][-1:]
+    for i in last:
+        x, y = xy(i)
+        parts.append(f'<circle class="spark-point" cx="{x}" cy="{y}" r="2.5"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from bot import dashboard, insights
-from bot.pages.charts import ChartPoint, score_chart
-from bot.pages.web import PageError
+from bot.pages.charts import ChartPoint, SparkPoint, score_chart, sparkline
+from bot.pages.web import PageError, current_user
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.intervals import MIN_ANSWERS
@@ -114,7 +114,9 @@ def _funnel(f: dashboard.Filters) -> dict[str, Any]:
 def _comments(f: dashboard.Filters) -> dict[str, Any]:
     rt = runtime()
     theme_rows = dashboard.themes(rt, f)
-    return {"sentiment": dashboard.sentiment_series(rt, f), "themes_by_volume": theme_rows,
+    trends = {t.theme: sparkline([SparkPoint(p.start, p.answers, p.partial) for p in t.trend],
+                                 label=f"{t.theme}: answers per {f.bucket}", unit="Answers") for t in theme_rows}
+    return {"sentiment": dashboard.sentiment_series(rt, f), "themes_by_volume": theme_rows, "trends": trends,
             "themes_by_impact": dashboard.by_impact(theme_rows), "mismatches": dashboard.latest_mismatches(rt, f)}
 
 
@@ -132,6 +134,7 @@ VIEWS: dict[str, tuple[str, Callable[[dashboard.Filters], dict[str, Any]]]] = {
 
 
 def _export_query(f: dashboard.Filters) -> dict[str, str]:
+    """The filters the responses' CSV honours; the cases' CSV also takes the queue."""
     query = {"from": f.since.isoformat(), "to": (f.until - timedelta(days=1)).isoformat()}
     query.update({name: value for name, value in (("flow", f.flow), ("channel", f.channel)) if value})
     return query
@@ -152,17 +155,23 @@ def _page(view: str) -> str:
         metric_names=METRIC_NAMES,
         bucket_names=BUCKET_NAMES, period=PERIOD_NAMES[filters.bucket], channels=CHANNEL_NAMES,
         queues=queues, min_answers=MIN_ANSWERS, steps=insights.STEPS,
-        last_day=filters.until - timedelta(days=1), export_query=_export_query(filters), **context,
+        # An answer's page is its customer's (admins only); an agent reaches an answer through its case.
+        answer_links=bool((user := current_user()) and user.is_admin),
+        last_day=filters.until - timedelta(days=1), export_query=_export_query(filters),
+        case_export_query={**_export_query(filters), **({"queue": filters.queue} if filters.queue else {})},
+        **context,
     )
 
 
 def _csv(kind: str) -> Response:
     today = datetime.now(UTC).date()
     _form, f, errors = read_filters(today)
+    if kind == "cases" and f.queue and f.queue not in dashboard.queue_keys(runtime()):
+        errors["queue"] = "Queue must be one of the queues listed"
     if errors:
         return Response("; ".join(errors.values()) + "\n", status=400, mimetype="text/plain")
     window = ExportFilters(f.flow, f.channel, datetime.combine(f.since, time(0), tzinfo=UTC),
-                           datetime.combine(f.until, time(0), tzinfo=UTC))
+                           datetime.combine(f.until, time(0), tzinfo=UTC), f.queue if kind == "cases" else None)
     export = insights.export_responses if kind == "responses" else insights.export_cases
     rows = export(runtime(), window)
     name = f"touchpoint-{kind}-{f.since}-{f.until - timedelta(days=1)}.csv"

@@ -6,14 +6,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from bot.insights import FORMULA_STARTS, safe_cell
 from bot.runtime import Runtime
+from storage.models import Role
 from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml, install_flow, tick
+from tests.web_client import add_user, sign_in
 
 INJECTION = '=HYPERLINK("http://evil.example","click")'
 
@@ -124,15 +133,73 @@ def test_responses_csv_reads_back_as_the_api_shows_them(client: FlaskClient, aut
         "cust-1", "cust-2"]
 
 
+def case_row(item: dict) -> dict[str, str]:
+    """A case as /api/v1/followups shows it, in the cases' CSV columns."""
+    return {
+        "id": str(item["id"]), "queue": item["queue"], "status": item["status"], "priority": item["priority"],
+        "assignee": item["assignee"] or "", "opened_at": item["created_at"], "due_at": item["due_at"],
+        "resolved_at": item["resolved_at"] or "", "score": str(item["answer"]["score"]),
+        "band": item["answer"]["band"], "flow": item["answer"]["flow"], "channel": item["channel"],
+        "contact": item["contact"]["external_id"], "reason": item["reason"] or "",
+    }
+
+
 def test_cases_csv_reads_back_as_the_api_shows_them(client: FlaskClient, auth: dict, surveys: None) -> None:
     [row] = read_csv(client, auth, "cases.csv")
     [item] = client.get("/api/v1/followups", headers=auth).get_json()["items"]
-    assert row == {
-        "id": str(item["id"]), "queue": "recovery", "status": item["status"], "priority": "high",
-        "assignee": "", "opened_at": item["created_at"], "due_at": item["due_at"], "resolved_at": "",
-        "score": "2", "band": "detractor", "flow": "nps-test", "channel": "sms", "contact": "cust-1",
-        "reason": item["reason"] or "",
-    }
+    assert row == case_row(item)
+    assert (row["queue"], row["priority"], row["score"], row["flow"], row["contact"]) == (
+        "recovery", "high", "2", "nps-test", "cust-1")
+
+
+@pytest.fixture
+def two_queues(rt: Runtime, client: FlaskClient, auth: dict, surveys: None) -> None:
+    """A second flow whose detractors go to the billing queue, and one of its customers unhappy."""
+    install_flow(rt, flow_yaml("billing", event="invoice.paid", channels="[sms]",
+                               extra="routing:\n  - when: {band: detractor}\n    queue: billing\n"))
+    post(client, auth, event("e7", type_="invoice.paid", contact=customer(6)))
+    tick(rt)
+    say(client, auth, "+447911123406", "1")
+
+
+def test_cases_csv_takes_the_dashboards_queue(client: FlaskClient, auth: dict, two_queues: None,
+                                             cli: Callable) -> None:
+    for queue, contact in (("billing", "cust-6"), ("recovery", "cust-1")):
+        rows = read_csv(client, auth, "cases.csv", queue=queue)
+        items = client.get("/api/v1/followups", query_string={"queue": queue}, headers=auth).get_json()["items"]
+        assert rows == [case_row(item) for item in items] and [r["contact"] for r in rows] == [contact]
+    assert [r["queue"] for r in read_csv(client, auth, "cases.csv")] == ["recovery", "billing"]
+    assert read_csv(client, auth, "cases.csv", queue="billing", flow="nps-test") == []
+    api = client.get("/api/v1/exports/cases.csv", query_string={"queue": "billing"}, headers=auth)
+    exported = cli("export", "cases", "--queue", "billing")
+    assert exported.exit_code == 0 and exported.stdout_bytes == api.get_data()
+    bad = cli("export", "cases", "--queue", "nope")
+    assert bad.exit_code == 2 and "--queue" in bad.stderr and "no such queue" in bad.stderr
+    refused = client.get("/api/v1/exports/cases.csv", query_string={"queue": "nope"}, headers=auth)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["details"] == [{"field": "queue", "message": "no queue has this key"}]
+
+
+def test_the_dashboards_cases_link_carries_its_queue(client: FlaskClient, auth: dict, rt: Runtime,
+                                                      two_queues: None) -> None:
+    sign_in(client, "lead@example.com", add_user(rt, "lead@example.com", Role.AGENT))
+    today = datetime.now(UTC).date()
+    html = client.get("/app/insights/loop", query_string={"queue": "billing", "channel": "sms"}).get_data(as_text=True)
+    link = re.search(r'href="(/app/insights/cases\.csv\?[^"]+)">cases of queue billing</a>', html)
+    assert link and "queue=billing" in link[1] and "channel=sms" in link[1]
+    page = client.get(link[1].replace("&amp;", "&"))
+    assert page.status_code == 200 and page.mimetype == "text/csv"
+    body = page.get_data()
+    since = today - timedelta(days=83)
+    api = client.get("/api/v1/exports/cases.csv", headers=auth, query_string={
+        "queue": "billing", "channel": "sms", "since": f"{since}T00:00:00Z",
+        "until": f"{today + timedelta(days=1)}T00:00:00Z"})
+    assert body == api.get_data()
+    assert [r["contact"] for r in csv.DictReader(io.StringIO(body.decode()))] == ["cust-6"]
+    responses = re.search(r'href="(/app/insights/responses\.csv\?[^"]+)"', html)
+    assert responses and "queue" not in responses[1]  # an answer has no queue
+    refused = client.get("/app/insights/cases.csv", query_string={"queue": "nope"})
+    assert refused.status_code == 400 and "Queue must be one of the queues listed" in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("path", "params", "field"), [
@@ -177,3 +244,19 @@ def cli(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Callabl
     monkeypatch.chdir(tmp_path)
     env = {"TOUCHPOINT_LOG_LEVEL": "WARNING", "TOUCHPOINT_DATABASE_URL": database_url}
     return lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_the_cli_shows_a_progress_bar_on_a_terminal_only(two_queues: None, database_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "TOUCHPOINT_LOG_LEVEL": "WARNING", "TOUCHPOINT_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "bot", "export", "cases"]
+    controller, terminal = pty.openpty()
+    try:
+        shown = subprocess.run(command, stdout=subprocess.PIPE, stderr=terminal, env=env, cwd=tmp_path, check=True)
+        os.close(terminal)
+        bar = os.read(controller, 4096).decode()
+    finally:
+        os.close(controller)
+    piped = subprocess.run(command, capture_output=True, env=env, cwd=tmp_path, check=True)
+    assert "cases" in bar and "100%" in bar
+    assert b"100%" not in piped.stderr
+    assert shown.stdout == piped.stdout and len(list(csv.DictReader(io.StringIO(piped.stdout.decode())))) == 2

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from bot.dashboard import Filters, segments, themes
+from bot.dashboard import Filters, TrendPoint, segments, themes
 from bot.insights import funnel, funnel_total, funnel_views, score_series, score_summary
 from bot.runtime import Runtime
 from storage.models import Contact, Delivery, Event, Flow, Response, Role
@@ -194,3 +194,35 @@ def test_the_funnel_total_is_the_services_own(agent: FlaskClient, rt: Runtime, s
     html = page(agent, "funnel", **RANGE)
     for step in whole.steps:
         assert f'<th scope="row">{step.name}</th><td>{step.count}</td>' in html
+
+
+def test_each_theme_shows_its_trend_per_bucket(agent: FlaskClient, rt: Runtime, seeded: None) -> None:
+    [delivery] = themes(rt, Filters(MONDAY, MONDAY + timedelta(days=14)))
+    assert delivery.trend == [TrendPoint(MONDAY, 5, False), TrendPoint(MONDAY + timedelta(days=7), 10, False)]
+    html = page(agent, "comments", **RANGE)
+    assert '<th scope="col">Per week</th>' in html
+    assert "<title>delivery: answers per week</title><desc>Answers per bucket: 02 Mar 5, 09 Mar 10</desc>" in html
+    assert html.count('<svg class="spark"') == 1 and '<polyline class="spark-line"' in html
+    daily = page(agent, "comments", **{**RANGE, "bucket": "day"})
+    assert "<title>delivery: answers per day</title>" in daily
+    assert "08 Mar 5, 09 Mar 0, 10 Mar 10, 11 Mar 0" in daily
+    assert "style=" not in daily
+    # A range that cuts its weeks: each bucket starts inside the range and says it is only part of a week.
+    cut = page(agent, "comments", **{**RANGE, "from": "2026-03-04", "to": "2026-03-12"})
+    assert "<desc>Answers per bucket: 04 Mar 5 (part), 09 Mar 10 (part)</desc>" in cut
+    assert cut.count('<circle class="spark-part-point"') == 2 and '<polyline class="spark-line"' not in cut
+
+
+def test_an_example_without_a_case_links_admins_to_its_answer(client: FlaskClient, rt: Runtime, seeded: None) -> None:
+    with rt.session() as session:
+        answer_row = session.exec(select(Response).where(Response.mismatch.is_(True))).one()
+        response_id, contact_id = answer_row.id, answer_row.contact_id
+    sign_in(client, "agent@example.com", add_user(rt, "agent@example.com", Role.AGENT))
+    assert f"answer {response_id}</td>" in page(client, "comments", **RANGE)  # an agent has no contact pages
+    admin = client.application.test_client()
+    sign_in(admin, "admin@example.com", add_user(rt, "admin@example.com", Role.ADMIN))
+    html = page(admin, "comments", **RANGE)
+    link = f'<a href="/app/contacts/{contact_id}#answer-{response_id}">answer {response_id}</a>'
+    assert link in html
+    contact_page = admin.get(f"/app/contacts/{contact_id}").get_data(as_text=True)
+    assert f'<tr id="answer-{response_id}">' in contact_page and "Terrible, never again" in contact_page

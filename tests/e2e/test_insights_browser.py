@@ -49,6 +49,14 @@ def test_the_dashboard_over_the_demo_history(server: Server, browser: Any) -> No
     page.get_by_role("link", name="Comments").click()
     page.wait_for_url("**/app/insights/comments?**")
     page.evaluate("document.getElementById('themes-volume-h').scrollIntoView()")
+    trend = page.get_by_role("img", name="delivery: answers per week")
+    assert trend.is_visible() and trend.bounding_box()["width"] > 50  # type: ignore[index]
     page.screenshot(path=str(screenshots / "insights-themes.png"))
     page.screenshot(path=str(server.cwd / "insights-full.png"), full_page=True)
+    page.get_by_role("link", name="Closing the loop").click()
+    page.wait_for_url("**/app/insights/loop?**")
+    recovery = page.locator(".loop div").filter(has_text="Recovery rate").inner_text()
+    assert re.search(r"Recovery rate\s+\d+% \(\d+ of \d+\)", recovery), recovery
+    page.get_by_text("Filters", exact=True).click()
+    page.screenshot(path=str(screenshots / "insights-loop.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 420})
     assert problems == []

@@ -6,6 +6,7 @@ import pytest
 
 from flows.intervals import (
     MIN_ANSWERS,
+    Z95,
     ces_estimate,
     csat_difference,
     csat_estimate,
@@ -98,13 +99,44 @@ def test_change_needs_enough_answers_on_both_sides() -> None:
     assert csat_difference(8, 10, 5, 9).significant is None
 
 
-def test_csat_change_two_proportion_test() -> None:
-    # 80/100 vs 60/100: pooled p = .7, se = sqrt(.7 * .3 * (1/100 + 1/100)) = .064807, z = .2 / .064807 = 3.086
-    # interval: unpooled se = sqrt(.8*.2/100 + .6*.4/100) = .063246 -> 20 -+ 12.396
+def test_csat_change_newcombe_interval_from_the_two_wilson_intervals() -> None:
+    # Wilson 80/100: centre = (.8 + .0192073) / 1.0384146 = .788902, half = 1.887456 * sqrt(.0016 + .000096) =
+    # .077732 -> [71.117, 86.663]; 60/100: centre .596300, half 1.887456 * sqrt(.0024 + .000096) = .094298 ->
+    # [50.200, 69.060]. Newcombe: down = sqrt((80 - 71.117)^2 + (69.060 - 60)^2) = 12.688 -> low 7.312;
+    # up = sqrt((86.663 - 80)^2 + (60 - 50.200)^2) = 11.851 -> high 31.851; z = 20 * 1.96 / 12.688 = 3.090.
     change = csat_difference(80, 100, 60, 100)
-    assert change.z == pytest.approx(3.086, abs=1e-3)
+    assert change.delta == pytest.approx(20)
+    assert (change.low, change.high) == (pytest.approx(7.312, abs=1e-3), pytest.approx(31.851, abs=1e-3))
+    assert change.z == pytest.approx(3.090, abs=1e-3)
     assert change.significant is True
-    assert (change.low, change.high) == (pytest.approx(7.604, abs=1e-3), pytest.approx(32.396, abs=1e-3))
+
+
+def test_csat_change_at_the_scales_end_is_significant_only_if_its_interval_says_so() -> None:
+    # 0/10 against 3/10: a Wald interval (unpooled variance 0 + .021) is -30 -+ 28.4, leaving out 0, while the
+    # pooled test says z = -1.88. Wilson 0/10 = [0, 27.753], 3/10 = [10.779, 60.322]:
+    # up = sqrt(27.753^2 + (30 - 10.779)^2) = 33.759 -> high +3.759, so no significant change, as the test says.
+    change = csat_difference(0, 10, 3, 10)
+    assert (change.low, change.high) == (pytest.approx(-60.322, abs=1e-3), pytest.approx(3.759, abs=1e-3))
+    assert change.significant is False
+    # Every answer satisfied now, none before: the interval stays on the scale, and leaves out 0.
+    flipped = csat_difference(10, 10, 0, 10)
+    assert flipped.significant is True and flipped.high == 100 and flipped.low == pytest.approx(60.751, abs=1e-3)
+
+
+def test_significant_exactly_when_the_interval_leaves_out_no_change() -> None:
+    changes = []
+    for n1, n2 in ((10, 10), (10, 37), (25, 60), (200, 150)):
+        for a in range(0, n1 + 1, max(1, n1 // 20)):
+            for b in range(0, n2 + 1, max(1, n2 // 20)):
+                changes.append(csat_difference(a, n1, b, n2))
+                changes.append(difference(nps_estimate(a, (n1 - a) // 2, n1), nps_estimate(b, (n2 - b) // 3, n2)))
+                # CES: a fives and the rest threes, against b sixes and the rest fours.
+                changes.append(difference(ces_estimate(n1, 5 * a + 3 * (n1 - a), 25 * a + 9 * (n1 - a)),
+                                          ces_estimate(n2, 6 * b + 4 * (n2 - b), 36 * b + 16 * (n2 - b))))
+    assert len(changes) > 3000
+    for c in changes:
+        assert c.significant == (c.low > 0 or c.high < 0) == (abs(c.z) > Z95), c
+    assert any(c.significant for c in changes) and not all(c.significant for c in changes)
 
 
 def test_ces_change() -> None:
