@@ -67,7 +67,8 @@ def test_an_admin_decides_proposals_and_an_agent_corrects_the_tags_in_one_click(
     problems: list[str] = []
 
     admin = signed_in(browser, server, "olga@example.com", "admin", problems)
-    admin.get_by_role("navigation").get_by_role("link", name="Themes").click()
+    admin.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    admin.get_by_role("main").get_by_role("link", name="Themes").click()
     admin.wait_for_url(server.url + "/app/admin/themes")
     assert admin.get_by_role("heading", name=f"Proposal {parking}: parking, full, spaces").count() == 1
     first = admin.locator("article.proposal", has=admin.get_by_role("heading", name=f"Proposal {parking}:"))
