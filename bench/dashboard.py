@@ -5,8 +5,9 @@ responses on SQLite and PostgreSQL.
 
 The database fills itself with SQL: 2,000 contacts (a `plan` attribute), then per response an event (a `store`
 property), a sent delivery and the answer (four flows, four channels, every question kind, a third with themes,
-1% mismatches) spread evenly over the 365 days up to today, and a case for one answer in 20. The tallies are
-then filled from those rows by SQL, as the ORM would have kept them, and checked: the page's NPS for its range
+1% mismatches) spread evenly over the 365 days up to today, and a case for one answer in 20. The tallies (the
+funnel's too, by storage.funnel.refill) are then filled from those rows by SQL, as the commits would have kept
+them, and checked: the page's NPS for its range
 must count the rows a plain count(*) finds. Each view is then requested `--runs` times (after one warm-up):
 p50, p95 and p99 of the server time in milliseconds.
 """
@@ -57,6 +58,8 @@ def _json(dialect: str, text: str) -> str:
 
 def fill(engine: sa.Engine, rows: int, today: datetime) -> None:
     """Rows made by the database itself, then the tallies counted from them."""
+    from storage.funnel import refill
+
     d = engine.dialect.name
     start = today - timedelta(days=365)
     series = _series(d, rows, start, round(365 * 86400 / rows, 3))
@@ -109,6 +112,7 @@ def fill(engine: sa.Engine, rows: int, today: datetime) -> None:
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(sa.text(statement))
+        refill(conn)
     with engine.connect() as conn:
         maintenance = "VACUUM ANALYZE" if d == "postgresql" else "ANALYZE"
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(maintenance)

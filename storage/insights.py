@@ -1,17 +1,15 @@
-"""The queries behind the insights: daily score tallies for the time series, skip tallies and grouped delivery
-outcomes for the funnel, and the rows of the CSV exports, streamed.
+"""The queries behind the insights: daily score tallies for the time series, skip and funnel tallies for the
+funnel, and the rows of the CSV exports, streamed.
 
-The series and the skips read the daily tallies only. The funnel's delivery outcomes are grouped by the
-database over the deliveries created in the range, through the delivery.created_at index: a delivery's
-status moves many times, and tallying every move would cost each of those writes more than this read costs.
-The exports are the one place that reads every row, and they stream it.
+The series and the funnel read the daily tallies only. The exports are the one place that reads every row, and
+they stream it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +20,7 @@ from storage.models import (
     Delivery,
     Event,
     FollowUp,
+    FunnelTally,
     Queue,
     Response,
     ResponseTally,
@@ -108,53 +107,16 @@ def skip_counts(session: Session, scope: Scope, by: str | None = None) -> list[t
     return [(_group_of(r, by) or None, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """Deliveries of one group that ended the same way, as far as the funnel tells them apart."""
-
-    group: str | None
-    status: str
-    error: str  # none, throttled, template, other: what last_error says, as a kind (never its text)
-    sent: bool
-    answered: bool
-    commented: bool
-    deliveries: int
-
-
-def delivery_outcomes(session: Session, scope: Scope, by: str | None = None) -> list[Outcome]:
-    """Deliveries created in the scope's days, grouped by what became of them."""
-    error = sa.case(
-        (Delivery.last_error.is_(None), "none"),
-        (Delivery.last_error == "throttled", "throttled"),
-        (Delivery.last_error.like("template:%"), "template"),
-        else_="other",
-    ).label("error")
-    sent = Delivery.sent_at.is_not(None).label("sent")
-    answered = Response.id.is_not(None).label("answered")
-    commented = sa.and_(Response.comment.is_not(None), Response.comment != "").label("commented")
-    keys = (*_grouping(Delivery, by), Delivery.status, error, sent, answered, commented)
-    conditions: list[Any] = [Delivery.is_test == sa.false()]
-    if scope.flow:
-        conditions.append(Delivery.flow_key == scope.flow)
-    if scope.channel:
-        conditions.append(Delivery.channel == scope.channel)
-    if scope.first_day is not None:
-        conditions.append(Delivery.created_at >= _midnight(scope.first_day))
-    if scope.end_day is not None:
-        conditions.append(Delivery.created_at < _midnight(scope.end_day))
+def funnel_counts(session: Session, scope: Scope, by: str | None = None) -> list[tuple[str | None, str, str, int]]:
+    """(group, furthest step, reason, deliveries) for the deliveries created in the scope's days, from the funnel
+    tally (storage.funnel keeps it)."""
+    keys = (*_grouping(FunnelTally, by), FunnelTally.step, FunnelTally.reason)
     query = (
-        sa.select(*keys, sa.func.count().label("n"))
-        .select_from(Delivery)
-        .outerjoin(Response, Response.delivery_id == Delivery.id)
-        .where(*conditions)
+        sa.select(*keys, sa.func.sum(FunnelTally.deliveries).label("n"))
+        .where(*_tally_conditions(FunnelTally, scope))
         .group_by(*keys)
     )
-    return [Outcome(_group_of(r, by), r.status, r.error, bool(r.sent), bool(r.answered), bool(r.commented), int(r.n))
-            for r in session.execute(query).all()]
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+    return [(_group_of(r, by), r.step, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
 
 
 # Exports.

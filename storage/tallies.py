@@ -2,7 +2,8 @@
 
 Counting a million responses on every /metrics request costs a few hundred milliseconds; the tallies hold
 one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most;
-the theme tallies hold the same per theme of the comment, for the insights dashboard.
+the theme tallies hold the same per theme of the comment, for the insights dashboard; the funnel tally holds
+the deliveries by the furthest step they reached (storage.funnel keeps it, moved here with the others).
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
 gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
 so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself. A "did we fix
@@ -26,7 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTally, ThemeTally
+from storage import funnel
+from storage.models import Delivery, FunnelTally, Response, ResponseTally, SentTally, SkipTally, ThemeTally
 from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
@@ -38,6 +40,7 @@ _RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment",
 _SENT_KEYS = ("day", "flow_key", "channel", "shard")
 _SKIP_KEYS = ("day", "flow_key", "channel", "reason", "shard")
 _THEME_KEYS = ("day", "flow_key", "channel", "question", "theme", "band", "shard")
+_FUNNEL_KEYS = ("day", "flow_key", "channel", "step", "reason", "shard")
 _SCORE_COUNTERS = ("answers", "scored", "score_sum", "score_sq_sum")
 SHARDS = 8
 
@@ -115,6 +118,8 @@ def note_response_written(session: Session, before: Response | None, after: Resp
     """For a response written with SQL rather than through the ORM: move its counters at commit all the same."""
     pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     shard = _shard(session)
+    if before is None or bool(before.comment) != bool(after.comment):
+        funnel.note_deliveries(session, [after.delivery_id])
     if before is not None:
         _count_response((pending[0], pending[2]), -1, _new_values(before), shard)
     _count_response((pending[0], pending[2]), 1, _new_values(after), shard)
@@ -155,6 +160,7 @@ def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
 def collect_tallies(session: Session, _context: Any, _instances: Any) -> None:
     """Before each flush: note what it will change; the counters move once, at commit."""
     responses, sent, themes = _deltas(session)
+    funnel.note_delivery_objects(session)
     pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     pending[0].update(responses)
     pending[1].update(sent)
@@ -166,20 +172,24 @@ def write_tallies(session: Session) -> None:
     session.flush()
     responses, sent, themes = session.info.pop("tallies", (Counter(), Counter(), Counter()))
     skips = session.info.pop("skip_tallies", Counter())
+    shard = _shard(session)
+    steps = Counter({(*key, shard, "deliveries"): n for key, n in funnel.funnel_moves(session).items()})
     session.info.pop("tally_shard", None)
-    if not any(c.values() for c in (responses, sent, themes, skips)):
+    if not any(c.values() for c in (responses, sent, themes, skips, steps)):
         return
     connection = session.connection()
     _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS, _rows(responses, _RESPONSE_KEYS, _SCORE_COUNTERS))
     _upsert(connection, ThemeTally.__table__, _THEME_KEYS, _rows(themes, _THEME_KEYS, _SCORE_COUNTERS))
     _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
     _upsert(connection, SkipTally.__table__, _SKIP_KEYS, _rows(skips, _SKIP_KEYS, ("skipped",)))
+    _upsert(connection, FunnelTally.__table__, _FUNNEL_KEYS, _rows(steps, _FUNNEL_KEYS, ("deliveries",)))
 
 
 def forget_tallies(session: Session, *_args: Any) -> None:
     session.info.pop("tallies", None)
     session.info.pop("skip_tallies", None)
     session.info.pop("tally_shard", None)
+    funnel.forget(session)
 
 
 def install() -> None:

@@ -93,7 +93,8 @@ def test_an_agent_asking_for_the_users_page_gets_403(server: Server, browser: An
     assert answer is not None and answer.status == 403
     assert answer.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
     assert page.get_by_role("heading", level=1).text_content() == "Admins only"
-    assert page.get_by_role("navigation", name="Main").get_by_role("link").all_text_contents() == ["Cases", "Queues", "Insights"]
+    links = page.get_by_role("navigation", name="Main").get_by_role("link").all_text_contents()
+    assert links == ["Cases", "Queues", "Insights"]
     # Only the 403 itself is reported by the browser.
     assert [p for p in problems if "403" not in p] == []
     assert f"{server.url}/app/admin/users: 403" in problems
