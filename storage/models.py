@@ -311,6 +311,38 @@ class FunnelTally(SQLModel, table=True):
     deliveries: int = 0
 
 
+class SegmentTally(SQLModel, table=True):
+    """Scored answers per UTC day, group and value of a segment an admin picked (a contact attribute or an event
+    property, as it was when the answer was counted): the dashboard's segments without reading the answers."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("segment", "day", "flow_key", "channel", "question", "value", "band", "shard"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment: str = Field(max_length=72)  # contact.<attribute> or event.<property>
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    question: str = Field(max_length=16)
+    value: str = Field(max_length=200)  # longer values (free text rather than a segment) are cut
+    band: str = Field(default="", max_length=16)
+    shard: int = 0
+    answers: int = 0
+    scored: int = 0
+    score_sum: int = 0
+    score_sq_sum: int = 0
+
+
+class TalliedSegment(SQLModel, table=True):
+    """A segment an admin picked for the dashboard: its answers are tallied from the moment it was picked (when
+    the answers already stored were counted) on."""
+
+    segment: str = Field(primary_key=True, max_length=72)
+    picked_at: datetime = _created()
+    picked_by: str = Field(default="", max_length=320)
+
+
 class SentTally(SQLModel, table=True):
     """Surveys sent per UTC day, flow and channel: the denominator of the response rate."""
 

@@ -1,6 +1,6 @@
 """The funnel tally follows every way a delivery or its answer is written (the ORM, the answer path's SQL, a
 fallback to another channel), leaves test sends out and rolled-back changes uncounted, and migration 0023
-fills it from the deliveries already stored."""
+fills it from the deliveries already stored (and adds the segment tallies, empty until a segment is picked)."""
 
 from __future__ import annotations
 
@@ -195,6 +195,7 @@ def test_migration_fills_the_funnel_tally_from_the_stored_deliveries(database_ur
         _seed_0022(old)
         upgrade(old)
         engine = make_engine(old)
+        assert {"funneltally", "segmenttally", "talliedsegment"} <= set(sa.inspect(engine).get_table_names())
         with read_session(engine) as session:
             assert tallied(session) == +counted_from_rows(session)
             steps = sorted((day, step, reason, n) for day, _f, _c, step, reason, n in
@@ -214,6 +215,6 @@ def test_migration_fills_the_funnel_tally_from_the_stored_deliveries(database_ur
         command.downgrade(alembic_config(old), "0022")
         engine = make_engine(old)
         inspector = sa.inspect(engine)
-        assert "funneltally" not in inspector.get_table_names()
+        assert not {"funneltally", "segmenttally", "talliedsegment"} & set(inspector.get_table_names())
         assert "funnel_tally" not in {c["name"] for c in inspector.get_columns("delivery")}
         engine.dispose()

@@ -1,4 +1,5 @@
-"""funnel tally: deliveries per day, flow and channel by the furthest step they reached, filled from the rows
+"""dashboard tallies: the funnel tally (deliveries per day, flow and channel by the furthest step they reached,
+filled from the rows) and the segment tallies (answers per value of the segments an admin picks; none picked yet)
 
 Revision ID: 0023
 Revises: 0022
@@ -10,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+from storage.types import UTCDateTime
 
 revision = "0023"
 down_revision = "0022"
@@ -48,6 +51,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("day", "flow_key", "channel", "step", "reason", "shard"),
     )
+    op.create_table(
+        "segmenttally",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("segment", sqlmodel.sql.sqltypes.AutoString(length=72), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("flow_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("question", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("band", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("shard", sa.Integer(), nullable=False),
+        sa.Column("answers", sa.Integer(), nullable=False),
+        sa.Column("scored", sa.Integer(), nullable=False),
+        sa.Column("score_sum", sa.Integer(), nullable=False),
+        sa.Column("score_sq_sum", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("segment", "day", "flow_key", "channel", "question", "value", "band", "shard"),
+    )
+    op.create_table(
+        "talliedsegment",
+        sa.Column("segment", sqlmodel.sql.sqltypes.AutoString(length=72), nullable=False),
+        sa.Column("picked_at", UTCDateTime(), nullable=False),
+        sa.Column("picked_by", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+        sa.PrimaryKeyConstraint("segment"),
+    )
     day = "CAST(d.created_at AS date)" if op.get_bind().dialect.name == "postgresql" else "date(d.created_at)"
     op.execute(
         f"UPDATE delivery SET funnel_tally = (SELECT {_STEP} || ':' || {_REASON} || ':' || d.channel "
@@ -61,6 +89,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("talliedsegment")
+    op.drop_table("segmenttally")
     op.drop_table("funneltally")
     with op.batch_alter_table("delivery", recreate="never") as batch:
         batch.drop_column("funnel_tally")
