@@ -100,7 +100,7 @@ def tallied_stats(session: Session, window: Window, question: str, segment: str)
     """As segment_stats, from the tallies: `flow` and `channel` from the response tallies, a picked contact
     attribute or event property (storage.segments) from its segment tallies."""
     t: Any = ResponseTally if segment in ("flow", "channel") else SegmentTally
-    group = {"flow": t.flow_key, "channel": t.channel}.get(segment, t.value)
+    group = t.flow_key if segment == "flow" else t.channel if segment == "channel" else t.value
     current = sa.case((t.day >= window.first_day, 1), else_=0)
     keys = (group.label("grp"), current.label("cur"), t.band)
     conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0]

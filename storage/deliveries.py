@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.funnel import note_deliveries
+from storage.funnel import count_new, note_deliveries
 from storage.models import (
     CONTACTED_STATUSES,
     OPEN_STATUSES,
@@ -160,12 +160,12 @@ def create_delivery(session: Session, delivery: NewDelivery, detail: str | None 
     statement built per call on this hot path). Returns the one given, with its id."""
     connection = session.connection()
     values = {**_FRESH, **{name: getattr(delivery, name) for name in _NEW_FIELDS}, "updated_at": delivery.created_at}
+    values["funnel_tally"] = count_new(session, delivery.created_at, delivery.flow_key, delivery.channel,
+                                       delivery.status, delivery.is_test)
     if connection.dialect.name == "postgresql":
         delivery.id = connection.execute(_INSERT_DELIVERY_WITH_STATUS, {**values, "detail": detail}).scalar_one()
-        note_deliveries(session, [delivery.id])
         return delivery
     delivery.id = connection.execute(_INSERT_DELIVERY, values).scalar_one()
-    note_deliveries(session, [delivery.id])
     first = {column: getattr(delivery, name) for column, name in _FIRST_STATUS.items()}
     connection.execute(_INSERT_STATUS, {**first, "detail": detail})
     return delivery

@@ -10,7 +10,8 @@ A delivery's status moves many times and through several kinds of statement (the
 constant UPDATEs, the claims). Each writer notes the delivery it touched; just before commit the touched
 deliveries' steps are read again from the rows (one statement) and compared with the step the delivery was
 counted under, which the row keeps (`delivery.funnel_tally`): the tally moves by exactly the difference, in
-the same transaction, so a rolled-back change never counts and no writer has to know the old state. The
+the same transaction, so a rolled-back change never counts and no writer has to know the old state (ingestion,
+which inserts a delivery that has done nothing yet, counts it as it writes it, saving the read). The
 claims and the provider-call marks move a delivery between scheduled, claimed and sending, all `pending` to
 the funnel, so they note nothing. An admin's test send counts nowhere.
 """
@@ -18,6 +19,7 @@ the funnel, so they note nothing. An admin's test send counts nowhere.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +34,7 @@ _WAITING = [str(s) for s in (DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, D
 _LOST = [str(DeliveryStatus.FAILED), str(DeliveryStatus.UNKNOWN)]
 # Columns whose change can move a delivery in the funnel.
 DELIVERY_FIELDS = ("status", "sent_at", "last_error", "channel", "is_test")
+_BATCH = 1000  # ids per statement: a bulk transaction (the demo history) touches many more than SQLite binds
 
 
 def _answered(r: Any) -> Any:
@@ -86,6 +89,29 @@ _CURRENT = (
 _MOVE = sa.update(_D).where(_D.c.id == sa.bindparam("delivery_id")).values(funnel_tally=sa.bindparam("tally"))
 
 
+def _not_sent(status: str, error: str | None) -> str:
+    """reason_of for a delivery neither sent nor answered, in Python: for a delivery being inserted."""
+    if status in _WAITING:
+        return "pending"
+    if status == DeliveryStatus.SUPPRESSED:
+        return "throttled" if error == "throttled" else "opted_out"
+    if status == DeliveryStatus.FAILED:
+        return "unreachable" if error is None else "template_error" if error.startswith("template:") else "failed"
+    return status
+
+
+def count_new(session: Session, created_at: datetime, flow_key: str, channel: str, status: str, is_test: bool
+              ) -> str | None:
+    """A delivery about to be inserted with SQL, not sent yet: counted at commit without reading it back. Returns
+    its `funnel_tally`, for the INSERT."""
+    if is_test:
+        return None
+    reason = _not_sent(status, None)
+    moves = session.info.setdefault("funnel_counted", Counter())
+    moves[(created_at.date(), flow_key, channel, "eligible", reason)] += 1
+    return _tally_of("eligible", reason, channel)
+
+
 def note_deliveries(session: Session, ids: Any) -> None:
     """Deliveries whose status, send, channel or answer this transaction changed with SQL: recounted at commit."""
     session.info.setdefault("funnel_ids", set()).update(i for i in ids if i is not None)
@@ -113,8 +139,8 @@ def note_delivery_objects(session: Session) -> None:
             noted.add(obj.delivery_id)
         elif isinstance(obj, Delivery) and obj.funnel_tally:
             step, reason, channel = obj.funnel_tally.split(":", 2)
-            gone = session.info.setdefault("funnel_gone", Counter())
-            gone[(obj.created_at.date(), obj.flow_key, channel, step, reason)] -= 1
+            counted = session.info.setdefault("funnel_counted", Counter())
+            counted[(obj.created_at.date(), obj.flow_key, channel, step, reason)] -= 1
 
 
 def funnel_moves(session: Session) -> Counter[tuple]:
@@ -122,12 +148,15 @@ def funnel_moves(session: Session) -> Counter[tuple]:
     with each touched delivery's `funnel_tally` set to where it now counts."""
     ids = set(session.info.pop("funnel_ids", ()))
     ids.update(obj.id for obj in session.info.pop("funnel_new", ()) if obj.id is not None)
-    moves: Counter[tuple] = session.info.pop("funnel_gone", Counter())
+    moves: Counter[tuple] = session.info.pop("funnel_counted", Counter())
     if not ids:
         return moves
     connection = session.connection()
     changed = []
-    for row in connection.execute(_CURRENT, {"ids": sorted(ids)}).all():
+    ordered = sorted(ids)
+    rows = [row for start in range(0, len(ordered), _BATCH)
+            for row in connection.execute(_CURRENT, {"ids": ordered[start:start + _BATCH]}).all()]
+    for row in rows:
         now = None if row.is_test else _tally_of(row.step, row.reason, row.channel)
         if now == row.funnel_tally:
             continue
@@ -144,7 +173,7 @@ def funnel_moves(session: Session) -> Counter[tuple]:
 
 
 def forget(session: Session) -> None:
-    for key in ("funnel_ids", "funnel_new", "funnel_gone"):
+    for key in ("funnel_ids", "funnel_new", "funnel_counted"):
         session.info.pop(key, None)
 
 

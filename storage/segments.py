@@ -108,11 +108,21 @@ def fill_statement(dialect: str, segment: str) -> Any:
         .select_from(joined).where(r.c.recheck_of.is_(None), ~r.c.is_test).group_by(*keys))
 
 
+def _batched(connection: sa.Connection, query: Any, ids: list[int], size: int = 1000) -> list[Any]:
+    return [row for start in range(0, len(ids), size)
+            for row in connection.execute(query, {"ids": ids[start:start + size]}).all()]
+
+
 def segment_moves(session: Session, versions: list[tuple[int, dict[str, Any]]], shard: int) -> Counter[tuple]:
     """At commit: (segment, day, flow, channel, question, value, band, shard, counter) -> change, for the answers
     this transaction wrote (`versions`: +1 new values, -1 old ones), under every picked segment."""
     moves: Counter[tuple] = Counter()
-    counted = [(sign, v) for sign, v in versions if v["recheck_of"] is None and not v["is_test"]]
+    net: Counter[tuple] = Counter()  # a re-tag writes the same answer twice, -1 and +1: nothing to read then
+    for sign, v in versions:
+        if v["recheck_of"] is None and not v["is_test"]:
+            net[(v["contact_id"], v["delivery_id"], v["answered_at"].date(), v["flow_key"], v["channel"],
+                 v["question"], v["band"] or "", v["score"])] += sign
+    counted = [(key, n) for key, n in net.items() if n]
     if not counted:
         return moves
     segments = picked(session)
@@ -122,21 +132,19 @@ def segment_moves(session: Session, versions: list[tuple[int, dict[str, Any]]], 
     attributes: dict[int, dict] = {}
     properties: dict[int, dict] = {}
     if any(s.startswith("contact.") for s in segments):
-        ids = sorted({v["contact_id"] for _, v in counted})
-        query = sa.select(_C.c.id, _C.c.attributes).where(_C.c.id.in_(ids))
-        attributes = {i: a or {} for i, a in connection.execute(query)}
+        ids = sorted({key[0] for key, _ in counted})
+        query = sa.select(_C.c.id, _C.c.attributes).where(_C.c.id.in_(sa.bindparam("ids", expanding=True)))
+        attributes = {i: a or {} for i, a in _batched(connection, query, ids)}
     if any(s.startswith("event.") for s in segments):
-        ids = sorted({v["delivery_id"] for _, v in counted})
+        ids = sorted({key[1] for key, _ in counted})
         query = (sa.select(_D.c.id, _E.c.properties).select_from(_D.join(_E, _E.c.id == _D.c.event_id))
-                 .where(_D.c.id.in_(ids)))
-        properties = {i: p or {} for i, p in connection.execute(query)}
-    for sign, v in counted:
-        day, band, score = v["answered_at"].date(), v["band"] or "", v["score"]
+                 .where(_D.c.id.in_(sa.bindparam("ids", expanding=True))))
+        properties = {i: p or {} for i, p in _batched(connection, query, ids)}
+    for (contact_id, delivery_id, day, flow_key, channel, question, band, score), sign in counted:
         for segment in segments:
             source, _, key = segment.partition(".")
-            found = (attributes.get(v["contact_id"]) if source == "contact" else properties.get(v["delivery_id"]))
-            value = text_of((found or {}).get(key))
-            group = (segment, day, v["flow_key"], v["channel"], v["question"], value, band, shard)
+            found = attributes.get(contact_id) if source == "contact" else properties.get(delivery_id)
+            group = (segment, day, flow_key, channel, question, text_of((found or {}).get(key)), band, shard)
             moves[(*group, "answers")] += sign
             moves[(*group, "scored")] += sign * (score is not None)
             moves[(*group, "score_sum")] += sign * (score or 0)

@@ -53,6 +53,14 @@ def test_an_admin_tallies_a_segment_and_the_page_reads_the_same_figures(
     assert "Counted from the answers of the range" in text(page(client, **{**RANGE, "segment": "event.store"}))
 
 
+def test_flow_and_channel_segments_read_the_response_tallies(agent: FlaskClient, rt: Runtime,  # noqa: F811
+                                                             seeded: None) -> None:  # noqa: F811
+    assert [(value, n, previous) for value, n, _, previous, _ in _figures(rt, "flow")] == [("a", 41, 0), ("b", 5, 0)]
+    assert [(value, n) for value, n, *_ in _figures(rt, "channel")] == [("sms", 41), ("email", 5)]
+    shown = text(page(agent, **{**RANGE, "segment": "flow"}))
+    assert "NPS by flow" in shown and "Counted from the answers" not in shown and "Keep a tally" not in shown
+
+
 def test_agents_read_tallied_segments_but_cannot_pick_them(agent: FlaskClient, rt: Runtime,  # noqa: F811
                                                            seeded: None) -> None:  # noqa: F811
     html = page(agent, **{**RANGE, "segment": "contact.plan"})
