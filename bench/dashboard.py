@@ -16,6 +16,7 @@ the server time in milliseconds.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import tempfile
@@ -202,7 +203,7 @@ def main() -> None:
             lines += measure("SQLite", f"sqlite:///{Path(tmp) / 'dashboard.db'}", args.responses, args.runs)
     if args.only != "sqlite":
         admin = make_engine(args.postgresql).execution_options(isolation_level="AUTOCOMMIT")
-        scratch = "touchpoint_bench_dashboard"
+        scratch = f"touchpoint_bench_dashboard_{os.getpid()}"  # two runs on one server do not collide
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch}")
             conn.exec_driver_sql(f"CREATE DATABASE {scratch}")

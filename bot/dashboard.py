@@ -2,8 +2,8 @@
 time, themes by volume and by impact, mismatches and how the queues closed the loop.
 
 Every figure comes from bot.insights' arithmetic (the same intervals and tests of change as the API), over the
-tallies or, for what the tallies do not hold (segments, themes), the responses of the range read through an
-index (storage.dashboard).
+tallies or, for what the tallies do not hold (a segment no admin picked, the comment lists), the responses of
+the range read through an index (storage.dashboard).
 """
 
 from __future__ import annotations
