@@ -10,10 +10,14 @@ A delivery's status moves many times and through several kinds of statement (the
 constant UPDATEs, the claims). Each writer notes the delivery it touched; just before commit the touched
 deliveries' steps are read again from the rows (one statement) and compared with the step the delivery was
 counted under, which the row keeps (`delivery.funnel_tally`): the tally moves by exactly the difference, in
-the same transaction, so a rolled-back change never counts and no writer has to know the old state (ingestion,
-which inserts a delivery that has done nothing yet, counts it as it writes it, saving the read). The
+the same transaction, so a rolled-back change never counts and no writer has to know the old state. The
 claims and the provider-call marks move a delivery between scheduled, claimed and sending, all `pending` to
 the funnel, so they note nothing. An admin's test send counts nowhere.
+
+PENDING: a delivery waiting to be sent (scheduled, claimed or sending) is not in the tally: ingestion makes one
+per event and would pay a tally write on its hot path for a state that lasts minutes. The few deliveries
+waiting at any time are counted from the rows through the (status, due_at) index (storage.insights); the
+commit that moves one out of waiting (sent, suppressed, cancelled, failed, answered) counts it.
 """
 
 from __future__ import annotations
@@ -75,6 +79,11 @@ def reason_of(d: Any = _D, r: Any = _R) -> Any:
     )
 
 
+def pending(d: Any = _D, r: Any = _R) -> Any:
+    """A delivery waiting to be sent (scheduled, claimed or sending, unanswered), as SQL: see PENDING."""
+    return sa.and_(d.c.sent_at.is_(None), d.c.status.in_(_WAITING), r.c.id.is_(None))
+
+
 def _tally_of(step: str, reason: str, channel: str) -> str:
     return f"{step}:{reason}:{channel}"
 
@@ -102,11 +111,11 @@ def _not_sent(status: str, error: str | None) -> str:
 
 def count_new(session: Session, created_at: datetime, flow_key: str, channel: str, status: str, is_test: bool
               ) -> str | None:
-    """A delivery about to be inserted with SQL, not sent yet: counted at commit without reading it back. Returns
-    its `funnel_tally`, for the INSERT."""
-    if is_test:
-        return None
+    """A delivery about to be inserted with SQL, not sent yet: counted at commit without reading it back (unless it
+    waits to be sent, as ingestion's do: see PENDING). Returns its `funnel_tally`, for the INSERT."""
     reason = _not_sent(status, None)
+    if is_test or reason == "pending":
+        return None
     moves = session.info.setdefault("funnel_counted", Counter())
     moves[(created_at.date(), flow_key, channel, "eligible", reason)] += 1
     return _tally_of("eligible", reason, channel)
@@ -157,7 +166,8 @@ def funnel_moves(session: Session) -> Counter[tuple]:
     rows = [row for start in range(0, len(ordered), _BATCH)
             for row in connection.execute(_CURRENT, {"ids": ordered[start:start + _BATCH]}).all()]
     for row in rows:
-        now = None if row.is_test else _tally_of(row.step, row.reason, row.channel)
+        waiting = row.step == "eligible" and row.reason == "pending"
+        now = None if row.is_test or waiting else _tally_of(row.step, row.reason, row.channel)
         if now == row.funnel_tally:
             continue
         day = row.created_at.date()
@@ -187,22 +197,24 @@ def refill(connection: sa.Connection) -> None:
     connection.execute(sa.update(_D).values(funnel_tally=None))
     connection.execute(
         sa.update(_D).where(~_D.c.is_test).values(
-            funnel_tally=sa.select(label).select_from(joined).where(d.c.id == _D.c.id).scalar_subquery()))
+            funnel_tally=sa.select(label).select_from(joined).where(d.c.id == _D.c.id, ~pending(d, r))
+            .scalar_subquery()))
     table = FunnelTally.__table__  # type: ignore[attr-defined]
     connection.execute(table.delete())
     day = sa.cast(d.c.created_at, sa.Date) if connection.dialect.name == "postgresql" else sa.func.date(d.c.created_at)
     keys = (day, d.c.flow_key, d.c.channel, step, reason)
     connection.execute(table.insert().from_select(
         ["day", "flow_key", "channel", "step", "reason", "shard", "deliveries"],
-        sa.select(*keys, sa.literal(0), sa.func.count()).select_from(joined).where(~d.c.is_test)
+        sa.select(*keys, sa.literal(0), sa.func.count()).select_from(joined).where(~d.c.is_test, ~pending(d, r))
         .group_by(*keys)))
 
 
 def counted_from_rows(session: Session) -> Counter[tuple]:
-    """(day, flow, channel, step, reason) -> deliveries, counted from the rows: what the tally must hold."""
+    """(day, flow, channel, step, reason) -> deliveries, counted from the rows: what the tally must hold (the
+    deliveries waiting to be sent left out)."""
     d, r = _D.alias("d"), _R.alias("r")
     step, reason = step_of(d, r), reason_of(d, r)
     query = (sa.select(d.c.created_at, d.c.flow_key, d.c.channel, step.label("step"), reason.label("reason"))
-             .select_from(d.outerjoin(r, r.c.delivery_id == d.c.id)).where(~d.c.is_test))
+             .select_from(d.outerjoin(r, r.c.delivery_id == d.c.id)).where(~d.c.is_test, ~pending(d, r)))
     return Counter((row.created_at.date(), row.flow_key, row.channel, row.step, row.reason)
                    for row in session.connection().execute(query))

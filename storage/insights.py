@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from storage.models import (
 )
 
 EXPORT_BATCH = 1000
+WAITING = ("scheduled", "claimed", "sending")
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,36 @@ def skip_counts(session: Session, scope: Scope, by: str | None = None) -> list[t
 
 def funnel_counts(session: Session, scope: Scope, by: str | None = None) -> list[tuple[str | None, str, str, int]]:
     """(group, furthest step, reason, deliveries) for the deliveries created in the scope's days, from the funnel
-    tally (storage.funnel keeps it)."""
+    tally (storage.funnel keeps it) and, for those waiting to be sent, the delivery rows."""
     keys = (*_grouping(FunnelTally, by), FunnelTally.step, FunnelTally.reason)
     query = (
         sa.select(*keys, sa.func.sum(FunnelTally.deliveries).label("n"))
         .where(*_tally_conditions(FunnelTally, scope))
         .group_by(*keys)
     )
-    return [(_group_of(r, by), r.step, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
+    counted = [(_group_of(r, by), r.step, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
+    return counted + _waiting(session, scope, by)
+
+
+def _waiting(session: Session, scope: Scope, by: str | None) -> list[tuple[str | None, str, str, int]]:
+    """The deliveries waiting to be sent, which the tally leaves out: few, found through the (status, due_at)
+    index."""
+    answered = sa.exists().where(Response.delivery_id == Delivery.id)
+    conditions: list[Any] = [Delivery.status.in_(WAITING), Delivery.sent_at.is_(None), ~answered,
+                             Delivery.is_test == sa.false()]
+    if scope.flow:
+        conditions.append(Delivery.flow_key == scope.flow)
+    if scope.channel:
+        conditions.append(Delivery.channel == scope.channel)
+    if scope.first_day is not None:
+        conditions.append(Delivery.created_at >= datetime.combine(scope.first_day, time(0), tzinfo=UTC))
+    if scope.end_day is not None:
+        conditions.append(Delivery.created_at < datetime.combine(scope.end_day, time(0), tzinfo=UTC))
+    keys = _grouping(Delivery, by)
+    query = sa.select(*keys, sa.func.count().label("n")).where(*conditions)
+    if keys:
+        query = query.group_by(*keys)
+    return [(_group_of(r, by), "eligible", "pending", int(r.n)) for r in session.execute(query).all() if r.n]
 
 
 # Exports.

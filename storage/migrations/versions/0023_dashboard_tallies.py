@@ -34,6 +34,9 @@ _REASON = (f"CASE WHEN r.id IS NOT NULL THEN '' WHEN d.sent_at IS NULL THEN ({_N
            "WHEN d.status IN ('failed', 'unknown') THEN d.status WHEN d.status = 'expired' THEN 'expired' "
            "ELSE 'awaiting' END")
 _JOINED = "delivery d LEFT OUTER JOIN response r ON r.delivery_id = d.id"
+# Waiting to be sent: left out of the tally, counted from the rows by the dashboard (storage.funnel).
+_COUNTED = ("NOT d.is_test AND NOT (d.sent_at IS NULL AND d.status IN ('scheduled', 'claimed', 'sending') "
+            "AND r.id IS NULL)")
 
 
 def upgrade() -> None:
@@ -79,12 +82,12 @@ def upgrade() -> None:
     day = "CAST(d.created_at AS date)" if op.get_bind().dialect.name == "postgresql" else "date(d.created_at)"
     op.execute(
         f"UPDATE delivery SET funnel_tally = (SELECT {_STEP} || ':' || {_REASON} || ':' || d.channel "
-        f"FROM {_JOINED} WHERE d.id = delivery.id) WHERE NOT delivery.is_test"
+        f"FROM {_JOINED} WHERE d.id = delivery.id AND {_COUNTED}) WHERE NOT delivery.is_test"
     )
     op.execute(
         f"INSERT INTO funneltally (day, flow_key, channel, step, reason, shard, deliveries) "
         f"SELECT {day}, d.flow_key, d.channel, {_STEP}, {_REASON}, 0, count(*) FROM {_JOINED} "
-        f"WHERE NOT d.is_test GROUP BY {day}, d.flow_key, d.channel, {_STEP}, {_REASON}"
+        f"WHERE {_COUNTED} GROUP BY {day}, d.flow_key, d.channel, {_STEP}, {_REASON}"
     )
 
 
