@@ -2,8 +2,8 @@
 time, themes by volume and by impact, mismatches and how the queues closed the loop.
 
 Every figure comes from bot.insights' arithmetic (the same intervals and tests of change as the API), over the
-tallies or, for what the tallies do not hold (segments, themes), the responses of the range read through an
-index (storage.dashboard).
+tallies or, for what the tallies do not hold (a segment no admin picked, the comment lists), the responses of
+the range read through an index (storage.dashboard).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.audit import record
 from bot.insights import (
     BUCKETS,
     METRICS,
@@ -31,11 +32,11 @@ from storage.cases import QueueFigures, queue_figures
 from storage.dashboard import (
     SEGMENT_SOURCES,
     Comment,
-    Stats,
     Window,
     daily_sentiments,
     mismatches,
     segment_stats,
+    tallied_stats,
     theme_days,
     theme_examples,
     theme_stats,
@@ -43,6 +44,7 @@ from storage.dashboard import (
 from storage.db import read_session
 from storage.followups import list_queues
 from storage.insights import Scope, daily_scores
+from storage.segments import is_picked, pick, picked, unpick
 
 # The headline compares the last period of the bucket's length with the one before: rolling, so a drop in the
 # last days shows whatever the day of the week.
@@ -132,17 +134,16 @@ def _add(counts: Counts, band: str, n: int, total: int, squares: int) -> None:
 
 
 def segments(rt: Runtime, f: Filters) -> list[SegmentRow]:
-    """The metric per value of the segment over the range, against the period before; most answers first."""
+    """The metric per value of the segment over the range, against the period before; most answers first. From
+    the tallies for flow, channel and the picked segments; a key not picked is counted from the answers."""
     if not f.segment:
         return []
     source, key = segment_parts(f.segment)
     window = _window(f)
     per: dict[str, tuple[Counts, Counts]] = defaultdict(lambda: (Counts(), Counts()))
     with read_session(rt.engine) as session:
-        if key is None:
-            rows = daily_scores(session, Scope(f.flow, f.channel, window.previous_day, f.until), source)
-            stats = [Stats(r.group or "", r.day >= f.since, r.band, r.scored, r.score_sum, r.score_sq_sum)
-                     for r in rows if r.question == f.metric]
+        if key is None or is_picked(session, f.segment):
+            stats = tallied_stats(session, window, f.metric, f.segment)
         else:
             stats = segment_stats(session, window, f.metric, source, key)
     for s in stats:
@@ -150,6 +151,36 @@ def segments(rt: Runtime, f: Filters) -> list[SegmentRow]:
     ranked = sorted(per.items(), key=lambda item: (-item[1][0].n, item[0]))[:TOP_SEGMENTS]
     return [SegmentRow(value, estimate_of(f.metric, now), estimate_of(f.metric, before),
                        change_of(f.metric, now, before)) for value, (now, before) in ranked]
+
+
+def tallied_segments(rt: Runtime) -> list[str]:
+    """The contact attributes and event properties an admin picked: the dashboard reads them from tallies."""
+    with read_session(rt.engine) as session:
+        return picked(session)
+
+
+def pick_segment(rt: Runtime, segment: str, by: str) -> bool:
+    """Tally a contact attribute or event property from now on, counting the answers already stored (a few
+    seconds over a million answers, answers waiting meanwhile); False when it was already. Audited."""
+    source, key = segment_parts(segment)
+    if key is None:
+        raise BadInsightQuery("segment", "flow and channel are always tallied: pick a contact attribute or an "
+                              "event property")
+    with rt.session() as session:
+        done = pick(session, segment, by)
+        if done:
+            record(session, by, "settings", f"segment {segment}", "tallied")
+    return done
+
+
+def unpick_segment(rt: Runtime, segment: str, by: str) -> bool:
+    """Stop tallying a segment (its tallies are dropped); the dashboard counts it from the answers again."""
+    segment_parts(segment)
+    with rt.session() as session:
+        done = unpick(session, segment)
+        if done:
+            record(session, by, "settings", f"segment {segment}", "untallied")
+    return done
 
 
 # Sentiment over time.

@@ -10,7 +10,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -24,18 +24,16 @@ from storage.insights import (
     RESPONSE_COLUMNS,
     DayScores,
     ExportFilters,
-    Outcome,
     Scope,
     case_query,
     case_rows,
     daily_scores,
-    delivery_outcomes,
     export_count,
+    funnel_counts,
     response_query,
     response_rows,
     skip_counts,
 )
-from storage.models import DeliveryStatus
 
 Metric = Literal["nps", "csat", "ces"]
 Bucket = Literal["day", "week", "month"]
@@ -262,48 +260,29 @@ class Funnel:
     steps: list[Step]
 
 
-_WAITING = {DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING}
-
-
-def not_sent_reason(outcome: Outcome) -> str:
-    """Why a delivery made for an eligible event was never sent."""
-    if outcome.status in _WAITING:
-        return "pending"  # its delay, quiet hours or a retry: it may still go
-    if outcome.status == DeliveryStatus.SUPPRESSED:
-        return "throttled" if outcome.error == "throttled" else "opted_out"
-    if outcome.status == DeliveryStatus.FAILED:
-        return {"none": "unreachable", "template": "template_error"}.get(outcome.error, "failed")
-    return outcome.status  # expired, cancelled
-
-
-def _funnel(skips: Iterable[tuple[str, int]], outcomes: Iterable[Outcome]) -> list[Step]:
+def _funnel(rows: Iterable[tuple[str, str, int]]) -> list[Step]:
+    """The steps from (furthest step, reason, n) rows: skips at ingest reached `matched` only; a delivery counts
+    at every step up to its own, and its reason at the step after."""
     counts = dict.fromkeys(STEPS, 0)
     reasons: dict[str, dict[str, int]] = {step: defaultdict(int) for step in STEPS}
-    for reason, n in skips:
-        counts["matched"] += n
-        reasons["eligible"][reason] += n
-    for o in outcomes:
-        n = o.deliveries
-        sent = o.sent or o.answered
-        delivered = o.answered or (sent and o.status not in (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN))
-        counts["matched"] += n
-        counts["eligible"] += n
-        counts["sent"] += n * sent
-        counts["delivered"] += n * delivered
-        counts["answered"] += n * o.answered
-        counts["commented"] += n * o.commented
-        if not sent:
-            reasons["sent"][not_sent_reason(o)] += n
-        elif not delivered:
-            reasons["delivered"][o.status] += n
-        elif not o.answered:
-            reasons["answered"]["expired" if o.status == DeliveryStatus.EXPIRED else "awaiting"] += n
+    for step, reason, n in rows:
+        reached = STEPS.index(step)
+        for name in STEPS[:reached + 1]:
+            counts[name] += n
+        if reason and reached + 1 < len(STEPS):
+            reasons[STEPS[reached + 1]][reason] += n
     steps, previous = [], None
     for name in STEPS:
         steps.append(Step(name, counts[name], 0 if previous is None else previous - counts[name],
                           dict(sorted(reasons[name].items()))))
         previous = counts[name]
     return steps
+
+
+def _funnel_rows(session: Any, scope: Scope, by: str | None, channel: str | None
+                 ) -> list[tuple[str | None, str, str, int]]:
+    skips = [] if channel else [(group, "matched", reason, n) for group, reason, n in skip_counts(session, scope, by)]
+    return skips + funnel_counts(session, scope, by)
 
 
 def funnel(
@@ -323,16 +302,13 @@ def funnel(
         raise BadInsightQuery("until", "must be after since")
     scope = Scope(flow, channel, since, until)
     with read_session(rt.engine) as session:
-        skips = [] if channel else skip_counts(session, scope, by)
-        outcomes = delivery_outcomes(session, scope, by)
-    groups: dict[str | None, tuple[list[tuple[str, int]], list[Outcome]]] = defaultdict(lambda: ([], []))
-    for group, reason, n in skips:
-        groups[group][0].append((reason, n))
-    for outcome in outcomes:
-        groups[outcome.group][1].append(outcome)
+        rows = _funnel_rows(session, scope, by, channel)
+    groups: dict[str | None, list[tuple[str, str, int]]] = defaultdict(list)
+    for group, step, reason, n in rows:
+        groups[group].append((step, reason, n))
     if not by:
-        groups.setdefault(None, ([], []))
-    return [Funnel(group, _funnel(*groups[group])) for group in sorted(groups, key=lambda g: (g is None, g or ""))]
+        groups.setdefault(None, [])
+    return [Funnel(group, _funnel(groups[group])) for group in sorted(groups, key=lambda g: (g is None, g or ""))]
 
 
 @dataclass(frozen=True)
@@ -350,22 +326,22 @@ def funnel_views(
     since: date | None = None,
     until: date | None = None,
 ) -> FunnelViews:
-    """The funnel whole, per channel and per flow, from one grouped read of the deliveries (the costly part)
-    instead of three; the same figures as `funnel` with and without `by`."""
+    """The funnel whole, per channel and per flow, from one grouped read of the tallies instead of three; the
+    same figures as `funnel` with and without `by`."""
     if since is not None and until is not None and since >= until:
         raise BadInsightQuery("until", "must be after since")
     scope = Scope(flow, channel, since, until)
     with read_session(rt.engine) as session:
         skips = [] if channel else skip_counts(session, scope, "flow")
-        outcomes = delivery_outcomes(session, scope, "flow+channel")
+        counted = funnel_counts(session, scope, "flow+channel")
     views = []
     for part in (0, 1):  # flow, channel
-        groups: dict[str | None, tuple[list[tuple[str, int]], list[Outcome]]] = defaultdict(lambda: ([], []))
+        groups: dict[str | None, list[tuple[str, str, int]]] = defaultdict(list)
         for group, reason, n in skips:
-            groups[group if part == 0 else None][0].append((reason, n))
-        for o in outcomes:
-            groups[(o.group or "").split(PAIR)[part]][1].append(replace(o, group=None))
-        views.append([Funnel(g, _funnel(*groups[g])) for g in sorted(groups, key=lambda g: (g is None, g or ""))])
+            groups[group if part == 0 else None].append(("matched", reason, n))
+        for group, step, reason, n in counted:
+            groups[(group or "").split(PAIR)[part]].append((step, reason, n))
+        views.append([Funnel(g, _funnel(groups[g])) for g in sorted(groups, key=lambda g: (g is None, g or ""))])
     return FunnelViews(funnel_total(views[1]), views[1], views[0])
 
 

@@ -1,9 +1,10 @@
 """The dashboard's queries beyond the score series: sentiment per day (tallies), scores per segment, themes and
 their scores, mismatches and example comments.
 
-Sentiment and themes read the daily tallies. Segments and the comment lists read the responses answered in the
-range through the response.answered_at index (never the whole table): a contact attribute or an event property
-is not in the tallies (any key may be picked), and the range bounds what is read. "Did we fix it?" answers are
+Sentiment, themes and segments read the daily tallies: flow and channel the response tallies, a contact attribute
+or event property an admin picked its segment tallies (storage.segments). A key not picked, and the comment
+lists, read the responses answered in the range through the response.answered_at index (never the whole table):
+the range bounds what is read. "Did we fix it?" answers are
 left out, as the tallies leave them out.
 """
 
@@ -17,7 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
 
-from storage.models import Contact, Delivery, Event, FollowUp, Response, ResponseTally, ThemeTally
+from storage.models import (
+    Contact,
+    Delivery,
+    Event,
+    FollowUp,
+    Response,
+    ResponseTally,
+    SegmentTally,
+    ThemeTally,
+)
 from storage.types import UTCDateTime
 
 
@@ -84,6 +94,26 @@ def segment_stats(session: Session, window: Window, question: str, source: str, 
         joined = (sa.select().select_from(Response).join(Delivery, Delivery.id == Response.delivery_id)
                   .join(Event, Event.id == Delivery.event_id))
     return _stats(session, joined, sa.func.coalesce(value, ""), window, question)
+
+
+def tallied_stats(session: Session, window: Window, question: str, segment: str) -> list[Stats]:
+    """As segment_stats, from the tallies: `flow` and `channel` from the response tallies, a picked contact
+    attribute or event property (storage.segments) from its segment tallies."""
+    t: Any = ResponseTally if segment in ("flow", "channel") else SegmentTally
+    group = t.flow_key if segment == "flow" else t.channel if segment == "channel" else t.value
+    current = sa.case((t.day >= window.first_day, 1), else_=0)
+    keys = (group.label("grp"), current.label("cur"), t.band)
+    conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0]
+    if t is SegmentTally:
+        conditions.append(t.segment == segment)
+    if window.flow:
+        conditions.append(t.flow_key == window.flow)
+    if window.channel:
+        conditions.append(t.channel == window.channel)
+    query = (sa.select(*keys, sa.func.sum(t.scored), sa.func.sum(t.score_sum), sa.func.sum(t.score_sq_sum))
+             .where(*conditions).group_by(*keys))
+    return [Stats(str(grp), bool(cur), band or "", int(n), int(s or 0), int(q or 0))
+            for grp, cur, band, n, s, q in session.execute(query).all() if n]
 
 
 def _stats(session: Session, joined: Any, group: Any, window: Window, question: str,

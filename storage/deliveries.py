@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.funnel import count_new, note_deliveries
 from storage.models import (
     CONTACTED_STATUSES,
     OPEN_STATUSES,
@@ -146,6 +147,7 @@ def save_conversation(session: Session, delivery: Delivery, moves: list[tuple[De
     connection = session.connection()
     connection.execute(_SAVE_CONVERSATION, {"delivery_id": delivery.id, **{n: getattr(delivery, n) for n in _STATE}})
     if moves:
+        note_deliveries(session, [delivery.id])
         connection.execute(
             _INSERT_STATUS,
             [{"delivery_id": delivery.id, "status": str(status), "channel": delivery.channel, "detail": detail,
@@ -158,6 +160,8 @@ def create_delivery(session: Session, delivery: NewDelivery, detail: str | None 
     statement built per call on this hot path). Returns the one given, with its id."""
     connection = session.connection()
     values = {**_FRESH, **{name: getattr(delivery, name) for name in _NEW_FIELDS}, "updated_at": delivery.created_at}
+    values["funnel_tally"] = count_new(session, delivery.created_at, delivery.flow_key, delivery.channel,
+                                       delivery.status, delivery.is_test)
     if connection.dialect.name == "postgresql":
         delivery.id = connection.execute(_INSERT_DELIVERY_WITH_STATUS, {**values, "detail": detail}).scalar_one()
         return delivery

@@ -1,14 +1,13 @@
-"""The queries behind the insights: daily score tallies for the time series, skip tallies and grouped delivery
-outcomes for the funnel, and the rows of the CSV exports, streamed.
+"""The queries behind the insights: daily score tallies for the time series, skip and funnel tallies for the
+funnel, and the rows of the CSV exports, streamed.
 
-The series and the skips read the daily tallies only. The funnel's delivery outcomes are grouped by the
-database over the deliveries created in the range, through the delivery.created_at index: a delivery's
-status moves many times, and tallying every move would cost each of those writes more than this read costs.
-The exports are the one place that reads every row, and they stream it.
+The series and the funnel read the daily tallies only. The exports are the one place that reads every row, and
+they stream it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -22,6 +21,7 @@ from storage.models import (
     Delivery,
     Event,
     FollowUp,
+    FunnelTally,
     Queue,
     Response,
     ResponseTally,
@@ -29,6 +29,7 @@ from storage.models import (
 )
 
 EXPORT_BATCH = 1000
+WAITING = ("scheduled", "claimed", "sending")  # deliveries waiting to be sent: see storage.funnel
 
 
 @dataclass(frozen=True)
@@ -108,53 +109,37 @@ def skip_counts(session: Session, scope: Scope, by: str | None = None) -> list[t
     return [(_group_of(r, by) or None, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """Deliveries of one group that ended the same way, as far as the funnel tells them apart."""
-
-    group: str | None
-    status: str
-    error: str  # none, throttled, template, other: what last_error says, as a kind (never its text)
-    sent: bool
-    answered: bool
-    commented: bool
-    deliveries: int
-
-
-def delivery_outcomes(session: Session, scope: Scope, by: str | None = None) -> list[Outcome]:
-    """Deliveries created in the scope's days, grouped by what became of them."""
-    error = sa.case(
-        (Delivery.last_error.is_(None), "none"),
-        (Delivery.last_error == "throttled", "throttled"),
-        (Delivery.last_error.like("template:%"), "template"),
-        else_="other",
-    ).label("error")
-    sent = Delivery.sent_at.is_not(None).label("sent")
-    answered = Response.id.is_not(None).label("answered")
-    commented = sa.and_(Response.comment.is_not(None), Response.comment != "").label("commented")
-    keys = (*_grouping(Delivery, by), Delivery.status, error, sent, answered, commented)
-    conditions: list[Any] = [Delivery.is_test == sa.false()]
-    if scope.flow:
-        conditions.append(Delivery.flow_key == scope.flow)
-    if scope.channel:
-        conditions.append(Delivery.channel == scope.channel)
-    if scope.first_day is not None:
-        conditions.append(Delivery.created_at >= _midnight(scope.first_day))
-    if scope.end_day is not None:
-        conditions.append(Delivery.created_at < _midnight(scope.end_day))
+def funnel_counts(session: Session, scope: Scope, by: str | None = None) -> list[tuple[str | None, str, str, int]]:
+    """(group, furthest step, reason, deliveries) for the deliveries created in the scope's days, from the funnel
+    tally (storage.funnel keeps it) and, for those waiting to be sent, the delivery rows."""
+    keys = (*_grouping(FunnelTally, by), FunnelTally.step, FunnelTally.reason)
     query = (
-        sa.select(*keys, sa.func.count().label("n"))
-        .select_from(Delivery)
-        .outerjoin(Response, Response.delivery_id == Delivery.id)
-        .where(*conditions)
+        sa.select(*keys, sa.func.sum(FunnelTally.deliveries).label("n"))
+        .where(*_tally_conditions(FunnelTally, scope))
         .group_by(*keys)
     )
-    return [Outcome(_group_of(r, by), r.status, r.error, bool(r.sent), bool(r.answered), bool(r.commented), int(r.n))
-            for r in session.execute(query).all()]
+    counted = [(_group_of(r, by), r.step, r.reason, int(r.n)) for r in session.execute(query).all() if r.n]
+    return counted + _waiting(session, scope, by)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+def _waiting(session: Session, scope: Scope, by: str | None) -> list[tuple[str | None, str, str, int]]:
+    """The deliveries waiting to be sent, which the tally leaves out: few at any time, all read through the
+    (status, due_at) index (the query names no other indexed column, so no planner prefers another index) and
+    filtered and grouped here."""
+    answered = sa.exists().where(Response.delivery_id == Delivery.id)
+    query = sa.select(Delivery.flow_key, Delivery.channel, Delivery.created_at, Delivery.sent_at, Delivery.is_test,
+                      answered).where(Delivery.status.in_(WAITING))
+    first = None if scope.first_day is None else datetime.combine(scope.first_day, time(0), tzinfo=UTC)
+    end = None if scope.end_day is None else datetime.combine(scope.end_day, time(0), tzinfo=UTC)
+    counts: Counter[str | None] = Counter()
+    for flow, channel, created_at, sent_at, is_test, has_answer in session.execute(query).all():
+        if (sent_at is not None or is_test or has_answer or (scope.flow and flow != scope.flow)
+                or (scope.channel and channel != scope.channel) or (first and created_at < first)
+                or (end and created_at >= end)):
+            continue
+        counts[None if by is None else f"{flow}{PAIR}{channel}" if by == "flow+channel" else
+               flow if by == "flow" else channel] += 1
+    return [(group, "eligible", "pending", n) for group, n in counts.items()]
 
 
 # Exports.

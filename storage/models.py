@@ -176,6 +176,9 @@ class Delivery(SQLModel, table=True):
     recheck_of: int | None = None
     # Sent by an admin to themself to try the flow ("Send me a test"): it and its answer count nowhere.
     is_test: bool = False
+    # Where the funnel tally counts this delivery, "step:reason:channel" (storage.funnel): kept on the row so the
+    # tally moves from exactly what it counted, whichever statement changed the delivery or its answer.
+    funnel_tally: str | None = Field(default=None, max_length=64)
 
 
 class StatusChange(SQLModel, table=True):
@@ -289,6 +292,55 @@ class ThemeTally(SQLModel, table=True):
     scored: int = 0
     score_sum: int = 0
     score_sq_sum: int = 0
+
+
+class FunnelTally(SQLModel, table=True):
+    """Deliveries per UTC day of their creation, flow and channel, by the furthest step of the funnel they reached
+    (eligible, sent, delivered, answered, commented) and why they went no further: the funnel without reading
+    the deliveries (storage.funnel)."""
+
+    __table_args__ = (sa.UniqueConstraint("day", "flow_key", "channel", "step", "reason", "shard"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    step: str = Field(max_length=16)
+    reason: str = Field(default="", max_length=32)
+    shard: int = 0
+    deliveries: int = 0
+
+
+class SegmentTally(SQLModel, table=True):
+    """Scored answers per UTC day, group and value of a segment an admin picked (a contact attribute or an event
+    property, as it was when the answer was counted): the dashboard's segments without reading the answers."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("segment", "day", "flow_key", "channel", "question", "value", "band", "shard"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment: str = Field(max_length=72)  # contact.<attribute> or event.<property>
+    day: date
+    flow_key: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    question: str = Field(max_length=16)
+    value: str = Field(max_length=200)  # longer values (free text rather than a segment) are cut
+    band: str = Field(default="", max_length=16)
+    shard: int = 0
+    answers: int = 0
+    scored: int = 0
+    score_sum: int = 0
+    score_sq_sum: int = 0
+
+
+class TalliedSegment(SQLModel, table=True):
+    """A segment an admin picked for the dashboard: its answers are tallied from the moment it was picked (when
+    the answers already stored were counted) on."""
+
+    segment: str = Field(primary_key=True, max_length=72)
+    picked_at: datetime = _created()
+    picked_by: str = Field(default="", max_length=320)
 
 
 class SentTally(SQLModel, table=True):

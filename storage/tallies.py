@@ -2,7 +2,9 @@
 
 Counting a million responses on every /metrics request costs a few hundred milliseconds; the tallies hold
 one row per day, flow, channel, question, band and sentiment, so /metrics reads a few hundred rows at most;
-the theme tallies hold the same per theme of the comment, for the insights dashboard.
+the theme tallies hold the same per theme of the comment, for the insights dashboard; the funnel tally holds
+the deliveries by the furthest step they reached (storage.funnel keeps it), the segment tallies the answers
+per value of the segments an admin picked (storage.segments); both move here with the others.
 Every insert, change or delete of a Response (a score correction, a sentiment tag) and every delivery that
 gets a `sent_at` is noted at flush and moves the counters just before the commit, in the same transaction,
 so a rolled-back change never counts. Bulk SQL on these tables must keep the tallies itself. A "did we fix
@@ -26,18 +28,30 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.models import Delivery, Response, ResponseTally, SentTally, SkipTally, ThemeTally
+from storage import funnel, segments
+from storage.models import (
+    Delivery,
+    FunnelTally,
+    Response,
+    ResponseTally,
+    SegmentTally,
+    SentTally,
+    SkipTally,
+    ThemeTally,
+)
 from storage.upsert import INSERTS
 
 _TRACKED: dict[type, tuple[str, ...]] = {
     Response: ("answered_at", "flow_key", "channel", "question", "band", "sentiment", "score", "recheck_of",
-               "is_test", "themes"),
+               "is_test", "themes", "contact_id", "delivery_id"),
     Delivery: ("sent_at", "flow_key", "channel", "recheck_of", "is_test"),
 }
 _RESPONSE_KEYS = ("day", "flow_key", "channel", "question", "band", "sentiment", "shard")
 _SENT_KEYS = ("day", "flow_key", "channel", "shard")
 _SKIP_KEYS = ("day", "flow_key", "channel", "reason", "shard")
 _THEME_KEYS = ("day", "flow_key", "channel", "question", "theme", "band", "shard")
+_FUNNEL_KEYS = ("day", "flow_key", "channel", "step", "reason", "shard")
+_SEGMENT_KEYS = ("segment", "day", "flow_key", "channel", "question", "value", "band", "shard")
 _SCORE_COUNTERS = ("answers", "scored", "score_sum", "score_sq_sum")
 SHARDS = 8
 
@@ -82,9 +96,11 @@ def _deltas(session: Session) -> tuple[Counter[tuple], Counter[tuple], Counter[t
     sent: Counter[tuple] = Counter()
     themes: Counter[tuple] = Counter()
     shard = _shard(session)
+    answers = session.info.setdefault("answer_versions", [])
     for sign, obj, v in list(_versions(session)):
         if isinstance(obj, Response):
             _count_response((responses, themes), sign, v, shard)
+            answers.append((sign, v))
         elif v["sent_at"] is not None and v["recheck_of"] is None and not v["is_test"]:
             sent[(v["sent_at"].date(), v["flow_key"], v["channel"], shard, "sent")] += sign
     return responses, sent, themes
@@ -115,9 +131,14 @@ def note_response_written(session: Session, before: Response | None, after: Resp
     """For a response written with SQL rather than through the ORM: move its counters at commit all the same."""
     pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     shard = _shard(session)
+    if before is None or bool(before.comment) != bool(after.comment):
+        funnel.note_deliveries(session, [after.delivery_id])
+    answers = session.info.setdefault("answer_versions", [])
     if before is not None:
         _count_response((pending[0], pending[2]), -1, _new_values(before), shard)
+        answers.append((-1, _new_values(before)))
     _count_response((pending[0], pending[2]), 1, _new_values(after), shard)
+    answers.append((1, _new_values(after)))
 
 
 def note_skip(session: Session, day: date, flow_key: str, reason: str) -> None:
@@ -155,6 +176,7 @@ def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
 def collect_tallies(session: Session, _context: Any, _instances: Any) -> None:
     """Before each flush: note what it will change; the counters move once, at commit."""
     responses, sent, themes = _deltas(session)
+    funnel.note_delivery_objects(session)
     pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     pending[0].update(responses)
     pending[1].update(sent)
@@ -166,20 +188,27 @@ def write_tallies(session: Session) -> None:
     session.flush()
     responses, sent, themes = session.info.pop("tallies", (Counter(), Counter(), Counter()))
     skips = session.info.pop("skip_tallies", Counter())
+    shard = _shard(session)
+    steps = Counter({(*key, shard, "deliveries"): n for key, n in funnel.funnel_moves(session).items()})
+    by_segment = segments.segment_moves(session, session.info.pop("answer_versions", []), shard)
     session.info.pop("tally_shard", None)
-    if not any(c.values() for c in (responses, sent, themes, skips)):
+    if not any(c.values() for c in (responses, sent, themes, skips, steps, by_segment)):
         return
     connection = session.connection()
     _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS, _rows(responses, _RESPONSE_KEYS, _SCORE_COUNTERS))
     _upsert(connection, ThemeTally.__table__, _THEME_KEYS, _rows(themes, _THEME_KEYS, _SCORE_COUNTERS))
     _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
     _upsert(connection, SkipTally.__table__, _SKIP_KEYS, _rows(skips, _SKIP_KEYS, ("skipped",)))
+    _upsert(connection, FunnelTally.__table__, _FUNNEL_KEYS, _rows(steps, _FUNNEL_KEYS, ("deliveries",)))
+    _upsert(connection, SegmentTally.__table__, _SEGMENT_KEYS, _rows(by_segment, _SEGMENT_KEYS, _SCORE_COUNTERS))
 
 
 def forget_tallies(session: Session, *_args: Any) -> None:
     session.info.pop("tallies", None)
     session.info.pop("skip_tallies", None)
     session.info.pop("tally_shard", None)
+    session.info.pop("answer_versions", None)
+    funnel.forget(session)
 
 
 def install() -> None:

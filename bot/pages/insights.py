@@ -12,11 +12,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 
 from bot import dashboard, insights
 from bot.pages.charts import ChartPoint, SparkPoint, score_chart, sparkline
-from bot.pages.web import PageError, current_user
+from bot.pages.web import PageError, actor, admin_required, current_user
 from bot.runtime import runtime
 from channels.registry import CHANNEL_NAMES
 from flows.intervals import MIN_ANSWERS
@@ -102,7 +102,7 @@ def _scores(f: dashboard.Filters) -> dict[str, Any]:
     report = insights.score_series(rt, f.metric, f.bucket, flow=f.flow, channel=f.channel, since=f.since,
                                    until=f.until)
     return {"headlines": dashboard.headlines(rt, f), "series": report.series[0], "chart": _chart(report, f),
-            "segments": dashboard.segments(rt, f)}
+            "segments": dashboard.segments(rt, f), "tallied_segments": dashboard.tallied_segments(rt)}
 
 
 def _funnel(f: dashboard.Filters) -> dict[str, Any]:
@@ -197,10 +197,29 @@ def cases_csv() -> Response:
     return _csv("cases")
 
 
+@admin_required
+def segment_tally() -> Response:
+    """An admin keeps (or stops) a tally of a contact attribute or event property, so the dashboard reads it fast."""
+    segment = request.form.get("segment", "").strip()
+    try:
+        if request.form.get("action") == "stop":
+            done = dashboard.unpick_segment(runtime(), segment, actor())
+            flash(f"{segment} is no longer tallied: the dashboard counts it from the answers." if done
+                  else f"{segment} was not tallied.")
+        else:
+            done = dashboard.pick_segment(runtime(), segment, actor())
+            flash(f"{segment} is tallied: its answers so far are counted, new ones as they come." if done
+                  else f"{segment} was already tallied.")
+    except insights.BadInsightQuery as exc:
+        raise PageError(400, "Segment not tallied", f"Segment {exc}") from exc
+    return redirect(url_for("insights.page", segment=segment), 303)
+
+
 def insights_blueprint() -> Blueprint:
     bp = Blueprint("insights", __name__)
     bp.add_url_rule("/app/insights", "page", scores_page, methods=["GET"])
     bp.add_url_rule("/app/insights/<view>", "view", view_page, methods=["GET"])
     bp.add_url_rule("/app/insights/responses.csv", "responses_csv", responses_csv, methods=["GET"])
     bp.add_url_rule("/app/insights/cases.csv", "cases_csv", cases_csv, methods=["GET"])
+    bp.add_url_rule("/app/insights/segments", "segment_tally", segment_tally, methods=["POST"])
     return bp
