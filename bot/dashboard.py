@@ -14,15 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.audit import record
+from bot.estimates import Counts, change, estimate
 from bot.insights import (
     BUCKETS,
     METRICS,
     BadInsightQuery,
-    Counts,
     Summary,
     bucket_start,
-    change_of,
-    estimate_of,
     next_bucket,
     score_summary,
 )
@@ -125,14 +123,6 @@ def _window(f: Filters) -> Window:
     return Window(f.since, f.until, f.since - (f.until - f.since), f.flow, f.channel)
 
 
-def _add(counts: Counts, band: str, n: int, total: int, squares: int) -> None:
-    counts.n += n
-    counts.promoters += n if band == "promoter" else 0
-    counts.detractors += n if band == "detractor" else 0
-    counts.total += total
-    counts.squares += squares
-
-
 def segments(rt: Runtime, f: Filters) -> list[SegmentRow]:
     """The metric per value of the segment over the range, against the period before; most answers first. From
     the tallies for flow, channel and the picked segments; a key not picked is counted from the answers."""
@@ -147,10 +137,10 @@ def segments(rt: Runtime, f: Filters) -> list[SegmentRow]:
         else:
             stats = segment_stats(session, window, f.metric, source, key)
     for s in stats:
-        _add(per[s.group][0 if s.current else 1], s.band, s.n, s.total, s.squares)
+        per[s.group][0 if s.current else 1].add_band(s.band, s.n, s.total, s.squares)
     ranked = sorted(per.items(), key=lambda item: (-item[1][0].n, item[0]))[:TOP_SEGMENTS]
-    return [SegmentRow(value, estimate_of(f.metric, now), estimate_of(f.metric, before),
-                       change_of(f.metric, now, before)) for value, (now, before) in ranked]
+    return [SegmentRow(value, estimate(f.metric, now), estimate(f.metric, before),
+                       change(f.metric, now, before)) for value, (now, before) in ranked]
 
 
 def tallied_segments(rt: Runtime) -> list[str]:
@@ -259,7 +249,7 @@ def themes(rt: Runtime, f: Filters) -> list[ThemeRow]:
         before: dict[str, int] = defaultdict(int)
         for s in stats:
             if s.current:
-                _add(now[s.group], s.band, s.n, s.total, s.squares)
+                now[s.group].add_band(s.band, s.n, s.total, s.squares)
             else:
                 before[s.group] += s.n
         rows = []

@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from bot.errors import ServiceError
+from bot.estimates import Counts, change, estimate
 from bot.runtime import Runtime
-from flows.intervals import Change, Estimate, ces_estimate, csat_difference, csat_estimate, difference, nps_estimate
+from flows.intervals import Change, Estimate
 from storage.db import read_session
 from storage.insights import (
     CASE_COLUMNS,
     PAIR,
     RESPONSE_COLUMNS,
-    DayScores,
     ExportFilters,
     Scope,
     case_query,
@@ -127,42 +127,6 @@ def _buckets(since: date, end: date, bucket: str) -> list[tuple[date, date, date
     return buckets
 
 
-@dataclass
-class _Counts:
-    n: int = 0
-    promoters: int = 0
-    detractors: int = 0
-    total: int = 0
-    squares: int = 0
-
-    def add(self, row: DayScores) -> None:
-        self.n += row.scored
-        self.promoters += row.scored if row.band == "promoter" else 0
-        self.detractors += row.scored if row.band == "detractor" else 0
-        self.total += row.score_sum
-        self.squares += row.score_sq_sum
-
-
-def _estimate(metric: str, counts: _Counts) -> Estimate:
-    if metric == "nps":
-        return nps_estimate(counts.promoters, counts.detractors, counts.n)
-    if metric == "csat":
-        return csat_estimate(counts.promoters, counts.n)  # CSAT's 4-5 band is stored as "promoter"
-    return ces_estimate(counts.n, counts.total, counts.squares)
-
-
-def _change(metric: str, current: _Counts, previous: _Counts) -> Change:
-    if metric == "csat":
-        return csat_difference(current.promoters, current.n, previous.promoters, previous.n)
-    return difference(_estimate(metric, current), _estimate(metric, previous))
-
-
-# For other views that count answers their own way (the dashboard's segments and themes).
-Counts = _Counts
-estimate_of = _estimate
-change_of = _change
-
-
 def score_series(
     rt: Runtime,
     metric: str,
@@ -185,7 +149,7 @@ def score_series(
     buckets = _buckets(since, end, bucket)
     with read_session(rt.engine) as session:
         rows = daily_scores(session, Scope(flow, channel, since, end), by)
-    counts: dict[str | None, dict[date, _Counts]] = defaultdict(lambda: defaultdict(_Counts))
+    counts: dict[str | None, dict[date, Counts]] = defaultdict(lambda: defaultdict(Counts))
     for row in rows:
         if row.question == metric:
             counts[row.group][bucket_start(row.day, bucket)].add(row)
@@ -194,12 +158,12 @@ def score_series(
     for group in groups:
         per_bucket = counts[group]
         points = [Point(first, stop, first != start or stop != next_bucket(start, bucket),
-                        _estimate(metric, per_bucket.get(start, _Counts())))
+                        estimate(metric, per_bucket.get(start, Counts())))
                   for start, first, stop in buckets]
         starts = [start for start, _, _ in buckets]
-        change = (_change(metric, per_bucket.get(starts[-1], _Counts()), per_bucket.get(starts[-2], _Counts()))
-                  if len(starts) > 1 else Change(None, None, None, None, None))
-        result.append(Series(group, points, change))
+        last = (change(metric, per_bucket.get(starts[-1], Counts()), per_bucket.get(starts[-2], Counts()))
+                if len(starts) > 1 else Change(None, None, None, None, None))
+        result.append(Series(group, points, last))
     return SeriesReport(metric, bucket, since, end, result)
 
 
@@ -231,12 +195,12 @@ def score_summary(
     before = since - (until - since)
     with read_session(rt.engine) as session:
         rows = daily_scores(session, Scope(flow, channel, before, until))
-    current, previous = _Counts(), _Counts()
+    current, previous = Counts(), Counts()
     for row in rows:
         if row.question == metric:
             (current if row.day >= since else previous).add(row)
-    return Summary(since, until, _estimate(metric, current), _estimate(metric, previous),
-                   _change(metric, current, previous))
+    return Summary(since, until, estimate(metric, current), estimate(metric, previous),
+                   change(metric, current, previous))
 
 
 # Funnel.

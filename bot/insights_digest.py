@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
+from bot.estimates import PERCENT, Counts, change, estimate
 from bot.outbox import send_and_record
 from bot.runtime import Runtime
-from bot.score_alerts import LABELS, PERCENT, Counts, change, estimate, estimate_text
+from bot.score_alerts import LABELS, estimate_text
 from channels.base import Outbound
 from flows.intervals import Change, Estimate
 from storage.cases import queue_counts

@@ -18,14 +18,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
+from bot.estimates import PERCENT, Counts, change, estimate
 from bot.outbox import send_and_record
 from bot.runtime import Runtime
 from channels.base import ChannelError, Outbound
 from channels.registry import card_poster
-from flows.intervals import Change, Estimate, ces_estimate, csat_difference, csat_estimate, difference, nps_estimate
+from flows.intervals import Change, Estimate
 from storage.db import read_session
 from storage.flow_versions import current_flows
-from storage.insights import DayScores, Scope, daily_scores
+from storage.insights import Scope, daily_scores
 from storage.models import Flow, ScoreAlert
 from storage.score_alerts import (
     admin_emails,
@@ -43,44 +44,7 @@ from storage.types import utcnow
 log = logging.getLogger("touchpoint.score_alerts")
 
 LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "thumbs": "Thumbs-up share"}
-PERCENT = ("csat", "thumbs")  # shares, shown as %
 MAX_SEGMENT = 100  # "contact.plan:gold": longer attribute values (free text, not a segment) are left out
-
-
-@dataclass
-class Counts:
-    """Scored answers of one period, as the interval maths needs them."""
-
-    n: int = 0
-    promoters: int = 0
-    detractors: int = 0
-    total: int = 0
-    squares: int = 0
-
-    def add(self, row: DayScores) -> None:
-        self.add_band(row.band, row.scored, row.score_sum, row.score_sq_sum)
-
-    def add_band(self, band: str, n: int, total: int, squares: int) -> None:
-        self.n += n
-        self.promoters += n if band == "promoter" else 0
-        self.detractors += n if band == "detractor" else 0
-        self.total += total
-        self.squares += squares
-
-
-def estimate(metric: str, counts: Counts) -> Estimate:
-    """NPS; CSAT and thumbs as the share of the top band (stored as "promoter"); CES as the mean."""
-    if metric == "nps":
-        return nps_estimate(counts.promoters, counts.detractors, counts.n)
-    if metric in PERCENT:
-        return csat_estimate(counts.promoters, counts.n)
-    return ces_estimate(counts.n, counts.total, counts.squares)
-
-
-def change(metric: str, current: Counts, previous: Counts) -> Change:
-    if metric in PERCENT:
-        return csat_difference(current.promoters, current.n, previous.promoters, previous.n)
-    return difference(estimate(metric, current), estimate(metric, previous))
 
 
 @dataclass(frozen=True)
