@@ -10,8 +10,8 @@ from typing import Any
 
 from tests.e2e.browser import needs_chromium
 from tests.e2e.processes import Server, cli
-from tests.e2e.test_web_app_browser import watched_page
-from tests.e2e.test_web_cases_browser import DOCS_SCREENSHOTS, NEW_PASSWORD, survey
+from tests.e2e.test_web_app_browser import new_user_page
+from tests.e2e.test_web_cases_browser import DOCS_SCREENSHOTS, survey
 from tests.helpers import flow_yaml
 
 pytestmark = needs_chromium
@@ -19,20 +19,6 @@ pytestmark = needs_chromium
 KEY = "web-nps"
 TEST_PHONE = "+447911000777"
 
-
-def sign_in(browser: Any, server: Server, email: str, role: str, problems: list[str]) -> Any:
-    printed = cli(server.env, "users", "create", email, "--role", role, cwd=server.cwd)
-    page = watched_page(browser, problems)
-    page.goto(server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(printed.strip().rsplit("password: ", 1)[1])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app/account/password")
-    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Save my password").click()
-    page.wait_for_url(server.url + "/app/cases")
-    return page
 
 
 def test_an_admin_edits_previews_tests_and_rolls_back_a_flow(server: Server, browser: Any) -> None:
@@ -42,7 +28,7 @@ def test_an_admin_edits_previews_tests_and_rolls_back_a_flow(server: Server, bro
     cli(server.env, "flows", "import", str(flow_file), cwd=server.cwd)
     survey(server, "order-1", {"external_id": "ada", "name": "Ada Lovelace", "phone": "+447911123456"})
     problems: list[str] = []
-    page = sign_in(browser, server, "admin@example.com", "admin", problems)
+    page = new_user_page(browser, server, "admin@example.com", "admin", problems)
     page.on("dialog", lambda dialog: dialog.accept())
 
     page.get_by_role("link", name="Flows").click()
@@ -117,7 +103,7 @@ def test_an_admin_edits_previews_tests_and_rolls_back_a_flow(server: Server, bro
                         "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"]
 
     refused: list[str] = []
-    agent = sign_in(browser, server, "agent@example.com", "agent", refused)
+    agent = new_user_page(browser, server, "agent@example.com", "agent", refused)
     assert agent.get_by_role("link", name="Flows").count() == 0
     agent.goto(server.url + "/app/flows")
     assert agent.get_by_role("heading", name="Admins only").count() == 1

@@ -15,7 +15,7 @@ from storage.themes import replace_proposals
 from tests.e2e.browser import needs_chromium
 from tests.e2e.processes import Server, cli
 from tests.e2e.test_close_the_loop import answer
-from tests.e2e.test_web_app_browser import watched_page
+from tests.e2e.test_web_app_browser import new_user_page
 from tests.e2e.test_web_cases_browser import survey
 from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml
 
@@ -23,20 +23,6 @@ pytestmark = needs_chromium
 
 COMMENT = "Great, the parking was full again"  # the lexicon reads "great" and calls it positive; no theme covers it
 
-
-def signed_in(browser: Any, server: Server, email: str, role: str, problems: list[str]) -> Any:
-    printed = cli(server.env, "users", "create", email, "--role", role, cwd=server.cwd)
-    page = watched_page(browser, problems)
-    page.goto(server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(printed.strip().rsplit("password: ", 1)[1])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app/account/password")
-    page.get_by_label("New password", exact=True).fill("amber lantern orchard 42")
-    page.get_by_label("Repeat the new password").fill("amber lantern orchard 42")
-    page.get_by_role("button", name="Save my password").click()
-    page.wait_for_url(server.url + "/app/cases")  # where every new user lands
-    return page
 
 
 def seed_proposals(server: Server) -> dict[str, int]:
@@ -66,7 +52,7 @@ def test_an_admin_decides_proposals_and_an_agent_corrects_the_tags_in_one_click(
     parking, music = proposals["parking"], proposals["music"]
     problems: list[str] = []
 
-    admin = signed_in(browser, server, "olga@example.com", "admin", problems)
+    admin = new_user_page(browser, server, "olga@example.com", "admin", problems)
     admin.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     admin.get_by_role("main").get_by_role("link", name="Themes").click()
     admin.wait_for_url(server.url + "/app/admin/themes")
@@ -92,7 +78,7 @@ def test_an_admin_decides_proposals_and_an_agent_corrects_the_tags_in_one_click(
         decided = {row.id: (row.status, row.name) for row in session.exec(select(ThemeProposal)).all()}
     assert decided == {parking: ("accepted", "Car park"), music: ("rejected", None)}
 
-    agent = signed_in(browser, server, "sam@example.com", "agent", problems)
+    agent = new_user_page(browser, server, "sam@example.com", "agent", problems)
     agent.get_by_role("link", name="Ada Lovelace").click()
     agent.wait_for_url("**/app/cases/*")
     case_url = agent.url

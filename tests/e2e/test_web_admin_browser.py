@@ -11,32 +11,18 @@ from typing import Any
 from tests.e2e.browser import needs_chromium
 from tests.e2e.processes import Server, cli
 from tests.e2e.test_close_the_loop import answer
-from tests.e2e.test_web_app_browser import watched_page
+from tests.e2e.test_web_app_browser import new_user_page
 from tests.e2e.test_web_cases_browser import survey
 from tests.helpers import DETRACTORS_TO_RECOVERY, flow_yaml
 
 pytestmark = needs_chromium
 
-NEW_PASSWORD = "copper meadow violin 17"
 # Every admin page an agent might type in: the Admin list and each page on it, flows and contacts with their own.
 ADMIN_PAGES = ("/app/admin", "/app/admin/users", "/app/admin/root-causes", "/app/admin/saved-replies",
                "/app/admin/themes", "/app/admin/api-keys", "/app/admin/webhooks", "/app/admin/settings",
                "/app/admin/audit", "/app/flows", "/app/flows/new", "/app/flows/web-nps", "/app/flows/web-nps/versions",
                "/app/contacts", "/app/contacts/1", "/app/contacts/1/erase")
 
-
-def signed_in(browser: Any, server: Server, email: str, role: str, problems: list[str]) -> Any:
-    printed = cli(server.env, "users", "create", email, "--role", role, cwd=server.cwd)
-    page = watched_page(browser, problems)
-    page.goto(server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(printed.strip().rsplit("password: ", 1)[1])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Save my password").click()
-    page.wait_for_url(server.url + "/app/cases")
-    return page
 
 
 def test_an_admin_finds_exports_and_erases_a_contact_and_an_agent_is_kept_out(server: Server, browser: Any) -> None:
@@ -50,7 +36,7 @@ def test_an_admin_finds_exports_and_erases_a_contact_and_an_agent_is_kept_out(se
     figures = server.api("GET", "/metrics").json()
 
     problems: list[str] = []
-    page = signed_in(browser, server, "root@example.com", "admin", problems)
+    page = new_user_page(browser, server, "root@example.com", "admin", problems)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
     page.get_by_label("External id, name, phone or email").fill("+44 7911 123456")
     page.get_by_role("button", name="Search").click()
@@ -74,7 +60,7 @@ def test_an_admin_finds_exports_and_erases_a_contact_and_an_agent_is_kept_out(se
     assert problems == []
 
     refused: list[str] = []
-    agent = signed_in(browser, server, "sam@example.com", "agent", refused)
+    agent = new_user_page(browser, server, "sam@example.com", "agent", refused)
     assert [link.text_content() for link in agent.get_by_role("navigation", name="Main").get_by_role("link").all()] \
         == ["Cases", "Queues", "Insights"]
     for path in ADMIN_PAGES:
