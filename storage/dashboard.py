@@ -101,11 +101,14 @@ def tallied_stats(session: Session, window: Window, question: str, segment: str)
     attribute or event property (storage.segments) from its segment tallies."""
     t: Any = ResponseTally if segment in ("flow", "channel") else SegmentTally
     group = t.flow_key if segment == "flow" else t.channel if segment == "channel" else t.value
+    return _tally_stats(session, t, group, window, question, (t.segment == segment,) if t is SegmentTally else ())
+
+
+def _tally_stats(session: Session, t: Any, group: Any, window: Window, question: str,
+                 where: tuple[Any, ...] = ()) -> list[Stats]:
     current = sa.case((t.day >= window.first_day, 1), else_=0)
     keys = (group.label("grp"), current.label("cur"), t.band)
-    conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0]
-    if t is SegmentTally:
-        conditions.append(t.segment == segment)
+    conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0, *where]
     if window.flow:
         conditions.append(t.flow_key == window.flow)
     if window.channel:
@@ -130,18 +133,7 @@ def _stats(session: Session, joined: Any, group: Any, window: Window, question: 
 
 def theme_stats(session: Session, window: Window, question: str) -> list[Stats]:
     """Scored answers per theme of their comment, in the window and the period before, from the theme tallies."""
-    t = ThemeTally
-    current = sa.case((t.day >= window.first_day, 1), else_=0)
-    keys = (t.theme, current.label("cur"), t.band)
-    conditions = [t.day >= window.previous_day, t.day < window.end_day, t.question == question, t.scored != 0]
-    if window.flow:
-        conditions.append(t.flow_key == window.flow)
-    if window.channel:
-        conditions.append(t.channel == window.channel)
-    query = (sa.select(*keys, sa.func.sum(t.scored), sa.func.sum(t.score_sum), sa.func.sum(t.score_sq_sum))
-             .where(*conditions).group_by(*keys))
-    return [Stats(theme, bool(cur), band, int(n), int(s or 0), int(q or 0))
-            for theme, cur, band, n, s, q in session.execute(query).all() if n]
+    return _tally_stats(session, ThemeTally, ThemeTally.theme, window, question)
 
 
 def theme_days(session: Session, window: Window, question: str, themes: list[str]) -> list[tuple[date, str, int]]:
