@@ -282,7 +282,7 @@ def _apply(
         moves.append((DeliveryStatus.COMPLETED, "no usable score" if conversation.score is None else None))
     delivery.conversation = str(conversation.phase)
     delivery.reprompts = conversation.reprompts
-    save_conversation(session, delivery, moves)
+    save_conversation(session, delivery, moves, bool(conversation.comment) if step.recorded else None)
     if step.recorded:
         _save_response(rt, session, delivery, definition, conversation, response)
 

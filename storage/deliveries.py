@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.funnel import count_new, note_deliveries
+from storage.funnel import count_new, note_deliveries, settle_answered
 from storage.models import (
     CONTACTED_STATUSES,
     OPEN_STATUSES,
@@ -72,7 +72,7 @@ _INSERT_DELIVERY_WITH_STATUS = (
     )
     .returning(_STATUSES.c.delivery_id)
 )
-_STATE = ("status", "conversation", "reprompts", "answered_at", "comment_until", "updated_at")
+_STATE = ("status", "conversation", "reprompts", "answered_at", "comment_until", "updated_at", "funnel_tally")
 _SAVE_CONVERSATION = (
     sa.update(_DELIVERIES)
     .where(_DELIVERIES.c.id == sa.bindparam("delivery_id"))
@@ -137,17 +137,22 @@ def record_trail(session: Session, delivery: Delivery, status: DeliveryStatus | 
     )
 
 
-def save_conversation(session: Session, delivery: Delivery, moves: list[tuple[DeliveryStatus, str | None]]) -> None:
+def save_conversation(session: Session, delivery: Delivery, moves: list[tuple[DeliveryStatus, str | None]],
+                      commented: bool | None = None) -> None:
     """Write a delivery read by `_with_context` (a copy the ORM does not track): its conversation state and the
-    statuses it passed through, in order, in constant statements."""
+    statuses it passed through, in order, in constant statements. `commented` says the delivery's answer is
+    being recorded in this transaction, with or without a comment: its funnel step is known then."""
     now = utcnow()
     if moves:
         delivery.status = str(moves[-1][0])
     delivery.updated_at = now
+    if commented is not None:
+        settle_answered(session, delivery, commented)
+    elif moves:
+        note_deliveries(session, [delivery.id])
     connection = session.connection()
     connection.execute(_SAVE_CONVERSATION, {"delivery_id": delivery.id, **{n: getattr(delivery, n) for n in _STATE}})
     if moves:
-        note_deliveries(session, [delivery.id])
         connection.execute(
             _INSERT_STATUS,
             [{"delivery_id": delivery.id, "status": str(status), "channel": delivery.channel, "detail": detail,

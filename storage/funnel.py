@@ -12,7 +12,9 @@ deliveries' steps are read again from the rows (one statement) and compared with
 counted under, which the row keeps (`delivery.funnel_tally`): the tally moves by exactly the difference, in
 the same transaction, so a rolled-back change never counts and no writer has to know the old state. The
 claims and the provider-call marks move a delivery between scheduled, claimed and sending, all `pending` to
-the funnel, so they note nothing. An admin's test send counts nowhere.
+the funnel, so they note nothing. An admin's test send counts nowhere. The answer path, the busiest writer,
+reads its delivery locked and knows where it goes (answered or commented): it settles the move itself and
+writes `funnel_tally` with its own UPDATE, so its commit reads nothing again (`settle_answered`).
 
 PENDING: a delivery waiting to be sent (scheduled, claimed or sending) is not in the tally: ingestion makes one
 per event and would pay a tally write on its hot path for a state that lasts minutes. The few deliveries
@@ -121,6 +123,31 @@ def count_new(session: Session, created_at: datetime, flow_key: str, channel: st
     return _tally_of("eligible", reason, channel)
 
 
+def _move(moves: Counter[tuple], day: Any, flow_key: str, old: str | None, now: str | None) -> None:
+    """A delivery leaves the tally row it was counted under (`old`) for `now`."""
+    for tally, sign in ((old, -1), (now, 1)):
+        if tally:
+            step, reason, channel = tally.split(":", 2)
+            moves[(day, flow_key, channel, step, reason)] += sign
+
+
+def settle_answered(session: Session, delivery: Delivery, commented: bool) -> None:
+    """A delivery read locked (so its `funnel_tally` is current) and answered in this transaction: its move is
+    counted now and `funnel_tally` set for the caller's own UPDATE to write, with nothing read at commit."""
+    now = None if delivery.is_test else _tally_of("commented" if commented else "answered", "", delivery.channel)
+    session.info.setdefault("funnel_settled", {})[delivery.id] = commented
+    if now != delivery.funnel_tally:
+        _move(session.info.setdefault("funnel_counted", Counter()), delivery.created_at.date(), delivery.flow_key,
+              delivery.funnel_tally, now)
+        delivery.funnel_tally = now
+
+
+def note_answer(session: Session, delivery_id: int, commented: bool) -> None:
+    """A response written with SQL: its delivery recounted at commit, unless the answer path settled it so."""
+    if session.info.get("funnel_settled", {}).get(delivery_id) is not commented:
+        note_deliveries(session, [delivery_id])
+
+
 def note_deliveries(session: Session, ids: Any) -> None:
     """Deliveries whose status, send, channel or answer this transaction changed with SQL: recounted at commit."""
     session.info.setdefault("funnel_ids", set()).update(i for i in ids if i is not None)
@@ -147,9 +174,8 @@ def note_delivery_objects(session: Session) -> None:
         if isinstance(obj, Response):
             noted.add(obj.delivery_id)
         elif isinstance(obj, Delivery) and obj.funnel_tally:
-            step, reason, channel = obj.funnel_tally.split(":", 2)
-            counted = session.info.setdefault("funnel_counted", Counter())
-            counted[(obj.created_at.date(), obj.flow_key, channel, step, reason)] -= 1
+            _move(session.info.setdefault("funnel_counted", Counter()), obj.created_at.date(), obj.flow_key,
+                  obj.funnel_tally, None)
 
 
 def funnel_moves(session: Session) -> Counter[tuple]:
@@ -158,6 +184,7 @@ def funnel_moves(session: Session) -> Counter[tuple]:
     ids = set(session.info.pop("funnel_ids", ()))
     ids.update(obj.id for obj in session.info.pop("funnel_new", ()) if obj.id is not None)
     moves: Counter[tuple] = session.info.pop("funnel_counted", Counter())
+    session.info.pop("funnel_settled", None)
     if not ids:
         return moves
     connection = session.connection()
@@ -170,12 +197,7 @@ def funnel_moves(session: Session) -> Counter[tuple]:
         now = None if row.is_test or waiting else _tally_of(row.step, row.reason, row.channel)
         if now == row.funnel_tally:
             continue
-        day = row.created_at.date()
-        if row.funnel_tally:
-            step, reason, channel = row.funnel_tally.split(":", 2)
-            moves[(day, row.flow_key, channel, step, reason)] -= 1
-        if now:
-            moves[(day, row.flow_key, row.channel, row.step, row.reason)] += 1
+        _move(moves, row.created_at.date(), row.flow_key, row.funnel_tally, now)
         changed.append({"delivery_id": row.id, "tally": now})
     if changed:
         connection.execute(_MOVE, changed)
@@ -183,7 +205,7 @@ def funnel_moves(session: Session) -> Counter[tuple]:
 
 
 def forget(session: Session) -> None:
-    for key in ("funnel_ids", "funnel_new", "funnel_counted"):
+    for key in ("funnel_ids", "funnel_new", "funnel_counted", "funnel_settled"):
         session.info.pop(key, None)
 
 

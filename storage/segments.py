@@ -27,7 +27,7 @@ from storage.models import Contact, Delivery, Event, Response, SegmentTally, Tal
 SOURCES = ("contact", "event")
 MAX_VALUE = 200
 _COUNTERS = ("answers", "scored", "score_sum", "score_sq_sum")
-_PICKED = sa.select(TalliedSegment.__table__.c.segment)  # type: ignore[attr-defined]
+PICKED = sa.select(TalliedSegment.__table__.c.segment)  # type: ignore[attr-defined]
 _C, _D, _E, _R = (m.__table__ for m in (Contact, Delivery, Event, Response))  # type: ignore[attr-defined]
 _TALLY = SegmentTally.__table__  # type: ignore[attr-defined]
 
@@ -49,7 +49,7 @@ def text_of(value: Any) -> str:
 
 def picked(session: Session) -> list[str]:
     """The segments tallied, e.g. ["contact.plan", "event.store"]."""
-    return sorted(session.connection().execute(_PICKED).scalars())
+    return sorted(session.connection().execute(PICKED).scalars())
 
 
 def is_picked(session: Session, segment: str) -> bool:
@@ -113,9 +113,11 @@ def _batched(connection: sa.Connection, query: Any, ids: list[int], size: int = 
             for row in connection.execute(query, {"ids": ids[start:start + size]}).all()]
 
 
-def segment_moves(session: Session, versions: list[tuple[int, dict[str, Any]]], shard: int) -> Counter[tuple]:
+def segment_moves(session: Session, versions: list[tuple[int, dict[str, Any]]], shard: int,
+                  segments: list[str] | None = None) -> Counter[tuple]:
     """At commit: (segment, day, flow, channel, question, value, band, shard, counter) -> change, for the answers
-    this transaction wrote (`versions`: +1 new values, -1 old ones), under every picked segment."""
+    this transaction wrote (`versions`: +1 new values, -1 old ones), under every picked segment (`segments`, or
+    read now when not given). The picked segments must be read after the answers are written: see pick."""
     moves: Counter[tuple] = Counter()
     net: Counter[tuple] = Counter()  # a re-tag writes the same answer twice, -1 and +1: nothing to read then
     for sign, v in versions:
@@ -125,7 +127,8 @@ def segment_moves(session: Session, versions: list[tuple[int, dict[str, Any]]], 
     counted = [(key, n) for key, n in net.items() if n]
     if not counted:
         return moves
-    segments = picked(session)
+    if segments is None:
+        segments = picked(session)
     if not segments:
         return moves
     connection = session.connection()

@@ -53,7 +53,16 @@ _THEME_KEYS = ("day", "flow_key", "channel", "question", "theme", "band", "shard
 _FUNNEL_KEYS = ("day", "flow_key", "channel", "step", "reason", "shard")
 _SEGMENT_KEYS = ("segment", "day", "flow_key", "channel", "question", "value", "band", "shard")
 _SCORE_COUNTERS = ("answers", "scored", "score_sum", "score_sq_sum")
+# Written at commit in this order, so two transactions lock the tallies they share in the same order.
+_TALLIES: list[tuple[sa.Table, tuple[str, ...], tuple[str, ...]]] = [
+    (ResponseTally.__table__, _RESPONSE_KEYS, _SCORE_COUNTERS),  # type: ignore[attr-defined]
+    (ThemeTally.__table__, _THEME_KEYS, _SCORE_COUNTERS),  # type: ignore[attr-defined]
+    (SentTally.__table__, _SENT_KEYS, ("sent",)),  # type: ignore[attr-defined]
+    (SkipTally.__table__, _SKIP_KEYS, ("skipped",)),  # type: ignore[attr-defined]
+    (FunnelTally.__table__, _FUNNEL_KEYS, ("deliveries",)),  # type: ignore[attr-defined]
+]
 SHARDS = 8
+_AT_ONCE = 32  # tally rows a transaction writes in one statement, on PostgreSQL (see _write)
 
 
 def _old_values(session: Session, obj: Any) -> dict[str, Any]:
@@ -132,7 +141,7 @@ def note_response_written(session: Session, before: Response | None, after: Resp
     pending = session.info.setdefault("tallies", (Counter(), Counter(), Counter()))
     shard = _shard(session)
     if before is None or bool(before.comment) != bool(after.comment):
-        funnel.note_deliveries(session, [after.delivery_id])
+        funnel.note_answer(session, after.delivery_id, bool(after.comment))
     answers = session.info.setdefault("answer_versions", [])
     if before is not None:
         _count_response((pending[0], pending[2]), -1, _new_values(before), shard)
@@ -158,19 +167,50 @@ def _rows(deltas: Counter[tuple], keys: tuple[str, ...], counters: tuple[str, ..
 
 def _upsert(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     if rows:
-        statement = _adding_upsert(connection.dialect.name, table, keys)
-        for row in rows:
-            connection.execute(statement, row)
+        connection.execute(_adding_upsert(connection.dialect.name, table, keys), rows)
 
 
-@functools.cache
-def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE adding to the counters; built once, then found in the statement cache."""
-    insert = INSERTS[dialect](table)
+def _adding(insert: Any, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """ON CONFLICT DO UPDATE adding the new row's counters to the stored ones."""
     counters = [column.name for column in table.c if column.name not in keys and not column.primary_key]
     return insert.on_conflict_do_update(
         index_elements=list(keys), set_={name: table.c[name] + insert.excluded[name] for name in counters}
     )
+
+
+@functools.cache
+def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """Built once, then found in the statement cache."""
+    return _adding(INSERTS[dialect](table), table, keys)
+
+
+@functools.lru_cache(maxsize=256)
+def _all_at_once(dialect: sa.Dialect, shape: tuple[tuple[int, int], ...]) -> str:
+    """PostgreSQL: the rows of every tally in one statement (one data-modifying WITH per tally, `shape` giving
+    each tally's index in _TALLIES and its number of rows), which also reads the picked segments: one round trip
+    at commit instead of one per tally and one for the segments. Compiled once per shape, as text: SQLAlchemy
+    caches no multi-row VALUES, and compiling one costs more than its round trip."""
+    ctes = []
+    for n, (index, count) in enumerate(shape):
+        table, keys, counters = _TALLIES[index]
+        columns = (*keys, *counters)
+        rows = [{c: sa.bindparam(f"t{n}r{i}{c}", type_=table.c[c].type) for c in columns} for i in range(count)]
+        ctes.append(_adding(INSERTS["postgresql"](table).values(rows), table, keys).cte(f"t{n}"))
+    return str(segments.PICKED.add_cte(*ctes).compile(dialect=dialect))
+
+
+def _write(connection: sa.Connection, groups: list[list[dict[str, Any]]]) -> list[str] | None:
+    """Each tally's rows (in _TALLIES order). On PostgreSQL, a transaction's few rows go in one statement that
+    returns the picked segments; a bulk transaction's, one statement per tally (a statement takes at most 65,535
+    parameters), and the segments are not read (None)."""
+    if connection.dialect.name == "postgresql" and sum(map(len, groups)) <= _AT_ONCE:
+        shape = tuple((index, len(rows)) for index, rows in enumerate(groups) if rows)
+        params = {f"t{n}r{i}{c}": value for n, (index, _) in enumerate(shape)
+                  for i, row in enumerate(groups[index]) for c, value in row.items()}
+        return sorted(connection.exec_driver_sql(_all_at_once(connection.dialect, shape), params).scalars())
+    for (table, keys, _counters), rows in zip(_TALLIES, groups, strict=True):
+        _upsert(connection, table, keys, rows)
+    return None
 
 
 def collect_tallies(session: Session, _context: Any, _instances: Any) -> None:
@@ -190,17 +230,14 @@ def write_tallies(session: Session) -> None:
     skips = session.info.pop("skip_tallies", Counter())
     shard = _shard(session)
     steps = Counter({(*key, shard, "deliveries"): n for key, n in funnel.funnel_moves(session).items()})
-    by_segment = segments.segment_moves(session, session.info.pop("answer_versions", []), shard)
+    answers = session.info.pop("answer_versions", [])
     session.info.pop("tally_shard", None)
-    if not any(c.values() for c in (responses, sent, themes, skips, steps, by_segment)):
-        return
-    connection = session.connection()
-    _upsert(connection, ResponseTally.__table__, _RESPONSE_KEYS, _rows(responses, _RESPONSE_KEYS, _SCORE_COUNTERS))
-    _upsert(connection, ThemeTally.__table__, _THEME_KEYS, _rows(themes, _THEME_KEYS, _SCORE_COUNTERS))
-    _upsert(connection, SentTally.__table__, _SENT_KEYS, _rows(sent, _SENT_KEYS, ("sent",)))
-    _upsert(connection, SkipTally.__table__, _SKIP_KEYS, _rows(skips, _SKIP_KEYS, ("skipped",)))
-    _upsert(connection, FunnelTally.__table__, _FUNNEL_KEYS, _rows(steps, _FUNNEL_KEYS, ("deliveries",)))
-    _upsert(connection, SegmentTally.__table__, _SEGMENT_KEYS, _rows(by_segment, _SEGMENT_KEYS, _SCORE_COUNTERS))
+    groups = [_rows(deltas, keys, counters) for deltas, (_table, keys, counters) in
+              zip((responses, themes, sent, skips, steps), _TALLIES, strict=True)]
+    picked = _write(session.connection(), groups) if any(groups) else None
+    by_segment = segments.segment_moves(session, answers, shard, picked)
+    _upsert(session.connection(), SegmentTally.__table__, _SEGMENT_KEYS,
+            _rows(by_segment, _SEGMENT_KEYS, _SCORE_COUNTERS))
 
 
 def forget_tallies(session: Session, *_args: Any) -> None:

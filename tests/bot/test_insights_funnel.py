@@ -20,8 +20,11 @@ from flask.testing import FlaskClient
 
 from bot.insights import FORMULA_STARTS, safe_cell
 from bot.runtime import Runtime
+from storage.db import read_session
+from storage.funnel import counted_from_rows
 from storage.models import Role
 from tests.helpers import DETRACTORS_TO_RECOVERY, event, flow_yaml, install_flow, tick
+from tests.storage.test_funnel_tally import tallied
 from tests.web_client import add_user, sign_in
 
 INJECTION = '=HYPERLINK("http://evil.example","click")'
@@ -71,7 +74,8 @@ def steps(one: dict) -> list[tuple]:
     return [(s["step"], s["count"], s["drop"], s["reasons"]) for s in one["steps"]]
 
 
-def test_funnel_counts_each_step_and_why_surveys_dropped(client: FlaskClient, auth: dict, surveys: None) -> None:
+def test_funnel_counts_each_step_and_why_surveys_dropped(client: FlaskClient, auth: dict, surveys: None,
+                                                          rt: Runtime) -> None:
     [whole] = funnel(client, auth)
     assert whole["group"] is None
     assert steps(whole) == [
@@ -82,6 +86,8 @@ def test_funnel_counts_each_step_and_why_surveys_dropped(client: FlaskClient, au
         ("answered", 2, 1, {"awaiting": 1}),
         ("commented", 1, 1, {}),
     ]
+    with read_session(rt.engine) as session:  # the answer path settled its deliveries as the rows say
+        assert tallied(session) == +counted_from_rows(session)
 
 
 def test_funnel_per_flow_and_per_channel(client: FlaskClient, auth: dict, surveys: None) -> None:

@@ -13,7 +13,13 @@ from alembic import command
 from sqlmodel import Session, select
 
 from storage.db import make_engine, read_session, session_scope
-from storage.deliveries import NewDelivery, create_delivery, record_status, save_conversation
+from storage.deliveries import (
+    NewDelivery,
+    create_delivery,
+    delivery_with_context,
+    record_status,
+    save_conversation,
+)
 from storage.funnel import counted_from_rows
 from storage.insights import Scope, funnel_counts
 from storage.migrate import alembic_config, upgrade
@@ -135,6 +141,39 @@ def test_the_funnel_tally_follows_orm_and_sql_writes_and_leaves_test_sends_out(d
         assert counted[(day, "f", "sms", "commented", "")] == 0
         assert counted[(day, "f", "email", "eligible", "expired")] == 1
         assert sum(counted.values()) == 7  # eight deliveries, the test send left out
+    finally:
+        engine.dispose()
+
+
+def _answer_on_the_answer_path(engine: sa.Engine, delivery_id: int, said: bool | None, comment: str | None) -> None:
+    """As bot.inbound writes a reply: the delivery read locked, its state saved saying whether the answer being
+    recorded has a comment (`said`), then the response."""
+    with session_scope(engine) as session:
+        found = delivery_with_context(session, delivery_id)
+        assert found is not None
+        delivery = found[0]
+        before = response_for_delivery(session, delivery_id)
+        save_conversation(session, delivery, [] if before else [(DeliveryStatus.ANSWERED, None)], said)
+        after = _answer(delivery, comment) if before is None else Response(**before.model_dump())
+        after.comment = comment
+        save_response(session, after, before)
+
+
+def test_the_answer_path_settles_its_delivery_and_a_different_answer_is_read_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    day = AT.date()
+    try:
+        with session_scope(engine) as session:
+            ids = _setup(session)
+            first = _orm_delivery(session, ids, "first", status=DeliveryStatus.SENT, sent_at=AT)
+            second = _orm_delivery(session, ids, "second", status=DeliveryStatus.SENT, sent_at=AT)
+        assert first.id is not None and second.id is not None
+        _answer_on_the_answer_path(engine, first.id, False, None)
+        _answer_on_the_answer_path(engine, second.id, False, "said more than the path knew")
+        counted = _agrees(engine)
+        assert (counted[(day, "f", "sms", "answered", "")], counted[(day, "f", "sms", "commented", "")]) == (1, 1)
+        _answer_on_the_answer_path(engine, first.id, True, "the comment, a minute later")
+        assert _agrees(engine)[(day, "f", "sms", "commented", "")] == 2
     finally:
         engine.dispose()
 
