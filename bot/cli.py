@@ -602,6 +602,53 @@ def export_cases_command(flow: str | None, channel: str | None, since: str | Non
 
 
 @main.group()
+def segments() -> None:
+    """Contact attributes and event properties tallied for the dashboard, so its segments read fast."""
+
+
+@segments.command("list")
+def segments_list() -> None:
+    """The tallied segments, one a line (flow and channel always are)."""
+    from bot.dashboard import tallied_segments
+
+    with _runtime() as rt:
+        for segment in tallied_segments(rt):
+            click.echo(segment)
+
+
+def _segment_change(segment: str, change: Callable[..., bool]) -> bool:
+    from bot.insights import BadInsightQuery
+
+    with _runtime() as rt:
+        try:
+            return change(rt, segment, "cli")
+        except BadInsightQuery as exc:
+            raise click.ClickException(f"SEGMENT {segment!r} {exc.message}") from None
+
+
+@segments.command("pick")
+@click.argument("segment")
+def segments_pick(segment: str) -> None:
+    """Tally SEGMENT (contact.<attribute> or event.<property>) from now on, counting the answers stored first:
+    answers wait meanwhile (seconds over a million)."""
+    from bot.dashboard import pick_segment
+
+    done = _segment_change(segment, pick_segment)
+    click.echo(f"{segment}: tallied" if done else f"{segment}: already tallied")
+
+
+@segments.command("drop")
+@click.argument("segment")
+def segments_drop(segment: str) -> None:
+    """Stop tallying SEGMENT; the dashboard counts it from the answers again."""
+    from bot.dashboard import unpick_segment
+
+    if not _segment_change(segment, unpick_segment):
+        raise click.ClickException(f"{segment} is not tallied (touchpoint segments list)")
+    click.echo(f"{segment}: no longer tallied")
+
+
+@main.group()
 def webhooks() -> None:
     """Outbound webhooks: URLs that get events, signed the Standard Webhooks way."""
 

@@ -1,4 +1,5 @@
-"""GET /api/v1/insights/series and /insights/funnel (JSON), /exports/responses.csv and /exports/cases.csv."""
+"""GET /api/v1/insights/series and /insights/funnel (JSON), the tallied segments, /exports/responses.csv and
+/exports/cases.csv."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Annotated, Any
 from flask import Blueprint, Response, jsonify, stream_with_context
 from pydantic import BaseModel, BeforeValidator, WithJsonSchema
 
-from bot import insights
+from bot import dashboard, insights
+from bot.api.actor import api_actor
+from bot.api.errors import not_found
 from bot.api.params import known_flow
 from bot.api.schemas import MetricsQuery, Query, Text
 from bot.http_json import invalid_parameter, query
@@ -169,6 +172,36 @@ def get_funnel() -> Response:
     return jsonify(body.model_dump(mode="json"))
 
 
+class SegmentList(BaseModel):
+    """The contact attributes and event properties tallied for the dashboard, e.g. `contact.plan`; flow and
+    channel always are."""
+
+    segments: list[str]
+
+
+def list_segments() -> Response:
+    return jsonify(SegmentList(segments=dashboard.tallied_segments(runtime())).model_dump())
+
+
+def put_segment(segment: str) -> tuple[Response, int]:
+    """Tally a segment from now on (its stored answers are counted first): 201, or 200 when it already was."""
+    try:
+        added = dashboard.pick_segment(runtime(), segment, api_actor())
+    except insights.BadInsightQuery as exc:
+        raise invalid_parameter(exc.field, exc.message) from None
+    return list_segments(), 201 if added else 200
+
+
+def delete_segment(segment: str) -> tuple[str, int]:
+    try:
+        removed = dashboard.unpick_segment(runtime(), segment, api_actor())
+    except insights.BadInsightQuery as exc:
+        raise invalid_parameter(exc.field, exc.message) from None
+    if not removed:
+        raise not_found("tallied segment", segment)
+    return "", 204
+
+
 class ExportQuery(MetricsQuery):
     """The filters of /metrics: `since` included, `until` excluded, times with a UTC offset."""
 
@@ -210,5 +243,8 @@ def export_cases() -> Response:
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/insights/series", "insights_series", get_series, methods=["GET"])
     bp.add_url_rule("/insights/funnel", "insights_funnel", get_funnel, methods=["GET"])
+    bp.add_url_rule("/insights/segments", "list_segments", list_segments, methods=["GET"])
+    bp.add_url_rule("/insights/segments/<segment>", "put_segment", put_segment, methods=["PUT"])
+    bp.add_url_rule("/insights/segments/<segment>", "delete_segment", delete_segment, methods=["DELETE"])
     bp.add_url_rule("/exports/responses.csv", "export_responses", export_responses, methods=["GET"])
     bp.add_url_rule("/exports/cases.csv", "export_cases", export_cases, methods=["GET"])

@@ -228,6 +228,13 @@ OPERATIONS += (
               insights.SeriesPage, query=insights.SeriesQuery),
     Operation("get", "/insights/funnel", "Events matched -> eligible -> sent -> delivered -> answered -> commented",
               insights.FunnelPage, query=insights.InsightsQuery),
+    Operation("get", "/insights/segments", "The contact attributes and event properties tallied for the dashboard",
+              insights.SegmentList),
+    Operation("put", "/insights/segments/{segment}", "Tally a segment (contact.<attribute> or event.<property>) "
+              "from now on, counting the answers stored (answers wait meanwhile); 200 when it already is",
+              insights.SegmentList, 201, path_params=("segment",), also=(200,), errors=(401, 422)),
+    Operation("delete", "/insights/segments/{segment}", "Stop tallying a segment; the dashboard counts it from the "
+              "answers again", None, 204, path_params=("segment",), errors=(401, 404, 422)),
     Operation("get", "/exports/responses.csv", "Responses as CSV, streamed", None, query=insights.ExportQuery,
               csv=True),
     Operation("get", "/exports/cases.csv", "Follow-up cases as CSV, streamed", None,

@@ -29,6 +29,7 @@ SCOPE_OF: dict[str, str] = {
     "api.sandbox_messages": READ,
     "api.insights_series": READ,
     "api.insights_funnel": READ,
+    "api.list_segments": READ,
     "api.export_responses": READ,  # the same answers as /responses, as CSV
     "api.export_cases": READ,
     # cases: working follow-up cases (a helpdesk integration)
@@ -55,6 +56,8 @@ SCOPE_OF: dict[str, str] = {
     "api.get_saved_reply": CASES,
     # admin: changing configuration, erasing personal data, managing keys
     "api.put_flow": ADMIN,
+    "api.put_segment": ADMIN,  # picking one counts every stored answer: answers wait meanwhile
+    "api.delete_segment": ADMIN,
     "api.delete_flow": ADMIN,
     "api.patch_queue": ADMIN,
     "api.delete_contact": ADMIN,
