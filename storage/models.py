@@ -229,15 +229,17 @@ class HeldStatus(SQLModel, table=True):
 
 
 class Response(SQLModel, table=True):
-    # A customer's answers, newest first, for the case page (storage.cases.contact_answers).
+    # A customer's answers, newest first, for the case page (storage.cases.contact_answers); a flow's, for the
+    # dashboard's latest comments (storage.dashboard).
     __table_args__ = (
         sa.Index("ix_response_contact_answered", "contact_id", "answered_at", "id"),
+        sa.Index("ix_response_flow_answered", "flow_key", "answered_at", "id"),
         sa.Index("ix_response_recheck_of", "recheck_of", postgresql_where=RECHECK, sqlite_where=RECHECK),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", unique=True)
-    flow_key: str = Field(max_length=64, index=True)
+    flow_key: str = Field(max_length=64)
     channel: str = Field(max_length=32)
     contact_id: int = Field(foreign_key="contact.id")
     question: str = Field(max_length=16)

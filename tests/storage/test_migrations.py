@@ -273,3 +273,30 @@ def test_upgrade_to_casework_keeps_cases_in_the_inbox_and_its_downgrade_keeps_th
     assert list(counts.values())[0].open == 1 and list(counts.values())[0].due_soon == 1
     assert (totals.sent, totals.responses) == (1, 1)
     assert tuple(kept) == ("open", "high") and "root_cause" not in columns and "escalated_at" not in columns
+
+
+def _response_indexes(url: str) -> tuple[set[str], int]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        names = {index["name"] for index in sa.inspect(conn).get_indexes("response")}
+        answers = conn.exec_driver_sql("SELECT count(*) FROM response").scalar_one()
+    engine.dispose()
+    return names, answers
+
+
+def test_responses_get_their_flow_in_time_order_index_and_keep_their_rows_both_ways(
+        database_url: str, tmp_path: Path) -> None:
+    from tests.storage.test_funnel_tally import _seed_0022
+
+    with empty_database(database_url, tmp_path) as old:
+        upgrade(old, "0022")
+        _seed_0022(old)
+        upgrade(old, "0023")
+        names, answers = _response_indexes(old)
+        assert "ix_response_flow_key" in names and "ix_response_flow_answered" not in names and answers == 3
+        upgrade(old)
+        names, answers = _response_indexes(old)
+        assert "ix_response_flow_answered" in names and "ix_response_flow_key" not in names and answers == 3
+        command.downgrade(alembic_config(old), "0023")
+        names, answers = _response_indexes(old)
+        assert "ix_response_flow_key" in names and "ix_response_flow_answered" not in names and answers == 3
