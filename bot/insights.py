@@ -104,7 +104,8 @@ def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> No
         raise BadInsightQuery(field, f"must be one of {', '.join(choices)}")
 
 
-def _range(since: date | None, until: date | None, bucket: str, today: date) -> tuple[date, date]:
+def date_range(since: date | None, until: date | None, bucket: str, today: date) -> tuple[date, date]:
+    """[since, end): `until` or tomorrow, and without `since` the last DEFAULT_POINTS buckets up to it."""
     end = until or today + timedelta(days=1)
     if since is None:
         since = bucket_start(end - timedelta(days=1), bucket)
@@ -145,7 +146,7 @@ def score_series(
     _check_choice("metric", metric, METRICS)
     _check_choice("bucket", bucket, BUCKETS)
     _check_choice("by", by, GROUPINGS)
-    since, end = _range(since, until, bucket, today or datetime.now(UTC).date())
+    since, end = date_range(since, until, bucket, today or datetime.now(UTC).date())
     buckets = _buckets(since, end, bucket)
     with read_session(rt.engine) as session:
         rows = daily_scores(session, Scope(flow, channel, since, end), by)

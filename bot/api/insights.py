@@ -1,10 +1,10 @@
-"""GET /api/v1/insights/series and /insights/funnel (JSON), the tallied segments, /exports/responses.csv and
-/exports/cases.csv."""
+"""GET /api/v1/insights/series, /insights/funnel and /insights/themes (JSON), the tallied segments,
+/exports/responses.csv and /exports/cases.csv."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from flask import Blueprint, Response, jsonify, stream_with_context
@@ -44,17 +44,27 @@ Day = Annotated[date, BeforeValidator(parse_day), WithJsonSchema({"type": "strin
 Channel = one_of(*CHANNEL_NAMES)
 
 
-class InsightsQuery(Query):
+class RangeQuery(Query):
     """Whole UTC days: `since` included, `until` excluded."""
 
     flow: Text | None = None
     channel: Channel | None = None  # type: ignore[valid-type]
     since: Day | None = None
     until: Day | None = None
+
+
+class InsightsQuery(RangeQuery):
     by: one_of(*insights.GROUPINGS) | None = None  # type: ignore[valid-type]
 
 
 class SeriesQuery(InsightsQuery):
+    metric: one_of(*insights.METRICS) = "nps"  # type: ignore[valid-type]
+    bucket: one_of(*insights.BUCKETS) = "week"  # type: ignore[valid-type]
+
+
+class ThemesQuery(RangeQuery):
+    """Without `since`, the last 12 buckets up to `until` (default: today, included), as for the series."""
+
     metric: one_of(*insights.METRICS) = "nps"  # type: ignore[valid-type]
     bucket: one_of(*insights.BUCKETS) = "week"  # type: ignore[valid-type]
 
@@ -98,6 +108,42 @@ class SeriesPage(BaseModel):
     until: date
     min_answers: int
     series: list[SeriesOut]
+
+
+class TrendPointOut(BaseModel):
+    start: date  # the bucket's first day inside the range
+    answers: int
+    partial: bool  # the range cuts the bucket
+
+
+class ExampleOut(BaseModel):
+    response_id: int
+    answered_at: datetime
+    score: int | None
+    comment: str
+    case_id: int | None
+
+
+class ThemeOut(BaseModel):
+    """`impact`: the mean score of the answers with the theme minus that of the answers without it, with its 95%
+    interval; `significant` when the interval leaves out 0."""
+
+    theme: str
+    answers: int
+    previous_answers: int  # in the period of the same length just before
+    with_theme: EstimateOut
+    without_theme: EstimateOut
+    impact: ChangeOut
+    trend: list[TrendPointOut]
+    examples: list[ExampleOut]
+
+
+class ThemesPage(BaseModel):
+    metric: str
+    bucket: str
+    since: date
+    until: date
+    themes: list[ThemeOut]  # the most frequent first
 
 
 class StepOut(BaseModel):
@@ -202,6 +248,29 @@ def delete_segment(segment: str) -> tuple[str, int]:
     return "", 204
 
 
+def get_themes() -> Response:
+    params = query(ThemesQuery)
+    flow = _checked_flow(params.flow)
+    try:
+        since, until = insights.date_range(params.since, params.until, params.bucket, datetime.now(UTC).date())
+    except insights.BadInsightQuery as exc:
+        raise invalid_parameter(exc.field, exc.message) from None
+    if (until - since).days > dashboard.MAX_DAYS:
+        raise invalid_parameter("since", "the range is longer than three years: pick a shorter one")
+    rows = dashboard.themes(runtime(), dashboard.Filters(since, until, params.metric, params.bucket, flow,
+                                                        params.channel))
+    body = ThemesPage(metric=params.metric, bucket=params.bucket, since=since, until=until, themes=[
+        ThemeOut(theme=row.theme, answers=row.volume, previous_answers=row.previous_volume,
+                 with_theme=EstimateOut(**estimate_fields(row.with_theme, 2)),
+                 without_theme=EstimateOut(**estimate_fields(row.without_theme, 2)),
+                 impact=change_out(row.impact, 2),
+                 trend=[TrendPointOut(start=p.start, answers=p.answers, partial=p.partial) for p in row.trend],
+                 examples=[ExampleOut(response_id=c.response_id, answered_at=c.answered_at, score=c.score,
+                                      comment=c.comment, case_id=c.case_id) for c in row.examples])
+        for row in rows])
+    return jsonify(body.model_dump(mode="json"))
+
+
 class ExportQuery(MetricsQuery):
     """The filters of /metrics: `since` included, `until` excluded, times with a UTC offset."""
 
@@ -243,6 +312,7 @@ def export_cases() -> Response:
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/insights/series", "insights_series", get_series, methods=["GET"])
     bp.add_url_rule("/insights/funnel", "insights_funnel", get_funnel, methods=["GET"])
+    bp.add_url_rule("/insights/themes", "insights_themes", get_themes, methods=["GET"])
     bp.add_url_rule("/insights/segments", "list_segments", list_segments, methods=["GET"])
     bp.add_url_rule("/insights/segments/<segment>", "put_segment", put_segment, methods=["PUT"])
     bp.add_url_rule("/insights/segments/<segment>", "delete_segment", delete_segment, methods=["DELETE"])

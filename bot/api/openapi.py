@@ -228,6 +228,9 @@ OPERATIONS += (
               insights.SeriesPage, query=insights.SeriesQuery),
     Operation("get", "/insights/funnel", "Events matched -> eligible -> sent -> delivered -> answered -> commented",
               insights.FunnelPage, query=insights.InsightsQuery),
+    Operation("get", "/insights/themes", "The most frequent themes of the comments, with their impact on the score "
+              "(95% interval), their answers per bucket and example comments", insights.ThemesPage,
+              query=insights.ThemesQuery),
     Operation("get", "/insights/segments", "The contact attributes and event properties tallied for the dashboard",
               insights.SegmentList),
     Operation("put", "/insights/segments/{segment}", "Tally a segment (contact.<attribute> or event.<property>) "

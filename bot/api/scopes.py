@@ -29,6 +29,7 @@ SCOPE_OF: dict[str, str] = {
     "api.sandbox_messages": READ,
     "api.insights_series": READ,
     "api.insights_funnel": READ,
+    "api.insights_themes": READ,  # with example comments, as /responses shows them
     "api.list_segments": READ,
     "api.export_responses": READ,  # the same answers as /responses, as CSV
     "api.export_cases": READ,

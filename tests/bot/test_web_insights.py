@@ -213,6 +213,36 @@ def test_each_theme_shows_its_trend_per_bucket(agent: FlaskClient, rt: Runtime, 
     assert cut.count('<circle class="spark-part-point"') == 2 and '<polyline class="spark-line"' not in cut
 
 
+def test_the_api_gives_the_themes_as_the_page_does(client: FlaskClient, rt: Runtime, auth: dict,
+                                                  seeded: None) -> None:
+    [shown] = themes(rt, Filters(MONDAY, MONDAY + timedelta(days=14)))
+    response = client.get("/api/v1/insights/themes", headers=auth,
+                          query_string={"since": "2026-03-02", "until": "2026-03-16", "bucket": "week"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["metric"], body["bucket"], body["since"], body["until"]) == ("nps", "week", "2026-03-02",
+                                                                              "2026-03-16")
+    [delivery] = body["themes"]
+    assert (delivery["theme"], delivery["answers"], delivery["previous_answers"]) == ("delivery", 15, 0)
+    assert [(p["start"], p["answers"], p["partial"]) for p in delivery["trend"]] == [
+        ("2026-03-02", 5, False), ("2026-03-09", 10, False)]
+    # Five 3s and ten 0s score 1.0 on average; the rest as the page has it, rounded to 2 places.
+    assert delivery["with_theme"]["value"] == 1.0 == round(shown.with_theme.value, 2)
+    assert delivery["impact"]["delta"] == round(shown.impact.delta, 2) < 0
+    assert delivery["impact"]["significant"] is shown.impact.significant is True
+    assert {e["comment"] for e in delivery["examples"]} <= {"late again", "late", SCRIPT}
+    assert len(delivery["examples"]) == 2
+
+
+def test_the_themes_api_names_a_bad_parameter(client: FlaskClient, auth: dict) -> None:
+    for params, field in (({"metric": "stars"}, "metric"), ({"since": "2026-03-10", "until": "2026-03-01"}, "until"),
+                          ({"since": "2020-01-01", "until": "2026-01-01", "bucket": "month"}, "since"),
+                          ({"flow": "nope"}, "flow")):
+        response = client.get("/api/v1/insights/themes", headers=auth, query_string=params)
+        assert response.status_code == 422, params
+        assert response.get_json()["error"]["details"][0]["field"] == field
+
+
 def test_an_example_without_a_case_links_admins_to_its_answer(client: FlaskClient, rt: Runtime, seeded: None) -> None:
     with rt.session() as session:
         answer_row = session.exec(select(Response).where(Response.mismatch.is_(True))).one()
