@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +116,9 @@ def main() -> None:
     for name, row in rows.items():
         print(f"| {name} | " + " | ".join(f"{row[c]:.1f}" if c == "statements" else f"{row[c]:.2f}"
                                          for c in columns) + " |")
-    ratio = Counter({c: rows["POST /webhooks/twilio/sms (an answer)"][c] / max(
-        rows["GET /api/v1/openapi.json (baseline)"][c], 1e-9) for c in ("app CPU ms", "wall ms")})
+    answer_row = rows["POST /webhooks/twilio/sms (an answer)"]
+    baseline_row = rows["GET /api/v1/openapi.json (baseline)"]
+    ratio = {c: answer_row[c] / max(baseline_row[c], 1e-9) for c in ("app CPU ms", "wall ms")}
     print(f"\nan answer vs the baseline: app CPU {ratio['app CPU ms']:.1f}x, wall {ratio['wall ms']:.1f}x; "
           f"answers stored: {stored} of {WARM_UP + args.answers} -> "
           f"{'ok' if stored == WARM_UP + args.answers else 'MISMATCH'}")
